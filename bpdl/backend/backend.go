@@ -1,0 +1,81 @@
+// Package backend opens the GoMLX compute backend that a bpdl run uses.
+//
+// The pure-Go backend ("go") is the default and needs nothing but this module: it works offline and is
+// fast when the program is built with GOEXPERIMENT=simd. GoMLX's XLA backend is used only when the user
+// asks for it, with the -backend flag of reproduce or the GOMLX_BACKEND environment variable, for example
+//
+//	GOMLX_BACKEND=xla:cpu                          (XLA on CPU, plugin installed beforehand)
+//	GOMLX_BACKEND=xla:/abs/path/xla_cuda_plugin.so (XLA on an NVIDIA GPU, see the README)
+//
+// GoMLX's XLA backend normally downloads a missing PJRT plugin from the internet. bpdl switches that
+// auto-install off, so that a machine without network access gets a clear error instead of a hang;
+// set BPDL_XLA_AUTOINSTALL=1 to allow the download.
+package backend
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/gomlx/compute"
+	_ "github.com/gomlx/compute/gobackend" // the default, pure-Go backend
+	"github.com/gomlx/go-xla/compute/xla"
+)
+
+// Default is the backend used when neither a flag nor GOMLX_BACKEND names one.
+const Default = "go"
+
+// EnvVar is the environment variable GoMLX reads for its backend configuration.
+const EnvVar = compute.ConfigEnvVar
+
+// AutoInstallEnvVar, when set to 1, lets GoMLX download a missing XLA PJRT plugin.
+const AutoInstallEnvVar = "BPDL_XLA_AUTOINSTALL"
+
+// Resolve returns the backend configuration a run will use: flag if not empty, else $GOMLX_BACKEND if set,
+// else Default.
+func Resolve(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if v, ok := os.LookupEnv(EnvVar); ok && v != "" {
+		return v
+	}
+	return Default
+}
+
+// Open creates the backend named by config ("go", "xla", "xla:cpu", "xla:/path/plugin.so", ...). An empty
+// config means Resolve(""). XLA's plugin auto-install is disabled unless BPDL_XLA_AUTOINSTALL=1.
+func Open(config string) (b compute.Backend, err error) {
+	if config == "" {
+		config = Resolve("")
+	}
+	name, _, _ := strings.Cut(config, ":")
+	switch name {
+	case "go":
+	case "xla", "stablehlo", "shlo", "hlo", "pjrt":
+		xla.EnableAutoInstall(os.Getenv(AutoInstallEnvVar) == "1")
+	default:
+		return nil, fmt.Errorf("backend %q: unknown backend name %q (want \"go\" or \"xla[:plugin]\")", config, name)
+	}
+	defer func() {
+		// GoMLX panics on some configuration errors; turn them into errors.
+		if r := recover(); r != nil {
+			b, err = nil, fmt.Errorf("backend %q: %v", config, r)
+		}
+	}()
+	b, err = compute.NewWithConfig(config)
+	if err != nil {
+		if name != "go" {
+			return nil, fmt.Errorf("backend %q: %w (bpdl does not download XLA plugins unless %s=1; "+
+				"install the PJRT plugin or give its absolute path, e.g. GOMLX_BACKEND=xla:/path/pjrt_c_api_cpu_plugin.so, "+
+				"or use the default pure-Go backend with GOMLX_BACKEND=go)", config, err, AutoInstallEnvVar)
+		}
+		return nil, fmt.Errorf("backend %q: %w", config, err)
+	}
+	return b, nil
+}
+
+// Describe returns a one-line description of a backend for logs and manifests.
+func Describe(b compute.Backend) string {
+	return fmt.Sprintf("%s (%s)", b.Name(), b.Description())
+}
