@@ -1,0 +1,117 @@
+// Package rules holds the learning rules the study compared. A rule decides how the output error reaches
+// each layer of a fully connected net and what update each weight gets; the training loop (package train)
+// then applies an optimiser to those updates. Every rule writes its backward pass explicitly with
+// DotGeneral (weights are stored [out, in]); GoMLX's autodiff is used only by tests, as an oracle.
+//
+// One file per rule: bp.go, fa.go, dfa.go, dtp.go. A new rule is one new file plus one line in Names/New.
+package rules
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // GoMLX graph code reads best with the dot import.
+	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/bpdl/bpdl/bpdl/nn"
+	"github.com/bpdl/bpdl/bpdl/optim"
+)
+
+// Rule is a learning rule for a fully connected net (package nn).
+type Rule interface {
+	// Name is the rule's identifier ("bp", "fa", ...), as used by reproduce's -rules flag.
+	Name() string
+	// Setup draws the rule's own tensors for a net of this spec (fixed random feedback matrices, trainable
+	// feedback weights, random-number state). They travel with the net's parameters through training
+	// steps and checkpoints, and come back to Updates as Step.Aux.
+	Setup(spec nn.Spec, rng *rand.Rand) ([]*tensors.Tensor, error)
+	// Updates builds, inside a graph, the update direction of every forward parameter for one mini-batch
+	// (what the optimiser descends: for BP the true gradient of the mean loss), the batch loss, and the new
+	// values of the rule's own tensors.
+	Updates(s *Step) *Update
+}
+
+// Step is what a rule sees of one mini-batch, inside a graph.
+type Step struct {
+	Spec      nn.Spec
+	X, Labels *Node  // inputs [batch, in] and integer labels [batch]
+	W, B      []*Node // forward weights [out, in] and biases [out], per layer
+	Aux       []*Node // the rule's own tensors, as made by Setup
+	Fwd       *nn.Activations
+}
+
+// NewStep runs the forward pass and returns the Step for it.
+func NewStep(spec nn.Spec, x, labels *Node, w, b, aux []*Node) *Step {
+	return &Step{Spec: spec, X: x, Labels: labels, W: w, B: b, Aux: aux, Fwd: nn.Forward(x, w, b)}
+}
+
+// Update is a rule's result for one mini-batch.
+type Update struct {
+	GW, GB []*Node // update directions for each layer's weights and biases (same shapes as W and B)
+	Loss   *Node   // mean cross-entropy of the batch (scalar)
+	Aux    []*Node // new values of the rule's own tensors (same length and shapes as Step.Aux)
+}
+
+// Settings are the training settings a rule was published with, when they differ from the study's
+// BP settings (Paper).
+type Settings struct {
+	Optimizer      optim.Config
+	Batch          int
+	Epochs         int
+	PretrainEpochs int // epochs that train only the rule's own tensors before training starts (DTP)
+}
+
+// Paper are the study's training settings for BP, FA and DFA: SGD lr 1e-3, momentum 0.9, clipping at a
+// global norm of 2.0, batch 4, 25 epochs.
+func Paper() Settings { return Settings{Optimizer: optim.Paper(), Batch: 4, Epochs: 25} }
+
+// Defaulter is implemented by rules whose settings differ from Paper.
+type Defaulter interface {
+	Defaults() Settings
+}
+
+// DefaultsOf returns r's settings: r.Defaults() for a Defaulter, else Paper().
+func DefaultsOf(r Rule) Settings {
+	if d, ok := r.(Defaulter); ok {
+		return d.Defaults()
+	}
+	return Paper()
+}
+
+// Pretrainer is implemented by rules that train their own tensors alone before training starts (DTP's
+// feedback-only epoch). Pretrain returns an Update whose GW and GB are ignored.
+type Pretrainer interface {
+	Pretrain(s *Step) *Update
+}
+
+// Diagnoser is implemented by rules that report their own diagnostics on a probe batch (for example DTP's
+// per-layer reconstruction loss). Names are fixed for a spec; values are scalars.
+type Diagnoser interface {
+	Diagnostics(s *Step) (names []string, values []*Node)
+}
+
+// constructors lists the rules. A new rule is one more line here.
+var constructors = map[string]func() Rule{
+	"bp": func() Rule { return BP{} },
+}
+
+// Names lists the rules New knows, sorted.
+func Names() []string {
+	names := make([]string, 0, len(constructors))
+	for n := range constructors {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// New returns the rule with the given name, with its paper defaults.
+func New(name string) (Rule, error) {
+	mk, ok := constructors[name]
+	if !ok {
+		return nil, fmt.Errorf("rules: unknown rule %q (known: %s)", name, strings.Join(Names(), ", "))
+	}
+	return mk(), nil
+}
