@@ -171,4 +171,3 @@ func (c Config) Step(params, grads, state []*Node) (newParams, newState []*Node)
 	}
 	return newParams, newState
 }
-

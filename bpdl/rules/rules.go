@@ -36,7 +36,7 @@ type Rule interface {
 // Step is what a rule sees of one mini-batch, inside a graph.
 type Step struct {
 	Spec      nn.Spec
-	X, Labels *Node  // inputs [batch, in] and integer labels [batch]
+	X, Labels *Node   // inputs [batch, in] and integer labels [batch]
 	W, B      []*Node // forward weights [out, in] and biases [out], per layer
 	Aux       []*Node // the rule's own tensors, as made by Setup
 	Fwd       *nn.Activations
