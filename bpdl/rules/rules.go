@@ -92,9 +92,18 @@ type Diagnoser interface {
 	Diagnostics(s *Step) (names []string, values []*Node)
 }
 
+// Initializer is implemented by rules whose published nets initialise the forward parameters differently
+// from PyTorch's default (nn.InitPyTorch); DTP uses Xavier-uniform weights and zero biases. The training
+// loop calls InitParams, when a rule has it, before Setup, with the same rng.
+type Initializer interface {
+	InitParams(spec nn.Spec, rng *rand.Rand) *nn.Params
+}
+
 // constructors lists the rules. A new rule is one more line here.
 var constructors = map[string]func() Rule{
-	"bp": func() Rule { return BP{} },
+	"bp":  func() Rule { return BP{} },
+	"fa":  func() Rule { return NewFA() },
+	"dfa": func() Rule { return NewDFA() },
 }
 
 // Names lists the rules New knows, sorted.
