@@ -17,6 +17,14 @@ func execute(t testing.TB, fn func(in []*Node) []*Node, args ...any) []*tensors.
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, a := range args {
+		// Each call has its own backend: bring tensors used by an earlier one back to the host.
+		if tt, ok := a.(*tensors.Tensor); ok {
+			if err := tt.ToLocal(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	outs, err := exec.Exec(args...)
 	if err != nil {
 		t.Fatal(err)
