@@ -153,9 +153,10 @@ func (c Config) Step(params, grads, state []*Node) (newParams, newState []*Node)
 	case Adam:
 		n := len(params)
 		t := AddScalar(state[2*n], 1)
-		one := OnesLike(t)
-		bc1 := Sub(one, Pow(Scalar(t.Graph(), t.DType(), c.Beta1), t))
-		bc2 := Sub(one, Pow(Scalar(t.Graph(), t.DType(), c.Beta2), t))
+		// 1 - b^t = -expm1(t log b): no cancellation in float32 when b is close to 1 (PyTorch computes
+		// these corrections in float64 on the host).
+		bc1 := Neg(Expm1(MulScalar(t, math.Log(c.Beta1))))
+		bc2 := Neg(Expm1(MulScalar(t, math.Log(c.Beta2))))
 		for i, p := range params {
 			g := grads[i]
 			m := Add(MulScalar(state[2*i], c.Beta1), MulScalar(g, 1-c.Beta1))
