@@ -68,7 +68,8 @@ type File struct {
 
 // Options control a fetch.
 type Options struct {
-	// Client is the HTTP client; nil means a client with a 30 s connection timeout.
+	// Client is the HTTP client; nil means a client that waits at most 30 s for a TLS handshake and for
+	// response headers, and does not ask for compressed transfer.
 	Client *http.Client
 	// Offline forbids downloads: a missing file is an *OfflineError at once.
 	Offline bool
@@ -159,6 +160,9 @@ func Ensure(ctx context.Context, dir string, f File, opts Options) (string, erro
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return "", fmt.Errorf("fetch: %w", err)
 	}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
 	if opts.Offline || f.URL == "" {
 		return "", &OfflineError{Dir: dir, Missing: []File{f}, Cause: errors.New("offline")}
 	}
@@ -181,6 +185,7 @@ func download(ctx context.Context, path string, f File, opts Options) (err error
 	if client == nil {
 		client = &http.Client{Transport: &http.Transport{
 			Proxy:                 http.ProxyFromEnvironment,
+			DisableCompression:    true, // the checksum is of the bytes as served
 			TLSHandshakeTimeout:   30 * time.Second,
 			ResponseHeaderTimeout: 30 * time.Second,
 		}}
@@ -196,6 +201,9 @@ func download(ctx context.Context, path string, f File, opts Options) (err error
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("GET %s: %s", f.URL, resp.Status)
+	}
+	if f.Size > 0 && resp.ContentLength >= 0 && resp.ContentLength != f.Size {
+		return &ChecksumError{Path: f.URL, Want: fmt.Sprintf("%d bytes", f.Size), Got: fmt.Sprintf("%d bytes (Content-Length)", resp.ContentLength)}
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".part-*")
 	if err != nil {
