@@ -301,6 +301,15 @@ func readCIFARMeta(p string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cifar10: %w", err)
 	}
+	names, err := parseCIFARMeta(b)
+	if err != nil {
+		return nil, fmt.Errorf("cifar10: %s: %w", p, err)
+	}
+	return names, nil
+}
+
+// parseCIFARMeta returns the class names, one a line, of a batches.meta.txt file.
+func parseCIFARMeta(b []byte) ([]string, error) {
 	var names []string
 	for _, line := range strings.Split(string(b), "\n") {
 		if line = strings.TrimSpace(line); line != "" {
@@ -308,7 +317,7 @@ func readCIFARMeta(p string) ([]string, error) {
 		}
 	}
 	if len(names) != cifarClasses {
-		return nil, fmt.Errorf("cifar10: %s names %d classes, want %d (one name a line)", p, len(names), cifarClasses)
+		return nil, fmt.Errorf("names %d classes, want %d (one name a line)", len(names), cifarClasses)
 	}
 	return names, nil
 }
@@ -389,8 +398,16 @@ func extractCIFARMembers(ctx context.Context, archivePath, dir string, spec cifa
 		case size < 0 && hdr.Size > cifarMetaMax:
 			return fmt.Errorf("member %s is %d bytes, want at most %d", hdr.Name, hdr.Size, cifarMetaMax)
 		}
-		if err := writeMember(filepath.Join(dir, base), tr, hdr.Size); err != nil {
+		p := filepath.Join(dir, base)
+		if err := writeMember(p, tr, hdr.Size); err != nil {
 			return fmt.Errorf("member %s: %w", hdr.Name, err)
+		}
+		if base == cifarMetaFile {
+			if b, err := os.ReadFile(p); err != nil {
+				return err
+			} else if _, err := parseCIFARMeta(b); err != nil {
+				return fmt.Errorf("member %s: %w", hdr.Name, err)
+			}
 		}
 	}
 	var missing []string

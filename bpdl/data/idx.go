@@ -92,7 +92,7 @@ func readIDX(r io.Reader, ndims int) (dims []int, data []byte, err error) {
 		return nil, nil, fmt.Errorf("header: %w", readErr(err, 0, 4))
 	}
 	if head[0] != 0 || head[1] != 0 || head[2] != idxTypeUbyte || int(head[3]) != ndims {
-		return nil, nil, fmt.Errorf("magic %#08x, want %#08x (unsigned bytes, %d dimensions)", binary.BigEndian.Uint32(head[:]), idxTypeUbyte<<8|ndims, ndims)
+		return nil, nil, fmt.Errorf("magic %#08x, want %#08x (type unsigned byte, %d dimension(s))", binary.BigEndian.Uint32(head[:]), idxTypeUbyte<<8|ndims, ndims)
 	}
 	raw := make([]byte, 4*ndims)
 	if _, err := io.ReadFull(r, raw); err != nil {
