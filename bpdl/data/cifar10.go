@@ -78,8 +78,8 @@ func cifar10ClassNames() []string {
 // ParseCIFAR10 reads size bytes of CIFAR-10 binary records from r (the content of one batch file such as
 // data_batch_1.bin: records of one label byte and 3072 pixel bytes, the 32x32 red plane, then green,
 // then blue) and returns them as a Set with C, H, W = 3, 32, 32. size must be a positive multiple of
-// CIFAR10RecordSize (3073); r must hold at least size bytes, and nothing after them is read. Memory is
-// allocated as records arrive, so a size larger than the input does not allocate beyond the input.
+// CIFAR10RecordSize (3073); r must hold at least size bytes, and nothing after them is read. Memory grows
+// with the records actually read, so a size far beyond the input does not cause a large allocation.
 func ParseCIFAR10(r io.Reader, size int64) (*Set, error) {
 	if size <= 0 || size%cifarRecordSize != 0 {
 		return nil, fmt.Errorf("cifar10: size %d bytes is not a positive multiple of the record size %d (1 label byte, 3072 pixel bytes)", size, cifarRecordSize)
@@ -96,7 +96,7 @@ func ParseCIFAR10(r io.Reader, size int64) (*Set, error) {
 		k := min(n-done, chunk)
 		b := buf[:k*cifarRecordSize]
 		if m, err := io.ReadFull(r, b); err != nil {
-			return nil, readErr(err, int64(done)*cifarRecordSize+int64(m), size)
+			return nil, fmt.Errorf("cifar10: %w", readErr(err, int64(done)*cifarRecordSize+int64(m), size))
 		}
 		s.X = slices.Grow(s.X, k*cifarPixels)[:len(s.X)+k*cifarPixels]
 		s.Y = slices.Grow(s.Y, k)[:len(s.Y)+k]

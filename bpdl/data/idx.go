@@ -21,9 +21,9 @@ const (
 
 // ParseIDXImages reads an IDX file of unsigned-byte images (magic 0x00000803: three dimensions, the
 // number of images, rows and columns), gzipped or not, and returns the pixel bytes, image after image,
-// each row-major. The whole input must be the file: data missing or left over is an error. Memory is
-// allocated as data arrives, so a header that declares more than the input holds does not allocate
-// beyond the input.
+// each row-major. The whole input must be the file: data missing or left over is an error. Memory grows
+// with the data actually read, so a header that declares far more than the input holds does not cause a
+// large allocation.
 func ParseIDXImages(r io.Reader) (pix []byte, n, rows, cols int, err error) {
 	zr, err := maybeGunzip(r)
 	if err != nil {
