@@ -194,12 +194,12 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := checkWritable(c.Out); err != nil {
 		return err
 	}
-	be, err := backend.Open(backend.Resolve(c.Backend))
+	backendName := backend.Resolve(c.Backend)
+	be, err := backend.Open(backendName)
 	if err != nil {
 		return err
 	}
 	defer be.Finalize()
-	backendName := be.Name()
 	fmt.Fprintf(stdout, "bpdl reproduce: backend %s\n", backend.Describe(be))
 
 	ds, err := data.Load(ctx, c.Dataset, data.Options{CacheDir: c.DataDir, Dir: c.DataSrc, Offline: c.Offline})
