@@ -20,6 +20,7 @@ type Run struct {
 	TestAccuracy float64
 	History      []Point
 	Scores       []Score
+	Raster       *Raster // spiking nets only: one example's spikes after training
 	// Timing (timings.csv only).
 	WallSeconds    float64
 	ExamplesPerSec float64
@@ -68,4 +69,20 @@ func Format(v float64, decimals int) string {
 		s = s[1:]
 	}
 	return s
+}
+
+// Raster is the spike trains of one example through a spiking net: for each layer, which units fired at
+// which time steps.
+type Raster struct {
+	Steps  int           // time steps
+	DT     float64       // step length in milliseconds
+	Label  int           // the example's class
+	Layers []RasterLayer // input first
+}
+
+// RasterLayer is one layer's spikes: Spikes[k] = [step, unit] of the k-th spike, sorted by step then unit.
+type RasterLayer struct {
+	Name   string
+	Units  int
+	Spikes [][2]int
 }
