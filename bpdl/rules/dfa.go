@@ -71,8 +71,8 @@ func (d DFA) Setup(spec nn.Spec, rng *rand.Rand) ([]*tensors.Tensor, error) {
 func (d DFA) Updates(s *Step) *Update {
 	loss, e := nn.CrossEntropy(s.Fwd.Logits, s.Labels)
 	layers := s.Spec.Layers()
-	gw, gb := make([]*Node, layers), make([]*Node, layers)
-	gw[layers-1], gb[layers-1] = LayerGrads(e, s.Fwd.Input(layers-1))
+	deltas := make([]*Node, layers)
+	deltas[layers-1] = e
 	if layers > 1 {
 		f := s.Aux[0]
 		p := DotGeneral(e, []int{1}, nil, f, []int{0}, nil)
@@ -80,14 +80,12 @@ func (d DFA) Updates(s *Step) *Update {
 			p = MulScalar(p, 1/math.Sqrt(float64(f.Shape().Dimensions[1])))
 		}
 		for l := 0; l < layers-1; l++ {
-			n := s.Spec.Sizes[l+1]
 			pl := p
-			if n != p.Shape().Dimensions[1] {
+			if n := s.Spec.Sizes[l+1]; n != p.Shape().Dimensions[1] {
 				pl = Slice(p, AxisRange(), AxisRange(0, n))
 			}
-			delta := Mul(pl, nn.ReluDerivative(s.Fwd.Pre[l]))
-			gw[l], gb[l] = LayerGrads(delta, s.Fwd.Input(l))
+			deltas[l] = Mul(pl, nn.ReluDerivative(s.Fwd.Pre[l]))
 		}
 	}
-	return &Update{GW: gw, GB: gb, Loss: loss, Aux: s.Aux}
+	return Factored(s.Fwd, deltas, loss, s.Aux)
 }

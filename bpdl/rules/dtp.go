@@ -304,17 +304,16 @@ func (d DTP) Updates(s *Step) *Update {
 	targets, loss := d.Targets(s, fb)
 	h := d.outputs(s)
 	batch := float64(s.X.Shape().Dimensions[0])
-	gw, gb := make([]*Node, layers), make([]*Node, layers)
+	deltas := make([]*Node, layers) // e_l / B, so that the updates are deltas^T h and batch sums
 	for l := 0; l < layers; l++ {
-		e := MulScalar(Sub(h[l], targets[l]), 2)
+		e := MulScalar(Sub(h[l], targets[l]), 2/batch)
 		if j := d.jacobian(s, l); j != nil {
 			e = Mul(j, e)
 		}
-		gw[l], gb[l] = LayerGrads(e, s.Fwd.Input(l))
-		gw[l], gb[l] = MulScalar(gw[l], 1/batch), MulScalar(gb[l], 1/batch)
+		deltas[l] = e
 	}
 	aux, _ := d.trainFeedback(s, rng, fb, state)
-	return &Update{GW: gw, GB: gb, Loss: loss, Aux: aux}
+	return Factored(s.Fwd, deltas, loss, aux)
 }
 
 // Pretrain implements Pretrainer: one step of the feedback weights alone. Its Loss is the mean of the

@@ -58,10 +58,10 @@ func (f FA) Setup(spec nn.Spec, rng *rand.Rand) ([]*tensors.Tensor, error) {
 // Updates implements Rule.
 func (f FA) Updates(s *Step) *Update {
 	loss, dLogits := nn.CrossEntropy(s.Fwd.Logits, s.Labels)
-	gw, gb := Backward(s.Fwd, dLogits, func(l int, delta *Node) *Node {
+	deltas := Deltas(s.Fwd, dLogits, func(l int, delta *Node) *Node {
 		return f.Send(delta, s.Aux[l-1])
 	})
-	return &Update{GW: gw, GB: gb, Loss: loss, Aux: s.Aux}
+	return Factored(s.Fwd, deltas, loss, s.Aux)
 }
 
 // Send returns what a layer with error delta [B, out] and feedback matrix b [out, in] sends to the layer

@@ -1,0 +1,188 @@
+package train
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/bpdl/bpdl/bpdl/data/fetch"
+)
+
+// Checkpoint is the saved state of a run after a whole epoch.
+type Checkpoint struct {
+	Fingerprint string
+	Progress    progressState
+	History     []Point
+	State       []*tensors.Tensor
+}
+
+// The checkpoint file format: the magic line, a little-endian uint64 length and that many bytes of JSON
+// header, then each tensor's raw little-endian bytes in order, then the SHA-256 of everything before it.
+const checkpointMagic = "BPDL-CHECKPOINT-1\n"
+
+// maxHeader bounds the JSON header of a checkpoint.
+const maxHeader = 1 << 26
+
+var errNoCheckpoint = errors.New("no checkpoint")
+
+type tensorHeader struct {
+	DType string `json:"dtype"`
+	Dims  []int  `json:"dims"`
+}
+
+type checkpointHeader struct {
+	Fingerprint string         `json:"fingerprint"`
+	Progress    progressState  `json:"progress"`
+	History     []pointJSON    `json:"history"`
+	Tensors     []tensorHeader `json:"tensors"`
+}
+
+// pointJSON is Point with NaN encoded as null, which JSON cannot hold.
+type pointJSON struct {
+	Phase        string     `json:"phase"`
+	Epoch        float64    `json:"epoch"`
+	Step         int        `json:"step"`
+	Examples     int        `json:"examples"`
+	TrainLoss    *float64   `json:"train_loss"`
+	TestAccuracy *float64   `json:"test_accuracy"`
+	Metrics      []metricJS `json:"metrics"`
+}
+
+type metricJS struct {
+	Name  string   `json:"name"`
+	Value *float64 `json:"value"`
+}
+
+func finite(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
+
+func orNaN(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
+}
+
+// SaveCheckpoint writes c to path atomically.
+func SaveCheckpoint(path string, c *Checkpoint) error {
+	h := checkpointHeader{Fingerprint: c.Fingerprint, Progress: c.Progress}
+	for _, p := range c.History {
+		pj := pointJSON{Phase: p.Phase, Epoch: p.Epoch, Step: p.Step, Examples: p.Examples, TrainLoss: finite(p.TrainLoss), TestAccuracy: finite(p.TestAccuracy)}
+		for _, m := range p.Metrics {
+			pj.Metrics = append(pj.Metrics, metricJS{Name: m.Name, Value: finite(m.Value)})
+		}
+		h.History = append(h.History, pj)
+	}
+	for _, t := range c.State {
+		h.Tensors = append(h.Tensors, tensorHeader{DType: t.DType().String(), Dims: t.Shape().Dimensions})
+	}
+	hdr, err := json.Marshal(h)
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	err = fetch.WriteAtomic(path, func(w io.Writer) error {
+		sum := sha256.New()
+		bw := bufio.NewWriter(io.MultiWriter(w, sum))
+		bw.WriteString(checkpointMagic)
+		var n [8]byte
+		binary.LittleEndian.PutUint64(n[:], uint64(len(hdr)))
+		bw.Write(n[:])
+		bw.Write(hdr)
+		for i, t := range c.State {
+			if err := t.ConstBytes(func(b []byte) { bw.Write(b) }); err != nil {
+				return fmt.Errorf("tensor %d: %w", i, err)
+			}
+		}
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+		_, err := w.Write(sum.Sum(nil))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	return nil
+}
+
+// LoadCheckpoint reads and verifies a checkpoint. A missing file gives an error wrapping errNoCheckpoint;
+// a file that is truncated, altered or not a checkpoint gives another error.
+func LoadCheckpoint(path string) (*Checkpoint, error) {
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("checkpoint %s: %w", path, errNoCheckpoint)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("checkpoint %s: corrupt: %s", path, fmt.Sprintf(format, args...))
+	}
+	if len(raw) < len(checkpointMagic)+8+sha256.Size || string(raw[:len(checkpointMagic)]) != checkpointMagic {
+		return nil, bad("not a bpdl checkpoint")
+	}
+	body, want := raw[:len(raw)-sha256.Size], raw[len(raw)-sha256.Size:]
+	if got := sha256.Sum256(body); !bytes.Equal(got[:], want) {
+		return nil, bad("checksum mismatch (truncated or altered)")
+	}
+	rest := body[len(checkpointMagic):]
+	n := binary.LittleEndian.Uint64(rest[:8])
+	rest = rest[8:]
+	if n > maxHeader || n > uint64(len(rest)) {
+		return nil, bad("header length %d out of range", n)
+	}
+	var h checkpointHeader
+	if err := json.Unmarshal(rest[:n], &h); err != nil {
+		return nil, bad("header: %v", err)
+	}
+	rest = rest[n:]
+	c := &Checkpoint{Fingerprint: h.Fingerprint, Progress: h.Progress}
+	for _, pj := range h.History {
+		p := Point{Phase: pj.Phase, Epoch: pj.Epoch, Step: pj.Step, Examples: pj.Examples, TrainLoss: orNaN(pj.TrainLoss), TestAccuracy: orNaN(pj.TestAccuracy)}
+		for _, m := range pj.Metrics {
+			p.Metrics = append(p.Metrics, Metric{Name: m.Name, Value: orNaN(m.Value)})
+		}
+		c.History = append(c.History, p)
+	}
+	for i, th := range h.Tensors {
+		dt, err := dtypes.DTypeString(th.DType)
+		if err != nil {
+			return nil, bad("tensor %d: dtype %q", i, th.DType)
+		}
+		for _, d := range th.Dims {
+			if d < 0 || d > 1<<31 {
+				return nil, bad("tensor %d: dimension %d", i, d)
+			}
+		}
+		shape := shapes.Make(dt, th.Dims...)
+		size := shape.Memory()
+		if uint64(size) > uint64(len(rest)) {
+			return nil, bad("tensor %d needs %d bytes, %d left", i, size, len(rest))
+		}
+		t := tensors.FromShape(shape)
+		if err := t.MutableBytes(func(b []byte) { copy(b, rest[:size]) }); err != nil {
+			return nil, bad("tensor %d: %v", i, err)
+		}
+		rest = rest[size:]
+		c.State = append(c.State, t)
+	}
+	if len(rest) != 0 {
+		return nil, bad("%d trailing bytes", len(rest))
+	}
+	return c, nil
+}

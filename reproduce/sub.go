@@ -1,0 +1,19 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+)
+
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return errors.New("bench: not built yet")
+}
+
+func runBenchmarks(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return errors.New("benchmarks: not built yet")
+}
+
+func runNeuralFit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return errors.New("neural-fit: not built yet")
+}
