@@ -10,11 +10,12 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/bpdl/bpdl/bpdl/nn"
+	"github.com/bpdl/bpdl/bpdl/optim"
 )
 
 // BenchmarkStep measures one training step of each rule on the study's CIFAR-10 net (3072-1536-256-10),
 // random data: the forward pass, the rule's updates and the optimiser step of its published settings
-// (clipping included), compiled as one graph whose outputs feed the next step, as in training. It reports
+// (clipping included, from the factored updates as package train does), compiled as one graph whose outputs feed the next step, as in training. It reports
 // examples per second.
 //
 //	GOEXPERIMENT=simd go test ./bpdl/rules -run '^$' -bench Step -benchtime 3s
@@ -59,10 +60,21 @@ func benchStep(b *testing.B, r Rule, spec nn.Spec, batch int) {
 		s := NewStep(spec, in[0], in[1], w, bias, in[2+np:2+np+na])
 		u := r.Updates(s)
 		var grads []*Node
-		for l := range u.GW {
-			grads = append(grads, u.GW[l], u.GB[l])
+		cfg := opt
+		if u.Deltas != nil && opt.Clip > 0 {
+			// Clip as the training loop does: the norm from Gram matrices, the coefficient on the deltas.
+			coef := optim.ClipCoefficient(optim.FactoredNorm(u.Deltas, u.Inputs), opt.Clip)
+			for l, d := range u.Deltas {
+				gw, gb := LayerGrads(Mul(d, coef), u.Inputs[l])
+				grads = append(grads, gw, gb)
+			}
+			cfg.Clip = 0
+		} else {
+			for l := range u.GW {
+				grads = append(grads, u.GW[l], u.GB[l])
+			}
 		}
-		newParams, newState := opt.Step(in[2:2+np], grads, in[2+np+na:])
+		newParams, newState := cfg.Step(in[2:2+np], grads, in[2+np+na:])
 		return append(append(append(newParams, u.Aux...), newState...), u.Loss)
 	})
 	if err != nil {
