@@ -29,12 +29,12 @@ import (
 // forward weights of before the update:
 //
 //	h~ = h_{i-1} + σ ε,  ε ~ N(0, 1)                                    (σ = Sigma)
-//	L_rec,i = (1/σ^2) mean over the B n_{i-1} entries of (g_i(f_i(W_i h~ + b_i)) - h~)^2
+//	L_rec,i = (1/σ^2) mean over the B n_{i-1} entries of (g_i(f_i(W_i h~ + b_i)) - h~)^2   (F.mse_loss)
 //
-// whose gradients, with respect to Q_i and d_i, the feedback optimiser (Feedback) descends. f_i'(a) is 1
-// for a >= 0 and 0 otherwise for ReLU layers, as the reference's vectorised Jacobian; the feedback
-// gradients use autodiff's ReLU'(0) = 0. Before training, PretrainEpochs epochs train only the feedback
-// mappings (Pretrain).
+// (σ taken at least SigmaFloor in the scale) whose gradients, with respect to Q_i and d_i, the feedback
+// optimiser (Feedback) descends. f_i'(a) is 1 for a >= 0 and 0 otherwise for ReLU layers, as the
+// reference's vectorised Jacobian; the feedback gradients use autodiff's ReLU'(0) = 0. Before training,
+// PretrainEpochs epochs train only the feedback mappings (Pretrain).
 //
 // The study's copy of DTPNetwork gives every layer, the output layer included, the hidden activation: its
 // net outputs ReLU(a_L), and the cross-entropy is taken on that (OutputReLU; see Outputer). Its forward and
