@@ -43,9 +43,9 @@ type File struct {
 	// SuperblockVersion is the version of the file's superblock (0 to 3).
 	SuperblockVersion int
 
-	budget  int64 // decoded bytes still allowed
-	gheaps  map[uint64]*globalHeap
-	headers map[uint64]*Object
+	budget   int64 // decoded bytes still allowed
+	gheaps   map[uint64]*globalHeap
+	headers  map[uint64]*Object
 	gstrings map[gref]string
 }
 
@@ -55,11 +55,11 @@ func Open(r io.ReaderAt, size int64) (*File, error) {
 		return nil, errors.New("hdf5: negative file size")
 	}
 	f := &File{
-		r:       r,
-		size:    uint64(size),
-		budget:  baseBudget + maxExpansion*size,
-		gheaps:  map[uint64]*globalHeap{},
-		headers: map[uint64]*Object{},
+		r:        r,
+		size:     uint64(size),
+		budget:   baseBudget + maxExpansion*size,
+		gheaps:   map[uint64]*globalHeap{},
+		headers:  map[uint64]*Object{},
 		gstrings: map[gref]string{},
 	}
 	// The superblock is at 0, 512, 1024, 2048, ...
