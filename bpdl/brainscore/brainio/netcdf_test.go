@@ -167,3 +167,64 @@ func TestReadAssemblyMatchesNetCDF4(t *testing.T) {
 		})
 	}
 }
+
+func TestReadAssemblySmallValues(t *testing.T) {
+	a, err := ReadAssembly(shared.Path(t, "brainio-format", "assy_test_TestMe.nc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(a.Data, []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}) {
+		t.Errorf("data %v", a.Data)
+	}
+	if got := a.At(4, 1); got != 14 {
+		t.Errorf("At(4,1) = %v, want 14", got)
+	}
+	want := map[string]Coord{
+		"stimulus_id": {Dim: "presentation", Strings: []string{"n0", "n1", "n1", "n0", "n4", "n9"}},
+		"repetition":  {Dim: "presentation", Ints: []int64{1, 1, 2, 1, 1, 1}},
+		"neuroid_id":  {Dim: "neuroid", Strings: []string{"alpha", "beta", "gamma"}},
+		"foo":         {Dim: "neuroid", Ints: []int64{1, 2, 5}},
+	}
+	if len(a.Coords) != len(want) {
+		t.Errorf("coords %v", a.Coords)
+	}
+	for name, w := range want {
+		c := a.Coords[name]
+		if c.Dim != w.Dim || !slices.Equal(c.Strings, w.Strings) || !slices.Equal(c.Ints, w.Ints) || c.Floats != nil {
+			t.Errorf("%s = %+v, want %+v", name, c, w)
+		}
+	}
+
+	// brainio's loader copies image_id to stimulus_id when the latter is missing.
+	p, err := ReadAssembly(shared.Path(t, "brainio-format", "assy_test_package_assembly.nc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(p.Coords["stimulus_id"].Strings, p.Coords["image_id"].Strings) || p.Coords["stimulus_id"].Dim != "presentation" {
+		t.Errorf("stimulus_id %+v, image_id %+v", p.Coords["stimulus_id"], p.Coords["image_id"])
+	}
+
+	s, err := ReadAssembly(shared.Path(t, "brainscore-synthetic", "assy_synthetic_MajajHong2015like_public.nc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Identifier != "synthetic.MajajHong2015like.public" || s.StimulusSetIdentifier != "synthetic.hvm-like" {
+		t.Errorf("identifiers %q, %q", s.Identifier, s.StimulusSetIdentifier)
+	}
+	if !slices.Equal(s.Coords["time_bin_start"].Ints, []int64{70}) || !slices.Equal(s.Coords["time_bin_end"].Ints, []int64{170}) {
+		t.Errorf("time bins %v %v", s.Coords["time_bin_start"], s.Coords["time_bin_end"])
+	}
+}
+
+func TestReadAssemblyGroupErrors(t *testing.T) {
+	path := shared.Path(t, "brainio-format", "assy_test_package_assembly_extras.nc")
+	if _, err := ReadAssemblyGroup(path, "nope"); err == nil || !strings.Contains(err.Error(), `no object "nope"`) {
+		t.Errorf("missing group: %v", err)
+	}
+	if _, err := ReadAssemblyGroup(path, "data"); err == nil || !strings.Contains(err.Error(), "not a group") {
+		t.Errorf("dataset as group: %v", err)
+	}
+	if _, err := ReadAssembly(filepath.Join(t.TempDir(), "absent.nc")); err == nil || !strings.Contains(err.Error(), "absent.nc") {
+		t.Errorf("absent file: %v", err)
+	}
+}
