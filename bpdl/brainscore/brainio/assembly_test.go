@@ -77,7 +77,7 @@ func TestGroupMean(t *testing.T) {
 		idx  [3]int
 		want float64
 	}{
-		{[3]int{0, 0, 0}, 200},           // only presentation 2: the NaN is skipped
+		{[3]int{0, 0, 0}, 200},            // only presentation 2: the NaN is skipped
 		{[3]int{0, 1, 2}, (12 + 212) / 2}, // presentations 0 and 2
 		{[3]int{1, 2, 1}, (121 + 321) / 2},
 	}
