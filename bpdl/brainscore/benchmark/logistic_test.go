@@ -45,7 +45,9 @@ func TestLogisticMatchesSklearn(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p := func(s string) string { return filepath.Join("testdata", "logistic", fmt.Sprintf("%s_%s.npy", c.name, s)) }
+			p := func(s string) string {
+				return filepath.Join("testdata", "logistic", fmt.Sprintf("%s_%s.npy", c.name, s))
+			}
 			x := npyMatrix(t, p("x"))
 			ya := readNPY(t, p("y"))
 			y := make([]int, len(ya.Data))
