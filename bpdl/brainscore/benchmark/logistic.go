@@ -16,9 +16,10 @@ import (
 // solver="newton-cg", C=1e-3) with an intercept.
 //
 // The fit minimises scikit-learn's objective, Σᵢ −log softmax(xᵢW + b)[yᵢ] + ‖W‖²/(2C) (the intercept b
-// is not penalised), by L-BFGS to a gradient far below scikit-learn's stopping tolerance (max |∂| ≤
-// 1e-4); the objective is strictly convex in W, and the probabilities, which are all the benchmark
-// uses, are unique.
+// is not penalised), by L-BFGS to max |gradient| ≤ 1e-5, ten times below scikit-learn's stopping
+// tolerance for newton-cg (1e-4); the objective is strictly convex in W, and the probabilities, which
+// are all the benchmark uses, are unique. (A tighter tolerance buys nothing: on the study's 2160 × 256
+// readout the sum's rounding keeps the gradient near 1e-6.)
 type probabilitiesClassifier struct {
 	mean, scale []float64 // StandardScaler
 	coef        *mat.Dense
@@ -85,8 +86,8 @@ func fitProbabilities(x mat.Matrix, y []int, classes int, c float64) (*probabili
 		}
 		return loss
 	}
-	w, g, err := lbfgs(fg, make([]float64, nw+k), 1e-9, 10000)
-	if err == nil && g > 1e-5 {
+	w, g, err := lbfgs(fg, make([]float64, nw+k), 1e-5, 10000)
+	if err == nil && g > 1e-4 {
 		err = errors.New("stalled")
 	}
 	if err != nil {
@@ -166,6 +167,7 @@ func (m *probabilitiesClassifier) predictProba(x mat.Matrix) (*mat.Dense, error)
 // returns the point and its max |gradient|; it fails after maxIter iterations or when the line search
 // cannot decrease the function at all.
 func lbfgs(fg func(grad, w []float64) float64, w []float64, gtol float64, maxIter int) ([]float64, float64, error) {
+
 	const memory = 10
 	n := len(w)
 	g := make([]float64, n)

@@ -74,7 +74,9 @@ func (r *Result) Score() LayerScore {
 }
 
 // Best returns the layer whose ceiled score (CeiledRC2, or Raw when there is no ceiling) is highest,
-// the first on ties, as LayerSelection's argmax over layers does; "" when no layer has a score.
+// the first on ties, as LayerSelection's argmax over layers does; "" when no layer has a score. Like
+// Brain-Score's 2021 selection it compares (r/c)², so a layer with a clearly negative r can win over
+// one near zero.
 func (r *Result) Best() string {
 	best, bestV := "", math.Inf(-1)
 	for _, s := range r.Layers {

@@ -44,17 +44,19 @@ func FromImage(img image.Image) (*Image, error) {
 	}
 	switch m := img.(type) {
 	case *image.Gray:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			for x := b.Min.X; x < b.Max.X; x++ {
-				v := m.GrayAt(x, y).Y
-				set(x, y, v, v, v)
+		for y := range out.H {
+			src := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):][:out.W]
+			dst := out.Pix[y*out.W*3 : (y+1)*out.W*3]
+			for x, v := range src {
+				dst[3*x], dst[3*x+1], dst[3*x+2] = v, v, v
 			}
 		}
 	case *image.NRGBA:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			for x := b.Min.X; x < b.Max.X; x++ {
-				c := m.NRGBAAt(x, y)
-				set(x, y, c.R, c.G, c.B)
+		for y := range out.H {
+			src := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):][:4*out.W]
+			dst := out.Pix[y*out.W*3 : (y+1)*out.W*3]
+			for x := range out.W {
+				dst[3*x], dst[3*x+1], dst[3*x+2] = src[4*x], src[4*x+1], src[4*x+2]
 			}
 		}
 	case *image.NRGBA64:
@@ -80,10 +82,17 @@ func FromImage(img image.Image) (*Image, error) {
 			}
 		}
 	case *image.RGBA:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			for x := b.Min.X; x < b.Max.X; x++ {
-				c := color.NRGBAModel.Convert(m.RGBAAt(x, y)).(color.NRGBA)
-				set(x, y, c.R, c.G, c.B)
+		for y := range out.H {
+			src := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):][:4*out.W]
+			dst := out.Pix[y*out.W*3 : (y+1)*out.W*3]
+			for x := range out.W {
+				p := src[4*x : 4*x+4]
+				if p[3] == 0xff { // opaque: premultiplied and straight colour agree
+					dst[3*x], dst[3*x+1], dst[3*x+2] = p[0], p[1], p[2]
+					continue
+				}
+				c := color.NRGBAModel.Convert(color.RGBA{p[0], p[1], p[2], p[3]}).(color.NRGBA)
+				dst[3*x], dst[3*x+1], dst[3*x+2] = c.R, c.G, c.B
 			}
 		}
 	case *image.RGBA64:

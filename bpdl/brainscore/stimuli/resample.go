@@ -145,30 +145,46 @@ func Resize(m *Image, w, h int, f Filter) *Image {
 			dst := out.Pix[y*w*nc : (y+1)*w*nc]
 			for xx := range w {
 				first, k := c.first[xx], c.k[xx]
-				for ch := range nc {
-					ss := int32(1 << (precisionBits - 1))
+				if nc == 3 {
+					s0, s1, s2 := int32(1<<(precisionBits-1)), int32(1<<(precisionBits-1)), int32(1<<(precisionBits-1))
+					in := src[first*3 : (first+len(k))*3]
 					for x, kx := range k {
-						ss += int32(src[(first+x)*nc+ch]) * kx
+						p := in[3*x : 3*x+3]
+						s0 += int32(p[0]) * kx
+						s1 += int32(p[1]) * kx
+						s2 += int32(p[2]) * kx
 					}
-					dst[xx*nc+ch] = clip8(ss)
+					dst[3*xx], dst[3*xx+1], dst[3*xx+2] = clip8(s0), clip8(s1), clip8(s2)
+					continue
 				}
+				ss := int32(1 << (precisionBits - 1))
+				for x, kx := range k {
+					ss += int32(src[first+x]) * kx
+				}
+				dst[xx] = clip8(ss)
 			}
 		}
 		cur = out
 	}
 	if h != m.H {
 		c := precompute(m.H, h, f)
-		cw := cur.W
-		out := NewImage(cw, h, nc)
+		row := cur.W * nc
+		out := NewImage(cur.W, h, nc)
+		acc := make([]int32, row)
 		for yy := range h {
 			first, k := c.first[yy], c.k[yy]
-			dst := out.Pix[yy*cw*nc : (yy+1)*cw*nc]
-			for i := range dst {
-				ss := int32(1 << (precisionBits - 1))
-				for y, ky := range k {
-					ss += int32(cur.Pix[(first+y)*cw*nc+i]) * ky
+			for i := range acc {
+				acc[i] = 1 << (precisionBits - 1)
+			}
+			for y, ky := range k {
+				src := cur.Pix[(first+y)*row : (first+y+1)*row]
+				for i, v := range src {
+					acc[i] += int32(v) * ky
 				}
-				dst[i] = clip8(ss)
+			}
+			dst := out.Pix[yy*row : (yy+1)*row]
+			for i, v := range acc {
+				dst[i] = clip8(v)
 			}
 		}
 		cur = out

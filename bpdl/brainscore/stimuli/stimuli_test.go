@@ -174,6 +174,12 @@ func TestFromImageModes(t *testing.T) {
 	nrgba := image.NewNRGBA(image.Rect(0, 0, 1, 1))
 	nrgba.SetNRGBA(0, 0, color.NRGBA{200, 100, 50, 10}) // alpha is dropped, not blended
 	pal := image.NewPaletted(image.Rect(0, 0, 1, 1), color.Palette{color.NRGBA{1, 2, 3, 0}, color.RGBA{9, 8, 7, 255}})
+	rgba := image.NewRGBA(image.Rect(0, 0, 1, 1))
+	rgba.SetRGBA(0, 0, color.RGBA{100, 50, 0, 128}) // premultiplied: straight colour (199, 99, 0)
+	opaque := image.NewRGBA(image.Rect(0, 0, 1, 1))
+	opaque.SetRGBA(0, 0, color.RGBA{1, 2, 3, 255})
+	sub := image.NewGray(image.Rect(0, 0, 3, 3))
+	sub.SetGray(2, 1, color.Gray{Y: 42})
 	nrgba64 := image.NewNRGBA64(image.Rect(0, 0, 1, 1))
 	nrgba64.SetNRGBA64(0, 0, color.NRGBA64{0x1234, 0xabcd, 0xff00, 0x0100})
 	cases := []struct {
@@ -185,6 +191,9 @@ func TestFromImageModes(t *testing.T) {
 		{"nrgba", nrgba, [3]uint8{200, 100, 50}},
 		{"paletted", pal, [3]uint8{1, 2, 3}},
 		{"nrgba64", nrgba64, [3]uint8{0x12, 0xab, 0xff}},
+		{"rgba translucent", rgba, [3]uint8{199, 99, 0}},
+		{"rgba opaque", opaque, [3]uint8{1, 2, 3}},
+		{"sub-image", sub.SubImage(image.Rect(2, 1, 3, 3)), [3]uint8{42, 42, 42}},
 	}
 	for _, c := range cases {
 		if got := rgb(c.img); got != c.want {
