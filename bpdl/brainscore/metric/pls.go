@@ -29,6 +29,12 @@ const eps = 0x1p-52
 // Ŷ = (X − x̄) B + ȳ.
 //
 // The zero value of MaxIter means 500 and a Tol <= 0 means 1e-6, scikit-learn's defaults.
+//
+// One deliberate difference: when X has rank below Components, scikit-learn goes on extracting
+// components from the rounding noise that deflation leaves of X and returns huge, arbitrary
+// coefficients (they differ between BLAS builds). Fit instead stops once a component's scores fall below
+// 1e-12 of the centred X's norm, and leaves the remaining components zero, which gives the PLS fit of
+// the components X does have.
 type PLS struct {
 	// Components is the number of latent components (Brain-Score uses 25). It must not exceed the
 	// number of features.
@@ -58,7 +64,7 @@ func BrainScorePLS() PLS { return PLS{Components: 25} }
 
 // PLSModel is a fitted PLS regression. Matrices with one column per component have Components columns;
 // when the Y residual vanished before all components were found (scikit-learn warns "Y residual is
-// constant"), the remaining columns are zero.
+// constant") or X had no rank left (see PLS), the remaining columns are zero and NIter is shorter.
 type PLSModel struct {
 	// XMean and YMean are the column means subtracted from X and Y (the intercept is YMean).
 	XMean, YMean []float64
@@ -199,6 +205,8 @@ func (c PLS) fitCentred(xs, ys, xMean, yMean, cov, gram []float64, n, p, q int) 
 	var nIter []int
 
 	zeroed := make([]bool, q)
+	// Scores with tᵀt below this are what deflation leaves of directions already removed.
+	xExhausted := exhaustedTol * exhaustedTol * bl.Ddot(n*p, xs, 1, xs, 1)
 	useQ := c.space == ySpace || (c.space == autoSpace && q <= p)
 	ws := newNipals(xs, cov, gram, n, p, q, useQ)
 	xw, t := ws.xw, ws.t
@@ -225,13 +233,15 @@ func (c PLS) fitCentred(xs, ys, xMean, yMean, cov, gram []float64, n, p, q int) 
 			break // Y residual is constant: the remaining components stay zero.
 		}
 
-		var iter int
+		iter, ok := 0, false
 		if useQ {
-			iter = ws.powerQ(j0, maxIter, tol)
-		} else {
+			iter, ok = ws.powerQ(j0, maxIter, tol)
+		}
+		if !ok {
+			// powerQ gives up only when CᵀC has lost its meaning (C is rounding noise); the explicit
+			// iterations then behave as scikit-learn's do on such data.
 			iter = ws.powerP(j0, maxIter, tol)
 		}
-		nIter = append(nIter, iter)
 
 		// Sign convention: the largest-magnitude X weight is positive.
 		big := bl.Idamax(p, xw, 1)
@@ -246,9 +256,16 @@ func (c PLS) fitCentred(xs, ys, xMean, yMean, cov, gram []float64, n, p, q int) 
 		// Scores and loadings from the data, then deflation.
 		bl.Dgemv(blas.NoTrans, n, p, 1, xs, p, xw, 1, 0, t, 1)
 		tt := bl.Ddot(n, t, 1, t, 1)
+		if !(tt > xExhausted) || math.IsInf(tt, 0) {
+			break // X residual is rounding noise: the remaining components stay zero (see PLS).
+		}
 		bl.Dgemv(blas.Trans, n, p, 1/tt, xs, p, t, 1, 0, pl, 1)
 		bl.Dgemv(blas.Trans, n, q, 1/tt, ys, q, t, 1, 0, cl, 1)
+		if !allFinite(pl) || !allFinite(cl) {
+			break
+		}
 		ws.deflate(ys, tt, pl, cl)
+		nIter = append(nIter, iter)
 
 		W.SetCol(k, xw)
 		P.SetCol(k, pl)
@@ -356,6 +373,9 @@ func (w *nipals) zeroColumn(ys []float64, j int) {
 // yᵀy = cᵀH c / (cᵀc + eps)², and Yᵀt = Cᵀw.
 func (w *nipals) powerP(j0, maxIter int, tol float64) int {
 	bl := blas64.Implementation()
+	if w.v == nil {
+		w.v, w.xwOld = make([]float64, w.p), make([]float64, w.p)
+	}
 	n, p, q := w.n, w.p, w.q
 	var xx float64 // tᵀt for the loop's current X weights (see PLS.Fit)
 	iter := 0
@@ -407,7 +427,10 @@ func (w *nipals) powerP(j0, maxIter int, tol float64) int {
 // powerP multiplies C u by. With K = CᵀC, ‖C u‖² = uᵀK u, the new Y weights are Cᵀw / tᵀt = a K u / tᵀt,
 // and the convergence test ‖w − w_old‖² = a²uᵀKu + a_old²u_oldᵀKu_old − 2 a a_old uᵀK u_old needs no
 // p-vector. Only the final w = a C u is formed explicitly.
-func (w *nipals) powerQ(j0, maxIter int, tol float64) int {
+//
+// It reports false, leaving the work to powerP, if uᵀK u is not positive and finite, which happens only
+// when C is rounding noise and K, downdated from the start, has lost its positive definiteness.
+func (w *nipals) powerQ(j0, maxIter int, tol float64) (int, bool) {
 	bl := blas64.Implementation()
 	n, p, q := w.n, w.p, w.q
 	var xx, a, aOld, normOld2 float64
@@ -428,6 +451,9 @@ func (w *nipals) powerQ(j0, maxIter int, tol float64) int {
 			s = (bl.Ddot(q, w.u, 1, w.u, 1) + eps) / bl.Ddot(q, w.u, 1, w.khu[q:], 1)
 		}
 		uKu := bl.Ddot(q, w.u, 1, ku, 1)
+		if !(uKu > 0) || math.IsInf(uKu, 0) || !(s > 0) || math.IsInf(s, 0) {
+			return iter, false
+		}
 		a = s / (s*math.Sqrt(uKu) + eps)
 		if iter == 0 {
 			for i := 0; i < p; i++ {
@@ -456,7 +482,21 @@ func (w *nipals) powerQ(j0, maxIter int, tol float64) int {
 	if iter > 1 {
 		bl.Dgemv(blas.NoTrans, p, q, a, w.cov, q, w.u, 1, 0, w.xw, 1)
 	}
-	return iter
+	return iter, true
+}
+
+// exhaustedTol is the norm, relative to the centred X's Frobenius norm, below which a component's scores
+// count as rounding noise.
+const exhaustedTol = 1e-12
+
+// allFinite reports whether every element of x is finite.
+func allFinite(x []float64) bool {
+	for _, v := range x {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // columnBelow reports whether every entry of column j of the row-major n×q matrix a is below bound in

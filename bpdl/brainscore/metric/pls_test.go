@@ -192,6 +192,39 @@ func TestPLSLargerAgainstScikitLearn(t *testing.T) {
 	}
 }
 
+// TestPLSRankDeficientX checks the documented difference from scikit-learn: with more components than
+// X has rank, the fit stops at the rank instead of fitting rounding noise, and equals the fit with as
+// many components as the rank.
+func TestPLSRankDeficientX(t *testing.T) {
+	const n, p = 30, 6
+	x := mat.NewDense(n, p, nil)
+	y := mat.NewDense(n, 2, nil)
+	for i := 0; i < n; i++ {
+		a, b := math.Sin(1.3*float64(i)), math.Cos(0.7*float64(i*i))
+		for j := 0; j < p; j++ {
+			x.Set(i, j, a*float64(j+1)+b*float64(p-j)+3) // rank 2 after centring
+		}
+		y.Set(i, 0, a-2*b+0.1*math.Sin(float64(5*i)))
+		y.Set(i, 1, 0.5*a+math.Cos(float64(3*i)))
+	}
+	for _, space := range []powerSpace{xSpace, ySpace} {
+		full, err := PLS{Components: 5, space: space}.Fit(x, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(full.NIter) != 2 {
+			t.Errorf("extracted %d components from rank-2 X", len(full.NIter))
+		}
+		two, err := PLS{Components: 2, space: space}.Fit(x, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := maxRelDiff(full.Coef, two.Coef); d > 1e-9 {
+			t.Errorf("5-component fit of rank-2 X differs from the 2-component fit by %.3g", d)
+		}
+	}
+}
+
 func TestPLSErrors(t *testing.T) {
 	x := mat.NewDense(4, 2, []float64{1, 2, 3, 4, 5, 6, 7, 9})
 	y := mat.NewDense(4, 1, []float64{1, 2, 3, 5})
