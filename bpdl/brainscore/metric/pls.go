@@ -87,15 +87,16 @@ type PLSModel struct {
 
 // Fit fits the regression of y (n×q) on x (n×p). Neither input is modified.
 //
-// The power iterations, which dominate the cost, run on the p×q cross-covariance matrix C = XₖᵀYₖ and
-// the q×q matrix YₖᵀYₖ instead of the n-row data: XₖᵀYₖv = Cv and so on, and both matrices are downdated
-// exactly as the data are deflated (Cₖ₊₁ = Cₖ − tᵀt p cᵀ, YₖᵀYₖ shrinks by tᵀt c cᵀ). Every quantity
-// scikit-learn computes is the same in exact arithmetic, with one exception that cannot change any
-// result: the score norm tᵀt by which scikit-learn divides the Y weights inside the loop only rescales
-// them, so it is evaluated exactly on the first iteration of each component and reused; the loop's X
-// weights are normalised and its convergence test compares them, so neither depends on that scale
-// beyond the 1e-16 guards scikit-learn adds to its norms. The weights and loadings stored after the loop
-// are computed from the deflated data themselves.
+// The power iterations, which dominate the cost, do not touch the n-row data. They run on the p×q
+// cross-covariance C = XₖᵀYₖ and the q×q matrix H = YₖᵀYₖ (XₖᵀYₖv = Cv, ‖Yₖv‖² = vᵀHv), and, when
+// q <= p, in the q-dimensional space of Y weights using K = CᵀC (see powerQ), so that an iteration costs
+// O(q²) instead of O(n(p+q)). C, H and K are downdated exactly as the data are deflated. The iterates,
+// the convergence test and so the iteration counts are scikit-learn's, in exact arithmetic, with one
+// exception that cannot change a result: the score norm tᵀt by which scikit-learn divides the Y weights
+// inside the loop only rescales them, so it is evaluated on the first iteration of each component and
+// reused; the loop's X weights are normalised and the convergence test compares them, so neither
+// depends on that scale beyond the 1e-16 guards scikit-learn adds to its norms. Scores, loadings and
+// the deflation itself are computed from the data, as scikit-learn does.
 func (c PLS) Fit(x, y mat.Matrix) (*PLSModel, error) {
 	n, p := x.Dims()
 	ny, q := y.Dims()
