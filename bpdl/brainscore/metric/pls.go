@@ -192,7 +192,7 @@ func (c PLS) check(xs, ys []float64, n, p, q int) error {
 }
 
 // fitCentred fits on centred xs (n×p) and ys (n×q), given their means and cov = XᵀY (p×q) and
-// gram = YᵀY (q×q, both triangles). It deflates xs, ys, cov and gram in place.
+// gram = YᵀY (q×q, both triangles). It overwrites all four (they are deflated as components are found).
 func (c PLS) fitCentred(xs, ys, xMean, yMean, cov, gram []float64, n, p, q int) (*PLSModel, error) {
 	nComp, maxIter, tol, err := c.params(p)
 	if err != nil {
