@@ -27,7 +27,8 @@ func NewRepetitions(reps, images, neuroids int, data []float64) (*Repetitions, e
 }
 
 // Mean returns the images × neuroids mean over the listed repetitions (all of them when reps is nil),
-// ignoring NaNs: each entry averages the repetitions that were recorded, and is NaN when none was.
+// ignoring NaNs: each entry averages the repetitions that were recorded, and is NaN when none was. It
+// panics if a listed repetition is out of range.
 func (r *Repetitions) Mean(reps []int) *mat.Dense {
 	if reps == nil {
 		reps = make([]int, r.Reps)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -105,6 +106,122 @@ func TestPLSMatchesScikitLearn(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPLSPowerSpaces checks that the power iterations give the same fit in the X-weight and the
+// Y-weight space, on cases with fewer and with more targets than features.
+func TestPLSPowerSpaces(t *testing.T) {
+	for _, name := range []string{"medium_25", "many_targets", "wide", "constant_column", "max_iter_3"} {
+		t.Run(name, func(t *testing.T) {
+			x := readMatrix(t, filepath.Join("testdata", "pls", name+"_X.npy"))
+			y := readMatrix(t, filepath.Join("testdata", "pls", name+"_Y.npy"))
+			_, p := x.Dims()
+			_, q := y.Dims()
+			k := min(p, 25, q+3)
+			maxIter := 0
+			if name == "max_iter_3" {
+				maxIter = 3
+			}
+			var fits [2]*PLSModel
+			for i, space := range []powerSpace{xSpace, ySpace} {
+				m, err := PLS{Components: k, MaxIter: maxIter, space: space}.Fit(x, y)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fits[i] = m
+			}
+			if !slices.Equal(fits[0].NIter, fits[1].NIter) {
+				t.Errorf("iterations %v in X space, %v in Y space", fits[0].NIter, fits[1].NIter)
+			}
+			if d := maxRelDiff(fits[1].Coef, fits[0].Coef); d > 1e-9 {
+				t.Errorf("coefficients differ by %.3g relative", d)
+			}
+		})
+	}
+}
+
+// TestPLSLargerAgainstScikitLearn fits a larger problem (600 images, 300 features, 80 neuroids, 25
+// components) here and with scikit-learn, when Debian's python3 with scikit-learn is installed.
+func TestPLSLargerAgainstScikitLearn(t *testing.T) {
+	const py = "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import sklearn, numpy").Run(); err != nil {
+		t.Skipf("%s with scikit-learn not available: %v", py, err)
+	}
+	if testing.Short() {
+		t.Skip("skipped in -short mode")
+	}
+	x, y, _ := BenchData(660, 300, 80, 7)
+	xTrain, xTest := x.Slice(0, 600, 0, 300), x.Slice(600, 660, 0, 300)
+	yTrain := y.Slice(0, 600, 0, 80)
+	dir := t.TempDir()
+	for name, m := range map[string]mat.Matrix{"X": xTrain, "Y": yTrain, "Xtest": xTest} {
+		r, c := m.Dims()
+		if err := npy.Write(filepath.Join(dir, name+".npy"), []int{r, c}, denseCopy(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := exec.Command(py, filepath.Join("testdata", "fit_pls.py"), filepath.Join(dir, "X.npy"),
+		filepath.Join(dir, "Y.npy"), filepath.Join(dir, "Xtest.npy"), "25", dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("fit_pls.py: %v\n%s", err, out)
+	}
+	m, err := BrainScorePLS().Fit(xTrain, yTrain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pred, err := m.Predict(xTest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nIter, err := npy.Read(filepath.Join(dir, "n_iter.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range nIter.Data {
+		if k >= len(m.NIter) || m.NIter[k] != int(v) {
+			t.Fatalf("iterations %v, scikit-learn %v", m.NIter, nIter.Data)
+		}
+	}
+	for key, got := range map[string]mat.Matrix{"coef": m.Coef, "predict": pred} {
+		d := maxRelDiff(got, readMatrix(t, filepath.Join(dir, key+".npy")))
+		if d > 1e-6 {
+			t.Errorf("%s differs from scikit-learn by %.3g relative", key, d)
+		}
+		t.Logf("%s: max relative difference %.2g", key, d)
+	}
+}
+
+// TestPLSRankDeficientX checks the documented difference from scikit-learn: with more components than
+// X has rank, the fit stops at the rank instead of fitting rounding noise, and equals the fit with as
+// many components as the rank.
+func TestPLSRankDeficientX(t *testing.T) {
+	const n, p = 30, 6
+	x := mat.NewDense(n, p, nil)
+	y := mat.NewDense(n, 2, nil)
+	for i := 0; i < n; i++ {
+		a, b := math.Sin(1.3*float64(i)), math.Cos(0.7*float64(i*i))
+		for j := 0; j < p; j++ {
+			x.Set(i, j, a*float64(j+1)+b*float64(p-j)+3) // rank 2 after centring
+		}
+		y.Set(i, 0, a-2*b+0.1*math.Sin(float64(5*i)))
+		y.Set(i, 1, 0.5*a+math.Cos(float64(3*i)))
+	}
+	for _, space := range []powerSpace{xSpace, ySpace} {
+		full, err := PLS{Components: 5, space: space}.Fit(x, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(full.NIter) != 2 {
+			t.Errorf("extracted %d components from rank-2 X", len(full.NIter))
+		}
+		two, err := PLS{Components: 2, space: space}.Fit(x, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := maxRelDiff(full.Coef, two.Coef); d > 1e-9 {
+			t.Errorf("5-component fit of rank-2 X differs from the 2-component fit by %.3g", d)
+		}
 	}
 }
 

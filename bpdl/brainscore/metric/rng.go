@@ -71,26 +71,26 @@ func (r *RandomState) Uint64() uint64 {
 	return hi<<32 | uint64(r.Uint32())
 }
 
-// Interval returns a uniform integer in [0, max], drawn as NumPy's random_interval does: take the
-// smallest all-ones bit mask covering max, and draw (32-bit draws while max fits in 32 bits, else
-// 64-bit) masked values until one is at most max.
-func (r *RandomState) Interval(max uint64) uint64 {
-	if max == 0 {
+// Interval returns a uniform integer in [0, hi], drawn as NumPy's random_interval does: take the
+// smallest all-ones bit mask covering hi, and draw (32-bit draws while hi fits in 32 bits, else
+// 64-bit) masked values until one is at most hi.
+func (r *RandomState) Interval(hi uint64) uint64 {
+	if hi == 0 {
 		return 0
 	}
-	mask := max
+	mask := hi
 	for s := uint(1); s < 64; s <<= 1 {
 		mask |= mask >> s
 	}
-	if max <= 0xffffffff {
+	if hi <= 0xffffffff {
 		for {
-			if v := uint64(r.Uint32()) & mask; v <= max {
+			if v := uint64(r.Uint32()) & mask; v <= hi {
 				return v
 			}
 		}
 	}
 	for {
-		if v := r.Uint64() & mask; v <= max {
+		if v := r.Uint64() & mask; v <= hi {
 			return v
 		}
 	}

@@ -56,6 +56,12 @@ cases["medium_25"] = (X, Y, relu_features(20, 120, 16)[0], 25, 500)
 X = rng.rand(90, 40).astype(np.float32).astype(np.float64)
 cases["float32_inputs"] = (X, X[:, :5] @ rng.rand(5, 8) + 0.1 * rng.randn(90, 8), rng.rand(10, 40), 25, 500)
 
+X = rng.randn(60, 5)
+cases["many_targets"] = (X, X @ rng.randn(5, 20) + rng.randn(60, 20), rng.randn(6, 5), 5, 500)
+
+X = rng.randn(45, 9)
+cases["square"] = (X, X @ rng.randn(9, 9) + rng.randn(45, 9), rng.randn(6, 9), 9, 500)
+
 index = {"numpy": np.__version__, "sklearn": sklearn.__version__, "cases": []}
 for name, (X, Y, Xt, k, max_iter) in cases.items():
     with warnings.catch_warnings():
