@@ -32,7 +32,8 @@ var hiddenAttrs = map[string]bool{
 // variable's "coordinates" attribute (xarray's rule for open_dataarray). Its values are converted to
 // float64, with _FillValue and missing_value elements set to NaN and scale_factor and add_offset applied.
 // Every other variable becomes a coordinate; one- and zero-dimensional variables (and character arrays
-// of strings) are supported. As brainio's loader does, an assembly with an image_id coordinate along
+// of strings) are supported. Coordinates keep their stored values: unlike xarray, ReadAssembly does not
+// decode CF times ("days since ...") or mask coordinate fill values. As brainio's loader does, an assembly with an image_id coordinate along
 // presentation but no stimulus_id gets stimulus_id as a copy of image_id.
 func ReadAssembly(path string) (*Assembly, error) {
 	return ReadAssemblyGroup(path, "")

@@ -12,6 +12,7 @@ type FormatError struct {
 	Msg  string
 }
 
+// Error describes the problem and where in the file it is.
 func (e *FormatError) Error() string {
 	if e.Addr == undefAddr {
 		return "hdf5: " + e.Msg

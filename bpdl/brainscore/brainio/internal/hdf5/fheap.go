@@ -63,7 +63,12 @@ func (f *File) fractalHeap(addr uint64) (*fractalHeap, error) {
 	if filterLen != 0 {
 		return nil, formatErrorf(addr, "fractal heap with I/O filters is not supported")
 	}
-	if err := verifyChecksum(b[:c.off+4], "fractal heap header", addr); err != nil {
+	sum := c.off
+	c.skip(4)
+	if c.err != nil {
+		return nil, c.err
+	}
+	if err := verifyChecksum(b[:sum+4], "fractal heap header", addr); err != nil {
 		return nil, err
 	}
 	pow2 := func(x uint64) bool { return x != 0 && x&(x-1) == 0 }

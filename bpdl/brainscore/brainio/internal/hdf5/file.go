@@ -141,6 +141,7 @@ func (f *File) readSuperblock(off uint64) error {
 	c := newCursor(b, off, "superblock")
 	c.skip(8)
 	version := int(c.u8())
+	var eof uint64
 	f.SuperblockVersion = version
 	switch version {
 	case 0, 1:
@@ -158,7 +159,7 @@ func (f *File) readSuperblock(off uint64) error {
 		}
 		f.base = c.address(f.offSize)
 		c.address(f.offSize) // free-space info
-		c.address(f.offSize) // end of file
+		eof = c.address(f.offSize)
 		c.address(f.offSize) // driver info
 		// Root group symbol table entry.
 		c.address(f.offSize) // link name offset
@@ -173,14 +174,15 @@ func (f *File) readSuperblock(off uint64) error {
 		}
 		f.base = c.address(f.offSize)
 		c.address(f.offSize) // superblock extension
-		c.address(f.offSize) // end of file
+		eof = c.address(f.offSize)
 		f.root = c.address(f.offSize)
+		sum := c.off
+		c.skip(4)
 		if c.err == nil {
-			if err := verifyChecksum(b[:c.off+4], "superblock", off); err != nil {
+			if err := verifyChecksum(b[:sum+4], "superblock", off); err != nil {
 				return err
 			}
 		}
-		c.skip(4)
 	default:
 		return formatErrorf(off, "superblock version %d is not supported (0 to 3 are)", version)
 	}
@@ -189,6 +191,9 @@ func (f *File) readSuperblock(off uint64) error {
 	}
 	if f.base == undefAddr {
 		f.base = 0
+	}
+	if eof != undefAddr && (eof > f.size || f.base > f.size-eof) {
+		return formatErrorf(off, "file is truncated: the superblock records an end of file at %d bytes but the file has %d", f.base+eof, f.size)
 	}
 	if f.root == undefAddr {
 		return formatErrorf(off, "superblock has no root group")

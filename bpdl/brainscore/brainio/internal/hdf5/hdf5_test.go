@@ -275,3 +275,50 @@ func TestBudget(t *testing.T) {
 		t.Errorf("second charge err = %v", err)
 	}
 }
+
+func TestDenseLinksDeepTree(t *testing.T) {
+	f := openFixture(t, "latest.h5")
+	root, err := f.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := root.Open("wide_group")
+	if err != nil {
+		t.Fatal(err)
+	}
+	links, err := g.Links()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, l := range links {
+		names = append(names, l.Name)
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"h0000", "h0700", "h1499"}) {
+		t.Errorf("hard links %v", names)
+	}
+	// All 1503 links (1500 soft) come out of the name index, whose tree is more than one level deep.
+	m, ok := g.find(msgLinkInfo)
+	if !ok {
+		t.Fatal("no link info message")
+	}
+	c := f.cursorFor(m.data, m.addr, "link info")
+	c.skip(2)
+	c.addr()
+	index := c.addr()
+	recs, err := f.btree2Records(index, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 1503 {
+		t.Errorf("%d records in the name index, want 1503", len(recs))
+	}
+	hdr, err := f.read(index, 16, "header")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if depth := int(hdr[12]) | int(hdr[13])<<8; depth < 2 {
+		t.Errorf("name index of depth %d; the fixture should exercise internal nodes of depth 2", depth)
+	}
+}

@@ -26,6 +26,7 @@ const (
 var classNames = [...]string{"fixed-point", "floating-point", "time", "string", "bitfield", "opaque",
 	"compound", "reference", "enumeration", "variable-length", "array"}
 
+// String names the class as the HDF5 specification does.
 func (c Class) String() string {
 	if c >= 0 && int(c) < len(classNames) {
 		return classNames[c]
@@ -55,6 +56,7 @@ type Datatype struct {
 	refTyp uint8 // reference: 0 object, 1 region
 }
 
+// String describes the datatype, for error messages.
 func (t *Datatype) String() string {
 	switch t.Class {
 	case ClassVlen:

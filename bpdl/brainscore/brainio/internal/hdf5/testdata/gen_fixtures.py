@@ -69,3 +69,10 @@ with h5py.File("latest.h5", "w", libver="latest") as f:
     f.create_dataset("single_chunk_plain", data=grid, chunks=(5, 7))
     implicit(f, "implicit", grid, (2, 3))
     f.create_dataset("extensible", data=np.arange(5, dtype="<i4"), chunks=(2,), maxshape=(None,))
+    # Enough links for a version 2 B-tree of depth 2 and a fractal heap with an indirect block: soft
+    # links keep the file small; three hard links are spread among them.
+    wide = f.create_group("wide_group")
+    for i in range(1500):
+        wide["s%04d" % i] = h5py.SoftLink("/scalar")
+    for i in (0, 700, 1499):
+        wide["h%04d" % i] = f["scalar"]
