@@ -194,6 +194,12 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := checkWritable(c.Out); err != nil {
 		return err
 	}
+	if c.Figures {
+		// Before hours of training: the figures need the echarts script.
+		if err := report.CheckEcharts(); err != nil {
+			return err
+		}
+	}
 	backendName := backend.Resolve(c.Backend)
 	be, err := backend.Open(backendName)
 	if err != nil {
@@ -323,7 +329,11 @@ func checkWritable(dir string) error {
 func (c *studyConfig) writeOutputs(runs []report.Run, backendName string, ds *data.Dataset) error {
 	files := report.Tables(runs)
 	if c.Figures {
-		for name, content := range report.Figures(runs) {
+		figs, err := report.Figures(runs)
+		if err != nil {
+			return err
+		}
+		for name, content := range figs {
 			files[name] = content
 		}
 	}
