@@ -225,8 +225,12 @@ type ruleSeries struct {
 	runs  []Run  // sorted by seed
 }
 
-// palette gives each rule of RuleOrder its colour; other rules take the extra colours in name order.
-var palette = [...]string{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"}
+// paletteColor is the i-th colour of the figures' palette: the rules of RuleOrder take the first ones, other
+// rules the next ones in name order.
+func paletteColor(i int) string {
+	palette := [...]string{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"}
+	return palette[i%len(palette)]
+}
 
 // seriesOf groups runs by dataset and rule, in the order of the tables.
 func seriesOf(runs []Run) []ruleSeries {
@@ -249,7 +253,7 @@ func seriesOf(runs []Run) []ruleSeries {
 		if c == len(RuleOrder) {
 			c += indexOf(others, s.rule)
 		}
-		s.color = palette[c%len(palette)]
+		s.color = paletteColor(c)
 		d := indexOf(datasets, g[0].Dataset)
 		s.dash = dashes[d%len(dashes)]
 		if len(datasets) > 1 {

@@ -569,13 +569,11 @@ func benchmarksOf(series []ruleSeries) (ok []benchInfo, missing []string) {
 	return ok, missing
 }
 
-// benchStat is a series' score on a benchmark: the mean over seeds, and as error the sd over seeds, or
-// with one seed the benchmark's standard error (0 when it has none).
-type benchStatValue struct {
-	mean, err float64
-	n         int
-}
+// benchStatValue is a series' score on a benchmark: the mean over seeds and its error.
+type benchStatValue struct{ mean, err float64 }
 
+// benchStat returns a series' score on a benchmark: the mean over seeds, and as error the sd over seeds,
+// or with one seed the benchmark's standard error (0 when it has none).
 func benchStat(s ruleSeries, b benchInfo) (benchStatValue, bool) {
 	var vs []float64
 	se := math.NaN()
@@ -601,7 +599,7 @@ func benchStat(s ruleSeries, b benchInfo) (benchStatValue, bool) {
 	if math.IsNaN(sd) || math.IsInf(sd, 0) {
 		sd = 0
 	}
-	return benchStatValue{mean: m, err: sd, n: len(vs)}, true
+	return benchStatValue{mean: m, err: sd}, true
 }
 
 // benchSymbol is the scatter symbol of the j-th benchmark.

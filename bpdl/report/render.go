@@ -19,12 +19,9 @@ import (
 // RenderTimeout bounds the rendering of one PNG.
 const RenderTimeout = 60 * time.Second
 
-// Browsers are the names RenderPNGs looks for on PATH, in order.
-var browsers = []string{"chromium", "chromium-browser"}
-
 // RenderPNGs writes a PNG screenshot, <name>.png, of each HTML figure among files, which must already be
-// written in dir (with echarts.min.js next to them). It uses headless Chromium when `chromium` is on PATH
-// and otherwise writes one line to log and returns. Each PNG is written atomically (a temporary file
+// written in dir (with echarts.min.js next to them). It uses headless Chromium when `chromium` (or
+// `chromium-browser`) is on PATH and otherwise writes one line to log and returns. Each PNG is written atomically (a temporary file
 // renamed into place) within RenderTimeout; a failure is one line in log and leaves the other figures be.
 // The window is the page's size, which Figures records in the page.
 func RenderPNGs(dir string, files Files, log io.Writer) {
@@ -39,7 +36,7 @@ func RenderPNGs(dir string, files Files, log io.Writer) {
 	}
 	sort.Strings(pages)
 	browser := ""
-	for _, b := range browsers {
+	for _, b := range []string{"chromium", "chromium-browser"} {
 		if p, err := exec.LookPath(b); err == nil {
 			browser = p
 			break
