@@ -423,7 +423,8 @@ type frame struct {
 	yMin, yMax          any
 	xScale, yScale      bool // let a value axis leave out 0
 	legend              []string
-	bottom              int // the plot's bottom margin; 0 means 60
+	squareLegend        bool // legend icons as symbols, not lines
+	bottom              int  // the plot's bottom margin; 0 means 60
 	extra               map[string]any
 }
 
@@ -485,6 +486,10 @@ func (f frame) globals(trigger string) []charts.GlobalOpts {
 		AxisLabel: &opts.AxisLabel{Show: opts.Bool(true)},
 		SplitLine: &opts.SplitLine{Show: opts.Bool(true)},
 	}
+	legend := opts.Legend{Show: opts.Bool(true), Data: f.legend, Left: "10", Top: strconv.Itoa(legendTop)}
+	if f.squareLegend {
+		legend.ItemWidth, legend.ItemHeight = 14, 14
+	}
 	return []charts.GlobalOpts{
 		charts.WithInitializationOpts(opts.Initialization{
 			ChartID: f.id, Width: px(chartWidth), Height: px(f.height), BackgroundColor: "#ffffff", Theme: "white",
@@ -493,7 +498,7 @@ func (f frame) globals(trigger string) []charts.GlobalOpts {
 		charts.WithTitleOpts(opts.Title{
 			Title: f.title, Subtitle: f.subtitle, Left: "10", Top: strconv.Itoa(titleTop),
 		}),
-		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Data: f.legend, Left: "10", Top: strconv.Itoa(legendTop)}),
+		charts.WithLegendOpts(legend),
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: trigger}),
 		charts.WithGridOpts(opts.Grid{Left: strconv.Itoa(gridLeft), Right: strconv.Itoa(gridRight), Top: strconv.Itoa(gridTop), Bottom: strconv.Itoa(bottom)}),
 		charts.WithXAxisOpts(x),

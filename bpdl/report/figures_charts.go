@@ -15,17 +15,16 @@ import (
 // trainingFigure: training loss and test accuracy per epoch.
 func trainingFigure(series []ruleSeries) (figurePage, bool) {
 	pre := maxPretrain(series)
-	note := datasetNote(series) + seedNote(series)
 	p := figurePage{name: TrainingFigure, title: "Training loss and test accuracy"}
 	if c, ok := lineChart(frame{
-		id: "training_loss", title: "Training loss", subtitle: note, height: 400,
-		xName: epochName(pre), yName: "training loss (cross-entropy, nats)", yScale: true,
+		id: "training_loss", title: "Training loss", height: 400,
+		yName: "training loss (cross-entropy, nats)", yScale: true,
 	}, series, func(q Point) (float64, bool) { return q.TrainLoss, q.Phase == "train" }, pre); ok {
 		p.charts = append(p.charts, c)
 	}
 	if c, ok := lineChart(frame{
-		id: "training_accuracy", title: "Test accuracy", subtitle: note, height: 400,
-		xName: epochName(pre), yName: "test accuracy (%)", yMin: 0,
+		id: "training_accuracy", title: "Test accuracy", height: 400,
+		yName: "test accuracy (%)", yMin: 0,
 	}, series, func(q Point) (float64, bool) { return 100 * q.TestAccuracy, q.Phase != "pretrain" }, pre); ok {
 		p.charts = append(p.charts, c)
 	}
@@ -35,13 +34,13 @@ func trainingFigure(series []ruleSeries) (figurePage, bool) {
 // alignmentFigure: per layer, the angle between each rule's update and the true gradient.
 func alignmentFigure(series []ruleSeries) (figurePage, bool) {
 	pre := maxPretrain(series)
-	note := datasetNote(series) + seedNote(series) + "\n0° is the gradient's direction, 90° is orthogonal to it"
+	note := "0° is the gradient's direction, 90° is orthogonal to it"
 	p := figurePage{name: AlignmentFigure, title: "Alignment of the updates with the gradient"}
 	for i, m := range metricNames(series, "angle_") {
 		layer := strings.TrimPrefix(m, "angle_")
 		if c, ok := lineChart(frame{
 			id: chartID("alignment", i), title: "Weights " + layer + ": angle between the rule's update and the gradient", subtitle: note,
-			height: 380, xName: epochName(pre), yName: "angle to the gradient (degrees)", yMin: 0,
+			height: 380, yName: "angle to the gradient (degrees)", yMin: 0,
 		}, series, metricOf(m), pre); ok {
 			p.charts = append(p.charts, c)
 		}
@@ -54,7 +53,7 @@ func spikeRateFigure(series []ruleSeries) (figurePage, bool) {
 	pre := maxPretrain(series)
 	p := figurePage{name: SpikeRateFigure, title: "Spike rates of the spiking nets"}
 	for i, m := range metricNames(series, "spike_rate_") {
-		note := datasetNote(series) + seedNote(series)
+		note := ""
 		var silent []string
 		for _, s := range series {
 			if pts := curveOf(s, metricOf(m)); len(pts) > 0 && allZero(pts) {
@@ -62,12 +61,12 @@ func spikeRateFigure(series []ruleSeries) (figurePage, bool) {
 			}
 		}
 		if len(silent) > 0 {
-			note += "\n0 spikes at every probe (silent): " + strings.Join(silent, ", ")
+			note = "0 spikes at every probe (silent): " + strings.Join(silent, ", ")
 		}
 		layer := strings.TrimPrefix(m, "spike_rate_")
 		if c, ok := lineChart(frame{
 			id: chartID("spike_rate", i), title: "Spike rate of layer " + layer, subtitle: note, height: 380,
-			xName: epochName(pre), yName: "spike rate (spikes per unit per time step)", yMin: 0,
+			yName: "spike rate (spikes per unit per time step)", yMin: 0,
 		}, series, metricOf(m), pre); ok {
 			p.charts = append(p.charts, c)
 		}
@@ -78,10 +77,6 @@ func spikeRateFigure(series []ruleSeries) (figurePage, bool) {
 // reconstructionFigure: the reconstruction loss of each of DTP's feedback mappings, pretraining included.
 func reconstructionFigure(series []ruleSeries) (figurePage, bool) {
 	pre := maxPretrain(series)
-	note := datasetNote(series) + seedNote(series)
-	if pre > 0 {
-		note += "\nshaded: feedback pretraining (forward weights fixed), at epochs ≤ 0"
-	}
 	p := figurePage{name: ReconstructionFigure, title: "DTP reconstruction losses"}
 	for i, m := range metricNames(series, "recon_loss") {
 		title := "Reconstruction loss " + m
@@ -89,8 +84,8 @@ func reconstructionFigure(series []ruleSeries) (figurePage, bool) {
 			title = fmt.Sprintf("Reconstruction loss of the feedback mapping of layer %d (%s)", l, m)
 		}
 		if c, ok := lineChart(frame{
-			id: chartID("reconstruction", i), title: title, subtitle: note, height: 380,
-			xName: epochName(pre), yName: "reconstruction loss (squared error)", yScale: true,
+			id: chartID("reconstruction", i), title: title, height: 380,
+			yName: "reconstruction loss (squared error)", yScale: true,
 		}, series, metricOf(m), pre); ok {
 			p.charts = append(p.charts, c)
 		}
@@ -101,6 +96,7 @@ func reconstructionFigure(series []ruleSeries) (figurePage, bool) {
 // brainScoreFigure: each benchmark's score per rule, with error bars.
 func brainScoreFigure(series []ruleSeries) (figurePage, bool) {
 	benches, missing := benchmarksOf(series)
+	series = scoredSeries(series, benches)
 	if len(benches) == 0 {
 		return figurePage{}, false
 	}
@@ -121,21 +117,16 @@ func brainScoreFigure(series []ruleSeries) (figurePage, bool) {
 	for i, s := range series {
 		data := make([]opts.BarData, len(benches))
 		var errData []opts.CustomData
-		has := false
 		for j, b := range benches {
 			st, ok := benchStat(s, b)
 			if !ok {
 				data[j] = opts.BarData{Value: "-"}
 				continue
 			}
-			has = true
 			data[j] = opts.BarData{Value: round6(st.mean)}
 			if st.err > 0 {
 				errData = append(errData, opts.CustomData{Value: []float64{float64(j), round6(st.mean - st.err), round6(st.mean + st.err), float64(i), float64(len(series))}})
 			}
-		}
-		if !has {
-			data = nil
 		}
 		bars = append(bars, seriesData{s: s, bars: data})
 		whiskers = append(whiskers, seriesData{s: s, custom: errData})
@@ -163,13 +154,14 @@ func brainScoreFigure(series []ruleSeries) (figurePage, bool) {
 // each benchmark.
 func accuracyBrainFigure(series []ruleSeries) (figurePage, bool) {
 	benches, _ := benchmarksOf(series)
+	series = scoredSeries(series, benches)
 	if len(benches) == 0 {
 		return figurePage{}, false
 	}
 	p := figurePage{name: AccuracyBrainFigure, title: "Test accuracy and brain score"}
 	yName := "brain score ((r/c)², raw where no ceiling)"
 
-	// The mean over the benchmarks every series has a score on, per seed; then mean and sd over seeds.
+	// The mean over the benchmarks every scored series has a score on, per seed; then mean and sd over seeds.
 	var common []benchInfo
 	for _, b := range benches {
 		all := true
@@ -193,7 +185,7 @@ func accuracyBrainFigure(series []ruleSeries) (figurePage, bool) {
 			id: "accuracy_brain_mean", title: "Test accuracy vs mean brain score", height: 460,
 			subtitle: datasetNote(series) + "score: mean over the benchmarks every rule was scored on: " + wrapList(names, 110) +
 				"\nerror bars: ± 1 sd over seeds (none with one seed)",
-			xName: "test accuracy (%)", yName: "mean " + yName, xScale: true, yScale: true,
+			xName: "test accuracy (%)", yName: "mean " + yName, xScale: true, yScale: true, squareLegend: true,
 		}
 		type point struct {
 			s             ruleSeries
@@ -251,7 +243,7 @@ func accuracyBrainFigure(series []ruleSeries) (figurePage, bool) {
 	f := frame{
 		id: "accuracy_brain_benchmarks", title: "Test accuracy vs brain score, per benchmark", height: 500,
 		subtitle: datasetNote(series) + "each point: a rule's mean over seeds on one benchmark (colour: rule; symbol: benchmark, grey in the legend)",
-		xName:    "test accuracy (%)", yName: yName, xScale: true, yScale: true,
+		xName:    "test accuracy (%)", yName: yName, xScale: true, yScale: true, squareLegend: true,
 	}
 	type item struct {
 		s    ruleSeries
@@ -336,7 +328,7 @@ func rasterFigure(series []ruleSeries) (figurePage, bool) {
 				id: fmt.Sprintf("raster_%d_%d", si, li), height: height,
 				title:    fmt.Sprintf("%s, layer %s (%d units): %d spikes", s.name, l.Name, l.Units, len(l.Spikes)),
 				subtitle: sub, xName: xName, yName: "unit (index)", xMin: 0, xMax: round6(tmax), yMin: 0, yMax: max(l.Units, 1),
-				legend: []string{s.name},
+				legend: []string{s.name}, squareLegend: true,
 			}
 			if len(l.Spikes) == 0 {
 				f.extra = map[string]any{"graphic": []map[string]any{{
@@ -429,16 +421,19 @@ func customSeries(js string, enc *opts.Encode) charts.SeriesOpts {
 }
 
 // lineChart draws value over the timeline for each series that has it: the mean over seeds, with a ± 1 sd
-// band where several seeds have a value. pre > 0 shades the pretraining epochs.
+// band where several seeds have a value. pre > 0 shades the pretraining epochs where there are points in
+// them. The subtitle says what the lines are, then f.subtitle.
 func lineChart(f frame, series []ruleSeries, value func(Point) (float64, bool), pre float64) (figureChart, bool) {
 	type drawn struct {
 		s   ruleSeries
 		pts []meanPoint
 	}
 	var ds []drawn
+	var shown []ruleSeries
 	for _, s := range series {
 		if pts := curveOf(s, value); len(pts) > 0 {
 			ds = append(ds, drawn{s, pts})
+			shown = append(shown, s)
 			f.legend = append(f.legend, s.name)
 		}
 	}
@@ -453,6 +448,14 @@ func lineChart(f frame, series []ruleSeries, value func(Point) (float64, bool), 
 		pre = 0 // no point in the pretraining epochs: nothing to shade
 	}
 	f.xName = epochName(pre)
+	note := datasetNote(shown) + seedNote(shown)
+	if pre > 0 {
+		note += "\nshaded: feedback pretraining (forward weights fixed), at epochs ≤ 0"
+	}
+	if f.subtitle != "" {
+		note += "\n" + f.subtitle
+	}
+	f.subtitle = note
 	lo, hi, step := niceRange(math.Min(minX, 0), maxX)
 	f.xMin, f.xMax, f.xStep = lo, hi, step
 	l := charts.NewLine()
@@ -600,6 +603,20 @@ func benchStat(s ruleSeries, b benchInfo) (benchStatValue, bool) {
 		sd = 0
 	}
 	return benchStatValue{mean: m, err: sd}, true
+}
+
+// scoredSeries returns the series with a score on at least one of benches.
+func scoredSeries(series []ruleSeries, benches []benchInfo) []ruleSeries {
+	var out []ruleSeries
+	for _, s := range series {
+		for _, b := range benches {
+			if _, ok := benchStat(s, b); ok {
+				out = append(out, s)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // benchSymbol is the scatter symbol of the j-th benchmark.

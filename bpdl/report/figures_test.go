@@ -496,3 +496,26 @@ func TestEchartsLookup(t *testing.T) {
 		}
 	})
 }
+
+func TestUnscoredRuleLeftOut(t *testing.T) {
+	runs := syntheticStudy(studyOptions{rules: []string{"bp", "fa"}, seeds: 1, epochs: 2})
+	runs = append(runs, syntheticStudy(studyOptions{rules: []string{"snn"}, seeds: 1, epochs: 2, noScores: true})...)
+	for _, p := range figurePages(runs) {
+		if p.name != BrainScoreFigure && p.name != AccuracyBrainFigure {
+			continue
+		}
+		p.html()
+		var titles []string
+		for _, c := range p.charts {
+			o := c.chart.(interface{ JSON() map[string]any }).JSON()
+			legend := o["legend"].(opts.Legend).Data.([]string)
+			if contains(legend, "snn") {
+				t.Errorf("%s: the unscored rule is in the legend %v", p.name, legend)
+			}
+			titles = append(titles, o["title"].(titleOption).Title.Title)
+		}
+		if p.name == AccuracyBrainFigure && len(p.charts) != 2 {
+			t.Errorf("%s has charts %q, want the mean over common benchmarks and the per-benchmark one", p.name, titles)
+		}
+	}
+}
