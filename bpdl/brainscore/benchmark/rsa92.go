@@ -9,6 +9,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/bpdl/bpdl/bpdl/brainscore/benchmark/internal/matfile"
+	"github.com/bpdl/bpdl/bpdl/brainscore/metric"
 	"github.com/bpdl/bpdl/bpdl/brainscore/stimuli"
 	"github.com/bpdl/bpdl/bpdl/data/fetch"
 )
@@ -102,6 +103,15 @@ func LoadRSA92(path string) (*RSA92, error) {
 	return d, nil
 }
 
+// upper returns the entries above the diagonal of an n × n row-major matrix, row by row.
+func upper(m []float64, n int) []float64 {
+	out := make([]float64, 0, n*(n-1)/2)
+	for i := range n {
+		out = append(out, m[i*n+i+1:(i+1)*n]...)
+	}
+	return out
+}
+
 // squareForm expands a condensed dissimilarity vector (pairs (i, j), i < j, row by row) to a symmetric
 // n × n matrix with a zero diagonal.
 func squareForm(v []float64, n int) []float64 {
@@ -117,9 +127,10 @@ func squareForm(v []float64, n int) []float64 {
 }
 
 // Score scores every layer of m against the macaque IT (identifier RSA92MacaqueIT) or human IT
-// (RSA92HumanIT) dissimilarity matrix: the layer's RDM is 1 − Pearson r between the activation patterns
-// of every two images, compared with the brain's by Spearman's ρ over the 4186 image pairs, with a 95%
-// bootstrap interval over images (percentiles 2.5 and 97.5 of d.Bootstrap resamples). Images are
+// (RSA92HumanIT) dissimilarity matrix as metric.RSA does: the layer's RDM is 1 − Pearson r between the
+// activation patterns of every two images, compared with the brain's by Spearman's ρ over the 4186 image
+// pairs, with a 95% bootstrap interval over images (percentiles 2.5 and 97.5 of d.Bootstrap
+// resamples). Images are
 // prepared by prep, normally stimuli.Study with the model's input shape. The result commits to the
 // layer with the highest ρ.
 func (d *RSA92) Score(ctx context.Context, m Model, prep stimuli.Preprocessing, identifier string) (*Result, error) {
@@ -180,11 +191,17 @@ func (d *RSA92) ScoreFeatures(model, identifier string, layers []string, feature
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			model := correlationRDM(f)
+			rdm := metric.RDM(f)
+			model := make([]float64, rsa92Images*rsa92Images)
+			for i := range rsa92Images {
+				for j := range rsa92Images {
+					model[i*rsa92Images+j] = rdm.At(i, j)
+				}
+			}
 			s := nanScore(l)
-			s.Raw = rsaCompare(model, brain, rsa92Images)
+			s.Raw = metric.Spearman(upper(model, rsa92Images), upper(brain, rsa92Images))
 			boot := rsaBootstrap(model, brain, rsa92Images, d.Bootstrap, d.Seed)
-			s.Low, s.High = percentile(boot, 2.5), percentile(boot, 97.5)
+			s.Low, s.High = metric.Percentile(boot, 2.5), metric.Percentile(boot, 97.5)
 			s.Error = (s.High - s.Low) / 2
 			res.Layers[k] = s // a layer with a constant image pattern has NaN scores
 		}()
