@@ -5,9 +5,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/bpdl/bpdl/bpdl/brainscore/brainio"
 )
 
 // TestI2nMatchesReference compares the i2n score, ceiling and ceiled score of a small synthetic
@@ -79,5 +82,29 @@ func TestProbit(t *testing.T) {
 	}
 	if !math.IsNaN(probit(math.NaN())) || !math.IsNaN(probit(1.5)) {
 		t.Error("probit of NaN or p > 1 is not NaN")
+	}
+}
+
+// TestTrialsFromBehavioralAssembly reads trials from a behavioural assembly laid out as
+// dicarlo.Rajalingham2018.public (testdata/gen_behavior.py). Its data variable holds strings (the chosen
+// objects), which brainio.ReadAssembly does not decode yet: until it does, the test skips, and the
+// Rajalingham2018 benchmark reports an error on the real file.
+func TestTrialsFromBehavioralAssembly(t *testing.T) {
+	a, err := brainio.ReadAssembly(filepath.Join("testdata", "behavior.nc"))
+	if err != nil {
+		t.Skipf("brainio cannot read a string-valued behavioural assembly yet: %v", err)
+	}
+	tr, err := TrialsFromAssembly(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Trials{
+		Image:      []string{"a", "a", "b", "b"},
+		Sample:     []string{"dog", "dog", "car", "car"},
+		Distractor: []string{"car", "bear", "dog", "bear"},
+		Choice:     []string{"dog", "car", "dog", "bear"},
+	}
+	if !reflect.DeepEqual(tr, want) {
+		t.Errorf("trials %+v, want %+v", tr, want)
 	}
 }
