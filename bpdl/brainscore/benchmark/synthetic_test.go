@@ -101,7 +101,7 @@ func TestRunSynthetic(t *testing.T) {
 //
 //	GOEXPERIMENT=simd go test ./bpdl/brainscore/benchmark -run XXX -bench PublicSynthetic -benchtime 1x
 //
-// and compare the process's peak RSS with /usr/bin/time -v (see BENCHMARKS in the package's README).
+// and compare the process's peak RSS with /usr/bin/time -v (numbers in README.md).
 func BenchmarkPublicSynthetic(b *testing.B) {
 	if os.Getenv("BPDL_BENCH_FULL") == "" && testing.Short() {
 		b.Skip("skipped with -short")
