@@ -133,15 +133,7 @@ func ScoreAll(ctx context.Context, m Model, opts Options) ([]*Result, error) {
 			if err != nil {
 				return nil, err
 			}
-			var out []*Result
-			for _, b := range benches {
-				r, err := b.Score(ctx, m, public)
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, r)
-			}
-			return out, nil
+			return scoreShared(ctx, m, public, benches)
 		}
 	}
 	if err := run([]string{FreemanZiemba2013V1, FreemanZiemba2013V2}, neural("movshon.FreemanZiemba2013.public", "FreemanZiemba2013.aperture-public",
@@ -226,6 +218,33 @@ func ScoreAll(ctx context.Context, m Model, opts Options) ([]*Result, error) {
 		if r, ok := results[id]; ok {
 			out = append(out, r)
 		}
+	}
+	return out, nil
+}
+
+// scoreShared scores benchmarks of the same images (the regions of one assembly), running the images
+// through the model once.
+func scoreShared(ctx context.Context, m Model, prep stimuli.Preprocessing, benches []*Neural) ([]*Result, error) {
+	first := benches[0]
+	inputs, err := prepare(ctx, first.stimuli, first.StimulusIDs, first.spec.degrees, prep, m)
+	if err != nil {
+		return nil, fmt.Errorf("benchmark: %s: %w", first.spec.identifier, err)
+	}
+	acts, err := activations(ctx, m, inputs, m.Layers())
+	if err != nil {
+		return nil, err
+	}
+	var out []*Result
+	for _, b := range benches {
+		if !slices.Equal(b.StimulusIDs, first.StimulusIDs) || b.spec.degrees != first.spec.degrees {
+			return nil, fmt.Errorf("benchmark: %s and %s show different images", first.spec.identifier, b.spec.identifier)
+		}
+		r, err := b.ScoreFeatures(m.Identifier(), m.Layers(), acts)
+		if err != nil {
+			return nil, err
+		}
+		r.Notes = append(r.Notes, "preprocessing "+prep.Name)
+		out = append(out, r)
 	}
 	return out, nil
 }

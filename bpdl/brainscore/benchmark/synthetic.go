@@ -233,11 +233,11 @@ func RunSynthetic(ctx context.Context, m Model, sz Sizes, seed uint64, log io.Wr
 		return ctx.Err()
 	}
 	scoreNeural := func(benches []*Neural) error {
-		for _, b := range benches {
-			r, err := b.Score(ctx, m, prep)
-			if err != nil {
-				return err
-			}
+		rs, err := scoreShared(ctx, m, prep, benches)
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
 			results = append(results, r)
 			fmt.Fprintf(log, "%s\n", r)
 		}
