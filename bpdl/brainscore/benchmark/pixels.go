@@ -183,13 +183,26 @@ func CheckPixels(ctx context.Context, dirs Dirs, log io.Writer) (*PixelsComparis
 	if err != nil {
 		return nil, err
 	}
-	start := time.Now()
 	fmt.Fprintf(log, "scoring Brain-Score's pixels model on %s (once; minutes)\n", MajajHong2015IT)
-	a, err := brainio.ReadAssembly(paths[0])
+	c, err := pixelsOnFiles(ctx, paths[0], paths[1], paths[2])
 	if err != nil {
 		return nil, err
 	}
-	st, err := brainio.ReadStimulusSet(paths[1], paths[2])
+	if err := os.MkdirAll(dirs.Cache, 0o755); err == nil {
+		_ = fetch.WriteAtomic(cachePath, func(w io.Writer) error { return json.NewEncoder(w).Encode(c) })
+	}
+	return c, nil
+}
+
+// pixelsOnFiles scores Brain-Score's pixels model on the IT benchmark of a MajajHong2015-layout
+// assembly and stimulus set.
+func pixelsOnFiles(ctx context.Context, assemblyPath, csvPath, zipPath string) (*PixelsComparison, error) {
+	start := time.Now()
+	a, err := brainio.ReadAssembly(assemblyPath)
+	if err != nil {
+		return nil, err
+	}
+	st, err := brainio.ReadStimulusSet(csvPath, zipPath)
 	if err != nil {
 		return nil, err
 	}
@@ -208,10 +221,6 @@ func CheckPixels(ctx context.Context, dirs Dirs, log io.Writer) (*PixelsComparis
 		return nil, err
 	}
 	s := res.Score()
-	c := &PixelsComparison{Raw: s.Raw, Error: s.Error, Ceiling: s.Ceiling, CeiledRC2: s.CeiledRC2, CeiledR2C: s.CeiledR2C,
-		Seconds: math.Round(time.Since(start).Seconds())}
-	if err := os.MkdirAll(dirs.Cache, 0o755); err == nil {
-		_ = fetch.WriteAtomic(cachePath, func(w io.Writer) error { return json.NewEncoder(w).Encode(c) })
-	}
-	return c, nil
+	return &PixelsComparison{Raw: s.Raw, Error: s.Error, Ceiling: s.Ceiling, CeiledRC2: s.CeiledRC2, CeiledR2C: s.CeiledR2C,
+		Seconds: math.Round(time.Since(start).Seconds())}, nil
 }

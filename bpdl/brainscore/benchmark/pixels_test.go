@@ -8,6 +8,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/bpdl/bpdl/bpdl/brainscore/stimuli"
+	"github.com/bpdl/bpdl/bpdl/internal/shared"
 )
 
 // TestGramFeaturesEquivalent scores byte pixels of images directly and through GramFeatures: PLS must
@@ -71,4 +72,20 @@ func TestGramFeaturesEquivalent(t *testing.T) {
 			t.Logf("raw %.9f (Gram) %.9f (direct)", g.Raw, w.Raw)
 		})
 	}
+}
+
+// TestPixelsOnSynthetic runs Brain-Score's pixels model (256 × 256 bicubic bytes, 196 608 features)
+// through the CheckPixels path on the synthetic fixture.
+func TestPixelsOnSynthetic(t *testing.T) {
+	c, err := pixelsOnFiles(context.Background(),
+		shared.Path(t, "brainscore-synthetic", "assy_synthetic_MajajHong2015like_public.nc"),
+		shared.Path(t, "brainscore-synthetic", "stimulus_set.csv"),
+		shared.Path(t, "brainscore-synthetic", "stimulus_set.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.IsNaN(c.Raw) || c.Raw < 0.5 || math.IsNaN(c.Ceiling) {
+		t.Errorf("pixels on the synthetic IT: raw %.4f, ceiling %.4f", c.Raw, c.Ceiling)
+	}
+	t.Logf("\n%s", c)
 }
