@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 
 	"github.com/bpdl/bpdl/bpdl/brainscore/benchmark"
@@ -27,7 +26,7 @@ func (c *studyConfig) brainDirs() benchmark.Dirs {
 	if cache == "" {
 		cache = data.DefaultCacheDir()
 	}
-	return benchmark.Dirs{Local: os.Getenv(BrainDataEnvVar), Cache: filepath.Join(cache, "brainscore"), Offline: c.Offline}
+	return benchmark.Dirs{Local: c.BrainData, Cache: filepath.Join(cache, "brainscore"), Offline: c.Offline}
 }
 
 // score scores a trained learner on the brain benchmarks the study reports: the five public Brain-Score

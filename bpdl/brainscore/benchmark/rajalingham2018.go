@@ -65,6 +65,10 @@ func (t Trials) Len() int { return len(t.Image) }
 func TrialsFromAssembly(a *brainio.Assembly) (Trials, error) {
 	get := func(name string) ([]string, error) {
 		c, ok := a.Coords[name]
+		if !ok && name == "choice" && a.Values != nil && len(a.Dims) == 1 && a.Dims[0] == "presentation" {
+			// The public assembly's data are the choices themselves.
+			return a.Values, nil
+		}
 		if !ok || c.Dim != "presentation" {
 			return nil, fmt.Errorf("benchmark: %s: assembly %s has no %s coordinate along presentation", Rajalingham2018I2n, a.Identifier, name)
 		}
