@@ -78,8 +78,8 @@ func cifar10ClassNames() []string {
 // ParseCIFAR10 reads size bytes of CIFAR-10 binary records from r (the content of one batch file such as
 // data_batch_1.bin: records of one label byte and 3072 pixel bytes, the 32x32 red plane, then green,
 // then blue) and returns them as a Set with C, H, W = 3, 32, 32. size must be a positive multiple of
-// CIFAR10RecordSize (3073); r must hold at least size bytes, and nothing after them is read. Memory is
-// allocated as records arrive, so a size larger than the input does not allocate beyond the input.
+// CIFAR10RecordSize (3073); r must hold at least size bytes, and nothing after them is read. Memory grows
+// with the records actually read, so a size far beyond the input does not cause a large allocation.
 func ParseCIFAR10(r io.Reader, size int64) (*Set, error) {
 	if size <= 0 || size%cifarRecordSize != 0 {
 		return nil, fmt.Errorf("cifar10: size %d bytes is not a positive multiple of the record size %d (1 label byte, 3072 pixel bytes)", size, cifarRecordSize)
@@ -96,7 +96,7 @@ func ParseCIFAR10(r io.Reader, size int64) (*Set, error) {
 		k := min(n-done, chunk)
 		b := buf[:k*cifarRecordSize]
 		if m, err := io.ReadFull(r, b); err != nil {
-			return nil, readErr(err, int64(done)*cifarRecordSize+int64(m), size)
+			return nil, fmt.Errorf("cifar10: %w", readErr(err, int64(done)*cifarRecordSize+int64(m), size))
 		}
 		s.X = slices.Grow(s.X, k*cifarPixels)[:len(s.X)+k*cifarPixels]
 		s.Y = slices.Grow(s.Y, k)[:len(s.Y)+k]
@@ -301,6 +301,15 @@ func readCIFARMeta(p string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cifar10: %w", err)
 	}
+	names, err := parseCIFARMeta(b)
+	if err != nil {
+		return nil, fmt.Errorf("cifar10: %s: %w", p, err)
+	}
+	return names, nil
+}
+
+// parseCIFARMeta returns the class names, one a line, of a batches.meta.txt file.
+func parseCIFARMeta(b []byte) ([]string, error) {
 	var names []string
 	for _, line := range strings.Split(string(b), "\n") {
 		if line = strings.TrimSpace(line); line != "" {
@@ -308,7 +317,7 @@ func readCIFARMeta(p string) ([]string, error) {
 		}
 	}
 	if len(names) != cifarClasses {
-		return nil, fmt.Errorf("cifar10: %s names %d classes, want %d (one name a line)", p, len(names), cifarClasses)
+		return nil, fmt.Errorf("names %d classes, want %d (one name a line)", len(names), cifarClasses)
 	}
 	return names, nil
 }
@@ -389,8 +398,16 @@ func extractCIFARMembers(ctx context.Context, archivePath, dir string, spec cifa
 		case size < 0 && hdr.Size > cifarMetaMax:
 			return fmt.Errorf("member %s is %d bytes, want at most %d", hdr.Name, hdr.Size, cifarMetaMax)
 		}
-		if err := writeMember(filepath.Join(dir, base), tr, hdr.Size); err != nil {
+		p := filepath.Join(dir, base)
+		if err := writeMember(p, tr, hdr.Size); err != nil {
 			return fmt.Errorf("member %s: %w", hdr.Name, err)
+		}
+		if base == cifarMetaFile {
+			if b, err := os.ReadFile(p); err != nil {
+				return err
+			} else if _, err := parseCIFARMeta(b); err != nil {
+				return fmt.Errorf("member %s: %w", hdr.Name, err)
+			}
 		}
 	}
 	var missing []string

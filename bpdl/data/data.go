@@ -183,6 +183,7 @@ type MissingError struct {
 	Err error
 }
 
+// Error says what is missing, why it was not downloaded, and what to put where.
 func (e *MissingError) Error() string {
 	msg := e.Dataset + ": data not found"
 	if e.Err != nil {

@@ -21,9 +21,9 @@ const (
 
 // ParseIDXImages reads an IDX file of unsigned-byte images (magic 0x00000803: three dimensions, the
 // number of images, rows and columns), gzipped or not, and returns the pixel bytes, image after image,
-// each row-major. The whole input must be the file: data missing or left over is an error. Memory is
-// allocated as data arrives, so a header that declares more than the input holds does not allocate
-// beyond the input.
+// each row-major. The whole input must be the file: data missing or left over is an error. Memory grows
+// with the data actually read, so a header that declares far more than the input holds does not cause a
+// large allocation.
 func ParseIDXImages(r io.Reader) (pix []byte, n, rows, cols int, err error) {
 	zr, err := maybeGunzip(r)
 	if err != nil {
@@ -92,7 +92,7 @@ func readIDX(r io.Reader, ndims int) (dims []int, data []byte, err error) {
 		return nil, nil, fmt.Errorf("header: %w", readErr(err, 0, 4))
 	}
 	if head[0] != 0 || head[1] != 0 || head[2] != idxTypeUbyte || int(head[3]) != ndims {
-		return nil, nil, fmt.Errorf("magic %#08x, want %#08x (unsigned bytes, %d dimensions)", binary.BigEndian.Uint32(head[:]), idxTypeUbyte<<8|ndims, ndims)
+		return nil, nil, fmt.Errorf("magic %#08x, want %#08x (type unsigned byte, %d dimension(s))", binary.BigEndian.Uint32(head[:]), idxTypeUbyte<<8|ndims, ndims)
 	}
 	raw := make([]byte, 4*ndims)
 	if _, err := io.ReadFull(r, raw); err != nil {

@@ -115,12 +115,37 @@ func GlobalNorm(grads []*Node) *Node {
 	return Sqrt(total)
 }
 
+// FactoredNorm is GlobalNorm of the weight updates D_l^T H_l and bias updates sum_b D_l of layers whose
+// updates are given by their factors D_l [batch, out] and H_l [batch, in], computed without forming the
+// updates: ||D^T H||_F^2 = sum((D D^T) ⊙ (H H^T)) and ||1^T D||^2 = sum(D D^T), so the cost is that of
+// [batch, batch] Gram matrices.
+func FactoredNorm(deltas, inputs []*Node) *Node {
+	var total *Node
+	for l, d := range deltas {
+		dd := DotGeneral(d, []int{1}, nil, d, []int{1}, nil)
+		hh := DotGeneral(inputs[l], []int{1}, nil, inputs[l], []int{1}, nil)
+		sq := Add(ReduceAllSum(Mul(dd, hh)), ReduceAllSum(dd))
+		if total == nil {
+			total = sq
+		} else {
+			total = Add(total, sq)
+		}
+	}
+	return Sqrt(MaxScalar(total, 0))
+}
+
+// ClipCoefficient is min(1, max/(norm + 1e-6)), the factor torch.nn.utils.clip_grad_norm_ scales every
+// gradient by.
+func ClipCoefficient(norm *Node, max float64) *Node {
+	return MinScalar(MulScalar(Inverse(AddScalar(norm, 1e-6)), max), 1.0)
+}
+
 // ClipGlobalNorm scales all gradients by min(1, max/(norm + 1e-6)), norm being their global L2 norm,
 // exactly as torch.nn.utils.clip_grad_norm_ does. It returns the clipped gradients and the norm before
 // clipping.
 func ClipGlobalNorm(grads []*Node, max float64) (clipped []*Node, norm *Node) {
 	norm = GlobalNorm(grads)
-	coef := MinScalar(MulScalar(Inverse(AddScalar(norm, 1e-6)), max), 1.0)
+	coef := ClipCoefficient(norm, max)
 	clipped = make([]*Node, len(grads))
 	for i, g := range grads {
 		clipped[i] = Mul(g, ConvertDType(coef, g.DType()))

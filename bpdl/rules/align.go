@@ -20,14 +20,14 @@ func AlignmentAngles(rule Rule, s *Step) []*Node {
 }
 
 // Angle is the angle in degrees between two tensors of the same shape taken as vectors (90 when either is
-// zero).
+// zero). It uses 2 atan2(|â - b̂|, |â + b̂|) on the unit vectors â, b̂, which is exact near 0 and 180 degrees,
+// where arccos of the cosine loses half the digits.
 func Angle(a, b *Node) *Node {
-	dot := ReduceAllSum(Mul(a, b))
-	na := Sqrt(ReduceAllSum(Square(a)))
-	nb := Sqrt(ReduceAllSum(Square(b)))
-	den := Mul(na, nb)
-	cos := Div(dot, MaxScalar(den, 1e-30))
-	cos = ClipScalar(cos, -1, 1)
-	// arccos(c) = atan2(sqrt(1 - c^2), c), which GoMLX computes directly.
-	return MulScalar(Atan2(Sqrt(OneMinus(Square(cos))), cos), 180/math.Pi)
+	unit := func(x *Node) *Node {
+		return Div(x, MaxScalar(Sqrt(ReduceAllSum(Square(x))), 1e-30))
+	}
+	ua, ub := unit(a), unit(b)
+	diff := Sqrt(ReduceAllSum(Square(Sub(ua, ub))))
+	sum := Sqrt(ReduceAllSum(Square(Add(ua, ub))))
+	return MulScalar(Atan2(diff, sum), 2*180/math.Pi)
 }

@@ -28,10 +28,23 @@ func (BP) Setup(nn.Spec, *rand.Rand) ([]*tensors.Tensor, error) { return nil, ni
 // Updates implements Rule.
 func (BP) Updates(s *Step) *Update {
 	loss, dLogits := nn.CrossEntropy(s.Fwd.Logits, s.Labels)
-	gw, gb := Backward(s.Fwd, dLogits, func(l int, delta *Node) *Node {
+	deltas := Deltas(s.Fwd, dLogits, func(l int, delta *Node) *Node {
 		return DotGeneral(delta, []int{1}, nil, s.W[l], []int{0}, nil)
 	})
-	return &Update{GW: gw, GB: gb, Loss: loss, Aux: s.Aux}
+	return Factored(s.Fwd, deltas, loss, s.Aux)
+}
+
+// Factored returns the Update whose weight updates are deltas[l]^T h_{l-1} and whose bias updates are the
+// batch sums of deltas[l], with the factors recorded (see Update.Deltas).
+func Factored(fwd *nn.Activations, deltas []*Node, loss *Node, aux []*Node) *Update {
+	u := &Update{Loss: loss, Aux: aux, Deltas: deltas}
+	for l, d := range deltas {
+		gw, gb := LayerGrads(d, fwd.Input(l))
+		u.GW = append(u.GW, gw)
+		u.GB = append(u.GB, gb)
+		u.Inputs = append(u.Inputs, fwd.Input(l))
+	}
+	return u
 }
 
 // Backward runs a layer-by-layer backward pass from the output error dLogits = dL/da_L. send(l, delta_l)
@@ -39,17 +52,27 @@ func (BP) Updates(s *Step) *Update {
 // ReLU'(a_{l-1}) to give delta_{l-1}. It returns the weight and bias updates delta_l^T h_{l-1} and
 // sum_b delta_l.
 func Backward(fwd *nn.Activations, dLogits *Node, send func(l int, delta *Node) *Node) (gw, gb []*Node) {
+	deltas := Deltas(fwd, dLogits, send)
+	gw = make([]*Node, len(deltas))
+	gb = make([]*Node, len(deltas))
+	for l, d := range deltas {
+		gw[l], gb[l] = LayerGrads(d, fwd.Input(l))
+	}
+	return gw, gb
+}
+
+// Deltas runs the same backward pass as Backward and returns each layer's error delta_l [B, out_l].
+func Deltas(fwd *nn.Activations, dLogits *Node, send func(l int, delta *Node) *Node) []*Node {
 	layers := len(fwd.Pre)
-	gw = make([]*Node, layers)
-	gb = make([]*Node, layers)
+	deltas := make([]*Node, layers)
 	delta := dLogits
 	for l := layers - 1; l >= 0; l-- {
-		gw[l], gb[l] = LayerGrads(delta, fwd.Input(l))
+		deltas[l] = delta
 		if l > 0 {
 			delta = Mul(send(l, delta), nn.ReluDerivative(fwd.Pre[l-1]))
 		}
 	}
-	return gw, gb
+	return deltas
 }
 
 // LayerGrads returns a dense layer's weight and bias updates for its error delta [B, out] and its input

@@ -52,6 +52,13 @@ type Update struct {
 	GW, GB []*Node // update directions for each layer's weights and biases (same shapes as W and B)
 	Loss   *Node   // mean cross-entropy of the batch (scalar)
 	Aux    []*Node // new values of the rule's own tensors (same length and shapes as Step.Aux)
+
+	// Deltas and Inputs, when a rule sets them, factor its updates: GW[l] = Deltas[l]^T Inputs[l] and
+	// GB[l] = the batch sum of Deltas[l], with Deltas[l] [batch, out] and Inputs[l] [batch, in]. The
+	// training step then computes the global update norm from [batch, batch] Gram matrices instead of
+	// passes over every weight (||D^T H||_F^2 = sum((D D^T) ⊙ (H H^T))), and scales the small deltas
+	// rather than the big matrices when clipping.
+	Deltas, Inputs []*Node
 }
 
 // Settings are the training settings a rule was published with, when they differ from the study's

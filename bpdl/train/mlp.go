@@ -10,6 +10,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/bpdl/bpdl/bpdl/nn"
+	"github.com/bpdl/bpdl/bpdl/optim"
 	"github.com/bpdl/bpdl/bpdl/rules"
 )
 
@@ -27,7 +28,7 @@ type MLP struct {
 	opt    []*tensors.Tensor // optimiser state
 
 	step, pretrain, logits, probe, layers *Exec
-	diagNames                            []string // names of the rule's diagnostics, set when the probe graph is built
+	diagNames                             []string // names of the rule's diagnostics, set when the probe graph is built
 }
 
 // ParamsInitializer is implemented by rules that initialise the forward weights differently from
@@ -103,12 +104,13 @@ func (m *MLP) compile() error {
 		x, y, w, b, aux, opt := m.split(in)
 		s := rules.NewStep(m.spec, x, y, w, b, aux)
 		u := m.rule.Updates(s)
-		var params, grads []*Node
+		var params []*Node
 		for l := range w {
 			params = append(params, w[l], b[l])
-			grads = append(grads, u.GW[l], u.GB[l])
 		}
-		newParams, newOpt := m.settings.Optimizer.Step(params, grads, opt)
+		cfg := m.settings.Optimizer
+		cfg.Clip = 0 // clippedGrads has clipped
+		newParams, newOpt := cfg.Step(params, clippedGrads(u, m.settings.Optimizer.Clip), opt)
 		out := append(append(append(newParams, u.Aux...), newOpt...), u.Loss)
 		return out
 	})
@@ -162,6 +164,32 @@ func (m *MLP) compile() error {
 	return err
 }
 
+// clippedGrads returns the rule's updates, W then b per layer, scaled as torch.nn.utils.clip_grad_norm_
+// does when clip > 0. For factored updates (Update.Deltas) the norm comes from small Gram matrices and the
+// scale is applied to the deltas before the weight updates are formed, so no extra pass over the weights
+// is made.
+func clippedGrads(u *rules.Update, clip float64) []*Node {
+	var grads []*Node
+	switch {
+	case clip <= 0:
+		for l := range u.GW {
+			grads = append(grads, u.GW[l], u.GB[l])
+		}
+	case u.Deltas != nil:
+		coef := optim.ClipCoefficient(optim.FactoredNorm(u.Deltas, u.Inputs), clip)
+		for l, d := range u.Deltas {
+			gw, gb := rules.LayerGrads(Mul(d, ConvertDType(coef, d.DType())), u.Inputs[l])
+			grads = append(grads, gw, gb)
+		}
+	default:
+		for l := range u.GW {
+			grads = append(grads, u.GW[l], u.GB[l])
+		}
+		grads, _ = optim.ClipGlobalNorm(grads, clip)
+	}
+	return grads
+}
+
 func (m *MLP) args(x, y *tensors.Tensor, withOpt bool) []any {
 	args := make([]any, 0, 2+len(m.params)+len(m.aux)+len(m.opt))
 	args = append(args, x)
@@ -182,9 +210,30 @@ func (m *MLP) args(x, y *tensors.Tensor, withOpt bool) []any {
 	return args
 }
 
+// donated returns args with the learner's state tensors (every argument after x and y) replaced by their
+// donated device buffers, so the backend can update them in place. The tensors are invalid afterwards.
+func (m *MLP) donated(args []any) ([]any, error) {
+	for i := 2; i < len(args); i++ {
+		t := args[i].(*tensors.Tensor)
+		if t.IsShared() {
+			continue
+		}
+		d, err := DonateTensorBuffer(t, m.backend, 0)
+		if err != nil {
+			return nil, err
+		}
+		args[i] = d
+	}
+	return args, nil
+}
+
 // Step implements Learner.
 func (m *MLP) Step(x, y *tensors.Tensor) (float64, error) {
-	outs, err := m.step.Exec(m.args(x, y, true)...)
+	args, err := m.donated(m.args(x, y, true))
+	if err != nil {
+		return 0, fmt.Errorf("%s training step: %w", m.rule.Name(), err)
+	}
+	outs, err := m.step.Exec(args...)
 	if err != nil {
 		return 0, fmt.Errorf("%s training step: %w", m.rule.Name(), err)
 	}

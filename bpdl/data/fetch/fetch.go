@@ -40,8 +40,10 @@ type Checksum struct {
 	Hex       string
 }
 
+// String returns the checksum as algorithm:hex, for example "md5:c32a1d4a...".
 func (c Checksum) String() string { return string(c.Algorithm) + ":" + c.Hex }
 
+// newHash returns a new hash of c's algorithm.
 func (c Checksum) newHash() (hash.Hash, error) {
 	switch c.Algorithm {
 	case MD5:
@@ -68,7 +70,8 @@ type File struct {
 
 // Options control a fetch.
 type Options struct {
-	// Client is the HTTP client; nil means a client with a 30 s connection timeout.
+	// Client is the HTTP client; nil means a client that waits at most 30 s for a TLS handshake and for
+	// response headers, and does not ask for compressed transfer.
 	Client *http.Client
 	// Offline forbids downloads: a missing file is an *OfflineError at once.
 	Offline bool
@@ -78,11 +81,15 @@ type Options struct {
 
 // OfflineError reports files that are missing from the cache and could not be downloaded.
 type OfflineError struct {
-	Dir     string
+	// Dir is the folder the files belong in.
+	Dir string
+	// Missing lists the files.
 	Missing []File
-	Cause   error
+	// Cause is why they were not downloaded ("offline", or the network error).
+	Cause error
 }
 
+// Error lists each missing file with where to put it, where it comes from, its size and its checksum.
 func (e *OfflineError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "data files missing and could not be downloaded")
@@ -101,14 +108,18 @@ func (e *OfflineError) Error() string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
+// Unwrap returns the reason the download failed.
 func (e *OfflineError) Unwrap() error { return e.Cause }
 
 // ChecksumError reports a file whose content does not match its expected checksum or size.
 type ChecksumError struct {
-	Path      string
+	// Path is the file's path, or its URL for a download.
+	Path string
+	// Want and Got are the expected and actual checksums (algorithm:hex) or sizes.
 	Want, Got string
 }
 
+// Error names the file and both checksums (or sizes).
 func (e *ChecksumError) Error() string {
 	return fmt.Sprintf("%s: checksum mismatch: want %s, got %s", e.Path, e.Want, e.Got)
 }
@@ -159,6 +170,9 @@ func Ensure(ctx context.Context, dir string, f File, opts Options) (string, erro
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return "", fmt.Errorf("fetch: %w", err)
 	}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
 	if opts.Offline || f.URL == "" {
 		return "", &OfflineError{Dir: dir, Missing: []File{f}, Cause: errors.New("offline")}
 	}
@@ -181,6 +195,7 @@ func download(ctx context.Context, path string, f File, opts Options) (err error
 	if client == nil {
 		client = &http.Client{Transport: &http.Transport{
 			Proxy:                 http.ProxyFromEnvironment,
+			DisableCompression:    true, // the checksum is of the bytes as served
 			TLSHandshakeTimeout:   30 * time.Second,
 			ResponseHeaderTimeout: 30 * time.Second,
 		}}
@@ -196,6 +211,9 @@ func download(ctx context.Context, path string, f File, opts Options) (err error
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("GET %s: %s", f.URL, resp.Status)
+	}
+	if f.Size > 0 && resp.ContentLength >= 0 && resp.ContentLength != f.Size {
+		return &ChecksumError{Path: f.URL, Want: fmt.Sprintf("%d bytes", f.Size), Got: fmt.Sprintf("%d bytes (Content-Length)", resp.ContentLength)}
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".part-*")
 	if err != nil {
@@ -238,6 +256,7 @@ func download(ctx context.Context, path string, f File, opts Options) (err error
 	return os.Rename(tmp.Name(), path)
 }
 
+// progressReader reports the bytes read through it to fn.
 type progressReader struct {
 	r     io.Reader
 	done  int64
@@ -245,6 +264,7 @@ type progressReader struct {
 	fn    func(done, total int64)
 }
 
+// Read reads from the underlying reader and reports progress.
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	p.done += int64(n)

@@ -1,0 +1,50 @@
+package train
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/bpdl/bpdl/bpdl/nn"
+)
+
+// BenchmarkMLPStep measures one BP training step (forward, explicit backward, clipping, SGD momentum) on
+// the study's CIFAR-10 shapes, in examples per second.
+func BenchmarkMLPStep(b *testing.B) {
+	for _, batch := range []int{4, 128} {
+		b.Run("bp/batch="+itoa(batch), func(b *testing.B) {
+			spec := nn.NewSpec(3072, nn.PaperHidden, 10)
+			l, err := DefaultRegistry().New("bp", testBackend(b), Options{Spec: spec, Seed: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			set := toySet(1, batch, 3072, 10)
+			_ = rand.Int
+			idx := make([]int, batch)
+			for i := range idx {
+				idx[i] = i
+			}
+			x, y := batchTensors(set, idx)
+			if _, err := l.Step(x, y); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := l.Step(x, y); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "examples/s")
+		})
+	}
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	s := ""
+	for ; n > 0; n /= 10 {
+		s = string(rune('0'+n%10)) + s
+	}
+	return s
+}

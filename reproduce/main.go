@@ -1,0 +1,69 @@
+// Command reproduce regenerates the study: it trains every net with its learning rule, scores it for test
+// accuracy and against brain data, and writes every table and figure.
+//
+//	GOEXPERIMENT=simd go run ./reproduce              # the study on CIFAR-10, into figures/
+//	GOEXPERIMENT=simd go run ./reproduce -quick       # a small real-data run (MNIST), minutes
+//	go run ./reproduce -h                             # every flag
+//
+// Subcommands: `reproduce bench` (benchmarks against PyTorch), `reproduce benchmarks` (the brain
+// benchmarks and their data), `reproduce neural-fit` (score any features against neural responses).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// errUsage marks errors that are the user's: bad flags or arguments. They exit with status 2.
+var errUsage = errors.New("usage")
+
+// run executes the command line args and returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var err error
+	if len(args) > 0 {
+		switch args[0] {
+		case "bench":
+			err = runBench(ctx, args[1:], stdout, stderr)
+			return exitStatus(err, stderr)
+		case "benchmarks":
+			err = runBenchmarks(ctx, args[1:], stdout, stderr)
+			return exitStatus(err, stderr)
+		case "neural-fit":
+			err = runNeuralFit(ctx, args[1:], stdout, stderr)
+			return exitStatus(err, stderr)
+		}
+	}
+	return exitStatus(runStudy(ctx, args, stdout, stderr), stderr)
+}
+
+func exitStatus(err error, stderr io.Writer) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "reproduce: %v\n", err)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "reproduce: %v\n", err)
+		return 1
+	}
+}
+
+// usageError wraps a message as a usage error.
+func usageError(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
+}
