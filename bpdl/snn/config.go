@@ -145,3 +145,13 @@ func (c Config) Validate() error {
 	}
 	return c.Optimizer.Validate()
 }
+
+// Tuned returns the study's net with the changes that make it learn (see the package documentation for
+// what each buys): provisional.
+func Tuned() Config {
+	c := Study()
+	c.FMax = 1000
+	c.Optimizer = optim.AdamDefaults(1e-3)
+	c.Batch = 32
+	return c
+}

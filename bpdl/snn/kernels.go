@@ -80,18 +80,18 @@ func liBackwardGo(c liCoef, gout, gv, gi []float32) {
 	}
 }
 
-// dotRowsGo sets dst[r*ldd + j] = sum_k a[r*k + kk] b[j*k + kk] for rows r < m and j in [jlo, jhi): the
-// product of a [m, k] with the transpose of the rows jlo..jhi-1 of b [., k].
-func dotRowsGo(dst []float32, ldd int, a []float32, m, k int, b []float32, jlo, jhi int) {
+// mulRowsGo sets dst[r*ldd + j] = sum_q a[r*k + q] b[q*ldb + j] for rows r < m and columns j in
+// [jlo, jhi): rows of a [m, k] times columns jlo..jhi-1 of b [k, ldb]. Each element is summed over q in
+// increasing order.
+func mulRowsGo(dst []float32, ldd int, a []float32, m, k int, b []float32, ldb, jlo, jhi int) {
 	for r := 0; r < m; r++ {
-		ar := a[r*k : (r+1)*k]
-		for j := jlo; j < jhi; j++ {
-			br := b[j*k : (j+1)*k]
-			var s float32
-			for kk, av := range ar {
-				s += av * br[kk]
+		d := dst[r*ldd+jlo : r*ldd+jhi]
+		clear(d)
+		for q, s := range a[r*k : (r+1)*k] {
+			br := b[q*ldb+jlo : q*ldb+jhi]
+			for j := range d {
+				d[j] += s * br[j]
 			}
-			dst[r*ldd+j] = s
 		}
 	}
 }

@@ -12,8 +12,8 @@ func liBackward(c liCoef, gout, gv, gi []float32)     { liBackwardGo(c, gout, gv
 func spikesAbove(dst []int32, vd []float32, vth float32, offset int32) []int32 {
 	return spikesAboveGo(dst, vd, vth, offset)
 }
-func dotRows(dst []float32, ldd int, a []float32, m, k int, b []float32, jlo, jhi int) {
-	dotRowsGo(dst, ldd, a, m, k, b, jlo, jhi)
+func mulRows(dst []float32, ldd int, a []float32, m, k int, b []float32, ldb, jlo, jhi int) {
+	mulRowsGo(dst, ldd, a, m, k, b, ldb, jlo, jhi)
 }
 
 // Kernels names the kernels in use: "go" (portable), "avx2" or "avx512".

@@ -7,17 +7,24 @@ import (
 	"simd/archsimd"
 )
 
-// With GOEXPERIMENT=simd on amd64 the kernels use 8-wide AVX2 vectors (with FMA for the dot products)
-// when the CPU has them. The elementwise kernels do the same float32 operations in the same order as the
-// portable ones (Go does not fuse a*b+c on amd64), so they give identical results; dotRows sums in a
-// different order (8 interleaved partial sums), identical for every element whatever the blocking.
+// With GOEXPERIMENT=simd on amd64 the kernels use 8-wide AVX2 vectors when the CPU has them, and 16-wide
+// AVX-512 ones in the matrix product when it has those. The elementwise kernels do the same float32
+// operations in the same order as the portable ones (Go does not fuse a*b+c on amd64), so they give
+// identical results; mulRows fuses its multiply-adds, so it rounds differently from mulRowsGo.
 
-// hasAVX2 is whether the CPU runs the vectorised kernels; it never changes.
-var hasAVX2 = archsimd.X86.AVX2() && archsimd.X86.FMA()
+// hasAVX2 and hasAVX512 say which vector instructions the CPU has; they never change.
+var (
+	hasAVX2   = archsimd.X86.AVX2() && archsimd.X86.FMA()
+	hasAVX512 = hasAVX2 && archsimd.X86.AVX512()
+)
 
-// Kernels names the kernels in use: "go" (portable) or "avx2".
+// Kernels names the kernels in use: "go" (portable), "avx2" or "avx512" (AVX-512 in the matrix
+// product, AVX2 elsewhere).
 func Kernels() string {
-	if hasAVX2 {
+	switch {
+	case hasAVX512:
+		return "avx512"
+	case hasAVX2:
 		return "avx2"
 	}
 	return "go"
@@ -115,71 +122,133 @@ func spikesAbove(dst []int32, vd []float32, vth float32, offset int32) []int32 {
 	return spikesAboveGo(dst, vd[k:], vth, offset+int32(k))
 }
 
-// dotRows: see dotRowsGo. Rows are taken four at a time and columns two at a time, each of the eight
-// dot products kept as eight partial sums over k = lane (mod 8); leftover rows and columns go through the
-// same per-element arithmetic one at a time.
-func dotRows(dst []float32, ldd int, a []float32, m, k int, b []float32, jlo, jhi int) {
-	if !hasAVX2 || k < 8 {
-		dotRowsGo(dst, ldd, a, m, k, b, jlo, jhi)
-		return
+// mulRows: see mulRowsGo. Every element is the same chain of fused multiply-adds c <- a[r, q] b[q, j] + c
+// over q in increasing order, whatever the vector width and wherever it falls in the blocking, so the
+// results do not depend on how the columns are split (nor on AVX-512 against AVX2).
+func mulRows(dst []float32, ldd int, a []float32, m, k int, b []float32, ldb, jlo, jhi int) {
+	switch {
+	case hasAVX512:
+		mulRows512(dst, ldd, a, m, k, b, ldb, jlo, jhi)
+	case hasAVX2:
+		mulRows256(dst, ldd, a, m, k, b, ldb, jlo, jhi)
+	default:
+		mulRowsGo(dst, ldd, a, m, k, b, ldb, jlo, jhi)
 	}
-	kv := k &^ 7
+}
+
+// mulRows512 takes rows four at a time and columns 32 at a time (eight 16-wide accumulators), then the
+// leftover columns 16 (or fewer) at a time and the leftover rows one at a time.
+func mulRows512(dst []float32, ldd int, a []float32, m, k int, b []float32, ldb, jlo, jhi int) {
 	r := 0
 	for ; r+4 <= m; r += 4 {
 		a0, a1, a2, a3 := a[r*k:(r+1)*k], a[(r+1)*k:(r+2)*k], a[(r+2)*k:(r+3)*k], a[(r+3)*k:(r+4)*k]
 		j := jlo
-		for ; j+2 <= jhi; j += 2 {
-			b0, b1 := b[j*k:(j+1)*k], b[(j+1)*k:(j+2)*k]
-			var s00, s01, s10, s11, s20, s21, s30, s31 archsimd.Float32x8
-			for q := 0; q < kv; q += 8 {
-				w0, w1 := archsimd.LoadFloat32x8Slice(b0[q:]), archsimd.LoadFloat32x8Slice(b1[q:])
-				x := archsimd.LoadFloat32x8Slice(a0[q:])
-				s00, s01 = x.MulAdd(w0, s00), x.MulAdd(w1, s01)
-				x = archsimd.LoadFloat32x8Slice(a1[q:])
-				s10, s11 = x.MulAdd(w0, s10), x.MulAdd(w1, s11)
-				x = archsimd.LoadFloat32x8Slice(a2[q:])
-				s20, s21 = x.MulAdd(w0, s20), x.MulAdd(w1, s21)
-				x = archsimd.LoadFloat32x8Slice(a3[q:])
-				s30, s31 = x.MulAdd(w0, s30), x.MulAdd(w1, s31)
+		for ; j+32 <= jhi; j += 32 {
+			var c00, c01, c10, c11, c20, c21, c30, c31 archsimd.Float32x16
+			for q := 0; q < k; q++ {
+				row := b[q*ldb+j : q*ldb+j+32]
+				w0, w1 := archsimd.LoadFloat32x16Slice(row), archsimd.LoadFloat32x16Slice(row[16:])
+				x := archsimd.BroadcastFloat32x16(a0[q])
+				c00, c01 = x.MulAdd(w0, c00), x.MulAdd(w1, c01)
+				x = archsimd.BroadcastFloat32x16(a1[q])
+				c10, c11 = x.MulAdd(w0, c10), x.MulAdd(w1, c11)
+				x = archsimd.BroadcastFloat32x16(a2[q])
+				c20, c21 = x.MulAdd(w0, c20), x.MulAdd(w1, c21)
+				x = archsimd.BroadcastFloat32x16(a3[q])
+				c30, c31 = x.MulAdd(w0, c30), x.MulAdd(w1, c31)
 			}
-			dst[r*ldd+j] = finishDot(s00, a0, b0, kv)
-			dst[r*ldd+j+1] = finishDot(s01, a0, b1, kv)
-			dst[(r+1)*ldd+j] = finishDot(s10, a1, b0, kv)
-			dst[(r+1)*ldd+j+1] = finishDot(s11, a1, b1, kv)
-			dst[(r+2)*ldd+j] = finishDot(s20, a2, b0, kv)
-			dst[(r+2)*ldd+j+1] = finishDot(s21, a2, b1, kv)
-			dst[(r+3)*ldd+j] = finishDot(s30, a3, b0, kv)
-			dst[(r+3)*ldd+j+1] = finishDot(s31, a3, b1, kv)
+			c00.StoreSlice(dst[r*ldd+j:])
+			c01.StoreSlice(dst[r*ldd+j+16:])
+			c10.StoreSlice(dst[(r+1)*ldd+j:])
+			c11.StoreSlice(dst[(r+1)*ldd+j+16:])
+			c20.StoreSlice(dst[(r+2)*ldd+j:])
+			c21.StoreSlice(dst[(r+2)*ldd+j+16:])
+			c30.StoreSlice(dst[(r+3)*ldd+j:])
+			c31.StoreSlice(dst[(r+3)*ldd+j+16:])
 		}
-		for ; j < jhi; j++ {
-			for q := 0; q < 4; q++ {
-				dst[(r+q)*ldd+j] = dot1(a[(r+q)*k:(r+q+1)*k], b[j*k:(j+1)*k], kv)
+		for ; j < jhi; j += 16 {
+			w := min(16, jhi-j)
+			var c0, c1, c2, c3 archsimd.Float32x16
+			for q := 0; q < k; q++ {
+				v := archsimd.LoadFloat32x16SlicePart(b[q*ldb+j : q*ldb+j+w])
+				c0 = archsimd.BroadcastFloat32x16(a0[q]).MulAdd(v, c0)
+				c1 = archsimd.BroadcastFloat32x16(a1[q]).MulAdd(v, c1)
+				c2 = archsimd.BroadcastFloat32x16(a2[q]).MulAdd(v, c2)
+				c3 = archsimd.BroadcastFloat32x16(a3[q]).MulAdd(v, c3)
 			}
+			c0.StoreSlicePart(dst[r*ldd+j : r*ldd+j+w])
+			c1.StoreSlicePart(dst[(r+1)*ldd+j : (r+1)*ldd+j+w])
+			c2.StoreSlicePart(dst[(r+2)*ldd+j : (r+2)*ldd+j+w])
+			c3.StoreSlicePart(dst[(r+3)*ldd+j : (r+3)*ldd+j+w])
 		}
 	}
 	for ; r < m; r++ {
-		for j := jlo; j < jhi; j++ {
-			dst[r*ldd+j] = dot1(a[r*k:(r+1)*k], b[j*k:(j+1)*k], kv)
+		ar := a[r*k : (r+1)*k]
+		for j := jlo; j < jhi; j += 16 {
+			w := min(16, jhi-j)
+			var c archsimd.Float32x16
+			for q, s := range ar {
+				c = archsimd.BroadcastFloat32x16(s).MulAdd(archsimd.LoadFloat32x16SlicePart(b[q*ldb+j:q*ldb+j+w]), c)
+			}
+			c.StoreSlicePart(dst[r*ldd+j : r*ldd+j+w])
 		}
 	}
 }
 
-// dot1 is one dot product with the arithmetic of dotRows' blocks.
-func dot1(x, y []float32, kv int) float32 {
-	var s archsimd.Float32x8
-	for q := 0; q < kv; q += 8 {
-		s = archsimd.LoadFloat32x8Slice(x[q:]).MulAdd(archsimd.LoadFloat32x8Slice(y[q:]), s)
+// mulRows256 is mulRows512 with 8-wide vectors: tiles of four rows by 16 columns.
+func mulRows256(dst []float32, ldd int, a []float32, m, k int, b []float32, ldb, jlo, jhi int) {
+	r := 0
+	for ; r+4 <= m; r += 4 {
+		a0, a1, a2, a3 := a[r*k:(r+1)*k], a[(r+1)*k:(r+2)*k], a[(r+2)*k:(r+3)*k], a[(r+3)*k:(r+4)*k]
+		j := jlo
+		for ; j+16 <= jhi; j += 16 {
+			var c00, c01, c10, c11, c20, c21, c30, c31 archsimd.Float32x8
+			for q := 0; q < k; q++ {
+				row := b[q*ldb+j : q*ldb+j+16]
+				w0, w1 := archsimd.LoadFloat32x8Slice(row), archsimd.LoadFloat32x8Slice(row[8:])
+				x := archsimd.BroadcastFloat32x8(a0[q])
+				c00, c01 = x.MulAdd(w0, c00), x.MulAdd(w1, c01)
+				x = archsimd.BroadcastFloat32x8(a1[q])
+				c10, c11 = x.MulAdd(w0, c10), x.MulAdd(w1, c11)
+				x = archsimd.BroadcastFloat32x8(a2[q])
+				c20, c21 = x.MulAdd(w0, c20), x.MulAdd(w1, c21)
+				x = archsimd.BroadcastFloat32x8(a3[q])
+				c30, c31 = x.MulAdd(w0, c30), x.MulAdd(w1, c31)
+			}
+			c00.StoreSlice(dst[r*ldd+j:])
+			c01.StoreSlice(dst[r*ldd+j+8:])
+			c10.StoreSlice(dst[(r+1)*ldd+j:])
+			c11.StoreSlice(dst[(r+1)*ldd+j+8:])
+			c20.StoreSlice(dst[(r+2)*ldd+j:])
+			c21.StoreSlice(dst[(r+2)*ldd+j+8:])
+			c30.StoreSlice(dst[(r+3)*ldd+j:])
+			c31.StoreSlice(dst[(r+3)*ldd+j+8:])
+		}
+		for ; j < jhi; j += 8 {
+			w := min(8, jhi-j)
+			var c0, c1, c2, c3 archsimd.Float32x8
+			for q := 0; q < k; q++ {
+				v := archsimd.LoadFloat32x8SlicePart(b[q*ldb+j : q*ldb+j+w])
+				c0 = archsimd.BroadcastFloat32x8(a0[q]).MulAdd(v, c0)
+				c1 = archsimd.BroadcastFloat32x8(a1[q]).MulAdd(v, c1)
+				c2 = archsimd.BroadcastFloat32x8(a2[q]).MulAdd(v, c2)
+				c3 = archsimd.BroadcastFloat32x8(a3[q]).MulAdd(v, c3)
+			}
+			c0.StoreSlicePart(dst[r*ldd+j : r*ldd+j+w])
+			c1.StoreSlicePart(dst[(r+1)*ldd+j : (r+1)*ldd+j+w])
+			c2.StoreSlicePart(dst[(r+2)*ldd+j : (r+2)*ldd+j+w])
+			c3.StoreSlicePart(dst[(r+3)*ldd+j : (r+3)*ldd+j+w])
+		}
 	}
-	return finishDot(s, x, y, kv)
-}
-
-// finishDot adds the eight partial sums of s in a fixed order, then the products of x and y past kv.
-func finishDot(s archsimd.Float32x8, x, y []float32, kv int) float32 {
-	var p [8]float32
-	s.Store(&p)
-	t := ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]))
-	for q := kv; q < len(x); q++ {
-		t += x[q] * y[q]
+	for ; r < m; r++ {
+		ar := a[r*k : (r+1)*k]
+		for j := jlo; j < jhi; j += 8 {
+			w := min(8, jhi-j)
+			var c archsimd.Float32x8
+			for q, s := range ar {
+				c = archsimd.BroadcastFloat32x8(s).MulAdd(archsimd.LoadFloat32x8SlicePart(b[q*ldb+j:q*ldb+j+w]), c)
+			}
+			c.StoreSlicePart(dst[r*ldd+j : r*ldd+j+w])
+		}
 	}
-	return t
 }

@@ -31,21 +31,24 @@ type Net struct {
 	opt    *optimizer
 	calls  [2]uint64 // how many batches the training and the evaluation streams have encoded
 
-	parts [][]int // parts[l] splits the units of hidden layer l (the outputs of weight layer l) between workers
-	ws    workspace
+	// blocks[l] cuts the units of hidden layer l into blocks of blockUnits (the last may be shorter):
+	// the unit of work of a worker, small enough that its weights stay in cache over a whole batch.
+	blocks [][]int
+	ws     workspace
 }
 
 // workspace holds the buffers of a step, reused between steps.
 type workspace struct {
 	enc     poissonEncoder
 	in      events
-	spk     []spikes    // per hidden layer, per part
+	spk     []spikes    // per hidden layer, per block
 	vd      [][]float32 // per hidden layer: potentials before reset, [T*batch, units]
 	out     []float32   // readout potentials [T*batch, classes]
 	gc      [][]float32 // per layer l >= 1: dL/d(input current) [T*batch, units]
 	gz      []float32   // dL/d(spikes) of a hidden layer [T*batch, units]
 	gout    []float32
-	scratch [][]scratch // per hidden layer, per part
+	wt      [][]float32 // per layer l >= 1: W_l in torch's layout [out, in], for the backward products
+	scratch []scratch   // per worker
 	logits  []float32
 	arg     []int32
 }
@@ -54,6 +57,9 @@ type workspace struct {
 type scratch struct {
 	v, i, cur, vd []float32
 }
+
+// blockUnits is the number of units in a block (see Net.blocks).
+const blockUnits = 128
 
 // evalChunk is the number of examples an evaluation simulates at once, bounding its memory.
 const evalChunk = 100
@@ -96,21 +102,20 @@ func New(cfg Config, inputs, classes int, seed uint64) (*Net, error) {
 		sizes = append(sizes, len(w), len(b))
 	}
 	n.opt = newOptimizer(cfg.Optimizer, sizes)
-	for _, h := range cfg.Hidden {
-		// Inner bounds on multiples of 16 floats (64 bytes): workers never share a cache line.
-		n.parts = append(n.parts, split(h, n.workers, 16))
-	}
 	hidden := len(cfg.Hidden)
 	n.ws.spk = make([]spikes, hidden)
-	n.ws.scratch = make([][]scratch, hidden)
-	for l, parts := range n.parts {
-		for range len(parts) - 1 {
+	for l, h := range cfg.Hidden {
+		var b []int
+		for lo := 0; lo < h; lo += blockUnits {
+			b = append(b, lo)
 			n.ws.spk[l] = append(n.ws.spk[l], &events{})
 		}
-		n.ws.scratch[l] = make([]scratch, len(parts)-1)
+		n.blocks = append(n.blocks, append(b, h))
 	}
+	n.ws.scratch = make([]scratch, n.workers)
 	n.ws.vd = make([][]float32, hidden)
 	n.ws.gc = make([][]float32, len(n.w))
+	n.ws.wt = make([][]float32, len(n.w))
 	return n, nil
 }
 
@@ -211,20 +216,32 @@ func (n *Net) forward(batch int, train bool, act *activity) {
 	if act != nil {
 		act.inputSpikes += ws.in.count()
 	}
-	for l, parts := range n.parts {
+	for l := range n.blocks {
 		units := n.sizes[l+1]
 		var vd []float32
 		if train {
 			ws.vd[l] = resize(ws.vd[l], rows*units)
 			vd = ws.vd[l]
 		}
-		parallel(len(parts)-1, func(p int) {
-			n.forwardLIF(l, in, batch, parts[p], parts[p+1], vd, ws.spk[l][p], &ws.scratch[l][p], act)
+		n.forBlocks(l, func(worker, k, lo, hi int) {
+			n.forwardLIF(l, in, batch, lo, hi, vd, ws.spk[l][k], &ws.scratch[worker], act)
 		})
 		in = ws.spk[l]
 	}
 	ws.out = resize(ws.out, rows*n.classes())
 	n.forwardLI(in, batch, ws.out)
+}
+
+// forBlocks runs f(worker, k, lo, hi) for every block k = [lo, hi) of hidden layer l, the workers taking
+// contiguous runs of blocks concurrently.
+func (n *Net) forBlocks(l int, f func(worker, k, lo, hi int)) {
+	b := n.blocks[l]
+	blocks := len(b) - 1
+	parallelRange(blocks, n.workers, func(worker, first, last int) {
+		for k := first; k < last; k++ {
+			f(worker, k, b[k], b[k+1])
+		}
+	})
 }
 
 // current sets cur to the input current of units [lo, hi) of layer l at row r: b + W z for the spikes
@@ -426,12 +443,12 @@ func (n *Net) backward(batch int, dlogits []float32, arg []int32) {
 		if l > 0 {
 			in = ws.spk[l-1]
 		}
-		parts := n.parts[l]
-		parallel(len(parts)-1, func(p int) {
-			lo, hi := parts[p], parts[p+1]
-			// dL/dz for this part's units at every step: dL/dc of the layer above times its weights.
-			dotRows(ws.gz, units, ws.gc[l+1], rows, above, n.w[l+1], lo, hi)
-			n.backwardLIF(l, in, batch, lo, hi, &ws.scratch[l][p])
+		ws.wt[l+1] = resize(ws.wt[l+1], len(n.w[l+1]))
+		transpose(ws.wt[l+1], n.w[l+1], units, above)
+		n.forBlocks(l, func(worker, _, lo, hi int) {
+			// dL/dz for the block's units at every step: dL/dc of the layer above times its weights.
+			mulRows(ws.gz, units, ws.gc[l+1], rows, above, ws.wt[l+1], units, lo, hi)
+			n.backwardLIF(l, in, batch, lo, hi, &ws.scratch[worker])
 		})
 	}
 }
@@ -591,25 +608,31 @@ func (n *Net) Activity(x []float32, batch int) (rates, currents [][]float32, err
 	return act.spikes, act.current, nil
 }
 
+// transpose sets dst [cols, rows] to the transpose of src [rows, cols].
+func transpose(dst, src []float32, rows, cols int) {
+	const tile = 32
+	for r0 := 0; r0 < rows; r0 += tile {
+		for c0 := 0; c0 < cols; c0 += tile {
+			for r := r0; r < min(r0+tile, rows); r++ {
+				for c := c0; c < min(c0+tile, cols); c++ {
+					dst[c*rows+r] = src[r*cols+c]
+				}
+			}
+		}
+	}
+}
+
 // fromTorch returns the input-major copy of a weight matrix given in torch's layout [out, in].
 func fromTorch(w []float32, out, in int) []float32 {
 	t := make([]float32, len(w))
-	for k := 0; k < out; k++ {
-		for j := 0; j < in; j++ {
-			t[j*out+k] = w[k*in+j]
-		}
-	}
+	transpose(t, w, out, in)
 	return t
 }
 
 // toTorch is the inverse of fromTorch.
 func toTorch(t []float32, out, in int) []float32 {
 	w := make([]float32, len(t))
-	for k := 0; k < out; k++ {
-		for j := 0; j < in; j++ {
-			w[k*in+j] = t[j*out+k]
-		}
-	}
+	transpose(w, t, in, out)
 	return w
 }
 

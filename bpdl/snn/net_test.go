@@ -119,22 +119,22 @@ func TestKernelsMatchPortable(t *testing.T) {
 			t.Errorf("n=%d: addTo differs from the portable kernel", n)
 		}
 	}
-	// dotRows: equal up to rounding, and every element the same whatever block it falls in.
-	for _, sz := range [][3]int{{9, 256, 37}, {4, 10, 6}, {3, 5, 2}, {13, 33, 11}} {
+	// mulRows: equal up to rounding, and every element the same whatever block it falls in.
+	for _, sz := range [][3]int{{9, 256, 37}, {4, 10, 6}, {3, 5, 2}, {13, 33, 70}, {8, 256, 128}} {
 		m, k, nb := sz[0], sz[1], sz[2]
-		a, b := vec(m*k, 1), vec(nb*k, 1)
+		a, b := vec(m*k, 1), vec(k*nb, 1)
 		got, want := make([]float32, m*nb), make([]float32, m*nb)
-		dotRows(got, nb, a, m, k, b, 0, nb)
-		dotRowsGo(want, nb, a, m, k, b, 0, nb)
-		assertClose(t, "dotRows", got, want, 1e-6)
+		mulRows(got, nb, a, m, k, b, nb, 0, nb)
+		mulRowsGo(want, nb, a, m, k, b, nb, 0, nb)
+		assertClose(t, "mulRows", got, want, 1e-6)
 		// The same products computed in two column ranges and row by row.
 		split := make([]float32, m*nb)
 		for row := 0; row < m; row++ {
-			dotRows(split[row*nb:], nb, a[row*k:], 1, k, b, 0, nb/2)
-			dotRows(split[row*nb:], nb, a[row*k:], 1, k, b, nb/2, nb)
+			mulRows(split[row*nb:], nb, a[row*k:], 1, k, b, nb, 0, nb/2)
+			mulRows(split[row*nb:], nb, a[row*k:], 1, k, b, nb, nb/2, nb)
 		}
 		if !slices.Equal(got, split) {
-			t.Errorf("dotRows %v: results depend on the blocking", sz)
+			t.Errorf("mulRows %v: results depend on the blocking", sz)
 		}
 	}
 }

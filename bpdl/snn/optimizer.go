@@ -65,7 +65,7 @@ func (o *optimizer) step(params, grads [][]float32, workers int) {
 	switch o.cfg.Kind {
 	case optim.SGD:
 		mu := float32(o.cfg.Momentum)
-		parallelRange(len(spans), workers, func(lo, hi int) {
+		parallelRange(len(spans), workers, func(_, lo, hi int) {
 			for _, s := range spans[lo:hi] {
 				p, g := params[s.p][s.lo:s.hi], grads[s.p][s.lo:s.hi]
 				if mu == 0 {
@@ -87,7 +87,7 @@ func (o *optimizer) step(params, grads [][]float32, workers int) {
 		bc1 := float32(-math.Expm1(t * math.Log(o.cfg.Beta1)))
 		bc2 := float32(-math.Expm1(t * math.Log(o.cfg.Beta2)))
 		b1, b2, eps := float32(o.cfg.Beta1), float32(o.cfg.Beta2), float32(o.cfg.Eps)
-		parallelRange(len(spans), workers, func(lo, hi int) {
+		parallelRange(len(spans), workers, func(_, lo, hi int) {
 			for _, s := range spans[lo:hi] {
 				p, g := params[s.p][s.lo:s.hi], grads[s.p][s.lo:s.hi]
 				m, v := o.state[2*s.p][s.lo:s.hi], o.state[2*s.p+1][s.lo:s.hi]
@@ -115,7 +115,7 @@ func globalNorm(xs [][]float32, workers int) float64 {
 		}
 	}
 	partial := make([]float64, len(spans))
-	parallelRange(len(spans), workers, func(lo, hi int) {
+	parallelRange(len(spans), workers, func(_, lo, hi int) {
 		for k := lo; k < hi; k++ {
 			s := spans[k]
 			var sum float64
