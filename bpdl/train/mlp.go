@@ -92,8 +92,10 @@ func (m *MLP) split(in []*Node) (x, y *Node, w, b, aux, opt []*Node) {
 		w = append(w, in[2+i])
 		b = append(b, in[3+i])
 	}
-	aux = in[2+np : 2+np+len(m.aux)]
-	opt = in[2+np+len(m.aux):]
+	if len(in) >= 2+np+len(m.aux) { // the logits and layers graphs take no rule or optimiser state
+		aux = in[2+np : 2+np+len(m.aux)]
+		opt = in[2+np+len(m.aux):]
+	}
 	return
 }
 
@@ -131,7 +133,7 @@ func (m *MLP) compile() error {
 	}
 	m.logits, err = NewExec(m.backend, func(in []*Node) *Node {
 		_, _, w, b, _, _ := m.split(append([]*Node{in[0], nil}, in[1:]...))
-		return nn.Forward(in[0], w, b).Logits
+		return rules.OutputOf(m.rule, nn.Forward(in[0], w, b).Logits)
 	})
 	if err != nil {
 		return err
@@ -139,7 +141,7 @@ func (m *MLP) compile() error {
 	m.probe, err = NewExec(m.backend, func(in []*Node) []*Node {
 		x, y, w, b, aux, _ := m.split(in)
 		s := rules.NewStep(m.spec, x, y, w, b, aux)
-		loss, _ := nn.CrossEntropy(s.Fwd.Logits, y)
+		loss, _ := rules.LossOf(m.rule, s)
 		out := []*Node{loss}
 		out = append(out, rules.AlignmentAngles(m.rule, s)...)
 		if d, ok := m.rule.(rules.Diagnoser); ok {
@@ -210,9 +212,30 @@ func (m *MLP) args(x, y *tensors.Tensor, withOpt bool) []any {
 	return args
 }
 
+// donated returns args with the learner's state tensors (every argument after x and y) replaced by their
+// donated device buffers, so the backend can update them in place. The tensors are invalid afterwards.
+func (m *MLP) donated(args []any) ([]any, error) {
+	for i := 2; i < len(args); i++ {
+		t := args[i].(*tensors.Tensor)
+		if t.IsShared() {
+			continue
+		}
+		d, err := DonateTensorBuffer(t, m.backend, 0)
+		if err != nil {
+			return nil, err
+		}
+		args[i] = d
+	}
+	return args, nil
+}
+
 // Step implements Learner.
 func (m *MLP) Step(x, y *tensors.Tensor) (float64, error) {
-	outs, err := m.step.Exec(m.args(x, y, true)...)
+	args, err := m.donated(m.args(x, y, true))
+	if err != nil {
+		return 0, fmt.Errorf("%s training step: %w", m.rule.Name(), err)
+	}
+	outs, err := m.step.Exec(args...)
 	if err != nil {
 		return 0, fmt.Errorf("%s training step: %w", m.rule.Name(), err)
 	}
