@@ -89,7 +89,7 @@ func parseStudyFlags(args []string, stderr io.Writer) (*studyConfig, error) {
 	fs.BoolVar(&c.PostReLU, "post-relu", false, "score layers after their ReLU (default: the Linear outputs, as the study's hooks)")
 	fs.BoolVar(&c.Figures, "figures", true, "write figures (HTML, and PNG when chromium is installed)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: reproduce [flags]\n       reproduce bench|benchmarks|neural-fit [flags]\n\nflags:\n")
+		fmt.Fprintf(fs.Output(), "usage: reproduce [flags]\n       reproduce bench|benchmarks|neural-fit|fetch [flags]\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -99,7 +99,7 @@ func parseStudyFlags(args []string, stderr io.Writer) (*studyConfig, error) {
 		return nil, usageError("%v", err)
 	}
 	if fs.NArg() > 0 {
-		return nil, usageError("unexpected argument %q (subcommands: bench, benchmarks, neural-fit)", fs.Arg(0))
+		return nil, usageError("unexpected argument %q (subcommands: bench, benchmarks, neural-fit, fetch)", fs.Arg(0))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
