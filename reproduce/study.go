@@ -344,7 +344,7 @@ func (c *studyConfig) writeOutputs(runs []report.Run, backendName string, ds *da
 // and the SHA-256 of every output but timings.csv.
 func (c *studyConfig) manifest(backendName string, files report.Files) []byte {
 	var b strings.Builder
-	fmt.Fprintf(&b, "command: reproduce %s\n", strings.Join(c.Args, " "))
+	fmt.Fprintf(&b, "command: reproduce %s\n", strings.Join(withoutOut(c.Args), " "))
 	fmt.Fprintf(&b, "dataset: %s\nrules: %s\nseeds: %d from %d\nbackend: %s\n", c.Dataset, strings.Join(c.Rules, ","), c.Seeds, c.Seed, backendName)
 	if c.TrainLimit > 0 {
 		fmt.Fprintf(&b, "train-limit: %d\n", c.TrainLimit)
@@ -365,6 +365,23 @@ func (c *studyConfig) manifest(backendName string, files report.Files) []byte {
 		fmt.Fprintf(&b, "output: %s sha256:%s\n", n, hex.EncodeToString(sum[:]))
 	}
 	return []byte(b.String())
+}
+
+// withoutOut returns args without the -out flag and its value, so that the same run into two directories
+// writes the same manifest.
+func withoutOut(args []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "-out" || a == "--out":
+			i++
+		case strings.HasPrefix(a, "-out=") || strings.HasPrefix(a, "--out="):
+		default:
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // version is bpdl's module version, or "devel" in a source tree.

@@ -6,10 +6,6 @@ import (
 	"io"
 )
 
-func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("bench: not built yet")
-}
-
 func runBenchmarks(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return errors.New("benchmarks: not built yet")
 }

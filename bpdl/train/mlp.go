@@ -210,9 +210,30 @@ func (m *MLP) args(x, y *tensors.Tensor, withOpt bool) []any {
 	return args
 }
 
+// donated returns args with the learner's state tensors (every argument after x and y) replaced by their
+// donated device buffers, so the backend can update them in place. The tensors are invalid afterwards.
+func (m *MLP) donated(args []any) ([]any, error) {
+	for i := 2; i < len(args); i++ {
+		t := args[i].(*tensors.Tensor)
+		if t.IsShared() {
+			continue
+		}
+		d, err := DonateTensorBuffer(t, m.backend, 0)
+		if err != nil {
+			return nil, err
+		}
+		args[i] = d
+	}
+	return args, nil
+}
+
 // Step implements Learner.
 func (m *MLP) Step(x, y *tensors.Tensor) (float64, error) {
-	outs, err := m.step.Exec(m.args(x, y, true)...)
+	args, err := m.donated(m.args(x, y, true))
+	if err != nil {
+		return 0, fmt.Errorf("%s training step: %w", m.rule.Name(), err)
+	}
+	outs, err := m.step.Exec(args...)
 	if err != nil {
 		return 0, fmt.Errorf("%s training step: %w", m.rule.Name(), err)
 	}
