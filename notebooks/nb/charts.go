@@ -143,6 +143,18 @@ func Line(title, xName, yName string, series ...Series) Chart {
 	return Chart{Option: opt}
 }
 
+// Scatter returns a scatter chart of the series (points only) against a numeric x axis.
+func Scatter(title, xName, yName string, series ...Series) Chart {
+	c := Line(title, xName, yName, series...)
+	c.Option["tooltip"] = map[string]any{"trigger": "item"}
+	for _, s := range c.Option["series"].([]map[string]any) {
+		s["type"] = "scatter"
+		s["symbolSize"] = 4
+		delete(s, "showSymbol")
+	}
+	return c
+}
+
 // trained returns the points of a run's history that training produced (and the initial one), leaving
 // out the feedback-only pretraining phase.
 func trained(r *train.Result) []train.Point {
@@ -279,8 +291,8 @@ func Bars(title, yName string, categories []string, series ...BarSeries) Chart {
 }
 
 // Summary returns a table of a run, one line per point of its history: phase, epoch, examples seen,
-// training loss, test accuracy and the probe metrics, with fixed decimals so the text is the same for the
-// same run.
+// training loss, test accuracy and the probe metrics (3 decimals, none from 1000 up), with fixed decimals
+// so the text is the same for the same run.
 func Summary(r *train.Result) string {
 	var b strings.Builder
 	names := map[string]bool{}
@@ -293,13 +305,13 @@ func Summary(r *train.Result) string {
 			}
 		}
 	}
-	fmt.Fprintf(&b, "%-8s %7s %8s %10s %9s", "phase", "epoch", "examples", "train_loss", "test_acc%")
+	fmt.Fprintf(&b, "%-8s %6s %8s %10s %9s", "phase", "epoch", "examples", "train_loss", "test_acc%")
 	for _, n := range order {
-		fmt.Fprintf(&b, " %*s", max(9, len(n)), n)
+		fmt.Fprintf(&b, " %*s", max(8, len(n)), n)
 	}
 	b.WriteString("\n")
 	for _, p := range r.History {
-		fmt.Fprintf(&b, "%-8s %7.3f %8d %10s %9s", p.Phase, p.Epoch, p.Examples, fixed(p.TrainLoss, 4), fixed(100*p.TestAccuracy, 2))
+		fmt.Fprintf(&b, "%-8s %6.3f %8d %10s %9s", p.Phase, p.Epoch, p.Examples, fixed(p.TrainLoss, 4), fixed(100*p.TestAccuracy, 2))
 		vals := map[string]float64{}
 		for _, m := range p.Metrics {
 			vals[m.Name] = m.Value
@@ -309,8 +321,11 @@ func Summary(r *train.Result) string {
 			s := ""
 			if ok {
 				s = fixed(v, 3)
+				if math.Abs(v) >= 1000 { // counts
+					s = fixed(v, 0)
+				}
 			}
-			fmt.Fprintf(&b, " %*s", max(9, len(n)), s)
+			fmt.Fprintf(&b, " %*s", max(8, len(n)), s)
 		}
 		b.WriteString("\n")
 	}

@@ -121,6 +121,10 @@ func TestCharts(t *testing.T) {
 	if pts := option(t, c.HTML())["series"].([]any)[0].(map[string]any)["data"].([]any); len(pts) != 1 {
 		t.Errorf("NaN points kept: %v", pts)
 	}
+	sc := option(t, Scatter("s", "x", "y", Series{Name: "a", X: []float64{1, 2}, Y: []float64{3, 4}}).HTML())
+	if s := sc["series"].([]any)[0].(map[string]any); s["type"] != "scatter" || len(s["data"].([]any)) != 2 {
+		t.Errorf("scatter series = %v", s)
+	}
 	bars := option(t, Bars("scores", "r", []string{"V4", "IT"}, BarSeries{Name: "bp", Values: []float64{0.5, math.NaN()}}).HTML())
 	if v := bars["series"].([]any)[0].(map[string]any)["data"].([]any); v[0].(float64) != 0.5 || v[1] != "-" {
 		t.Errorf("bars = %v", v)
@@ -136,9 +140,9 @@ func TestCharts(t *testing.T) {
 func TestSummary(t *testing.T) {
 	s := Summary(result())
 	want := []string{
-		"phase      epoch examples train_loss test_acc% probe_loss  angle_W1  angle_W2",
-		"init       0.000        0          -     10.00      2.300    80.000    60.000",
-		"train      1.000       80     1.0000     80.00      0.900    65.000    45.000",
+		"phase     epoch examples train_loss test_acc% probe_loss angle_W1 angle_W2",
+		"init      0.000        0          -     10.00      2.300   80.000   60.000",
+		"train     1.000       80     1.0000     80.00      0.900   65.000   45.000",
 	}
 	for _, w := range want {
 		if !strings.Contains(s, w+"\n") {
