@@ -12,6 +12,7 @@
 Deterministic outputs are each code cell's stdout and stderr text, after dropping lines that start with
 "timing:" and replacing durations (0.01s, 12ms, 1m3s) by <t>, and the number of charts each cell shows.
 """
+import difflib
 import json
 import os
 import re
@@ -99,9 +100,10 @@ def check(fresh_path, committed_path):
         for what, u, v in (("source", x[0], y[0]), ("stdout", x[1], y[1]), ("stderr", x[2], y[2]), ("charts", x[3], y[3])):
             if u != v:
                 stale = True
-                print("%s: STALE: code cell %d, %s differs:" % (name, i + 1, what))
-                print("  committed: %s" % str(u)[:2000].replace("\n", "\n             "))
-                print("  executed:  %s" % str(v)[:2000].replace("\n", "\n             "))
+                print("%s: STALE: code cell %d, %s differs (- committed, + executed):" % (name, i + 1, what))
+                diff = difflib.unified_diff(str(u).splitlines(), str(v).splitlines(), lineterm="", n=1)
+                for line in list(diff)[2:60]:
+                    print("    " + line)
     if stale:
         print("%s: re-record with: bash notebooks/run.sh --update %s" % (name, name))
         return 3
