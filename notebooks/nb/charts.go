@@ -16,7 +16,7 @@ import (
 )
 
 // EChartsEnvVar names the echarts JavaScript file to embed; when unset, Library looks in the checkout's
-// node_modules folders (notebooks/node_modules, then node_modules), where `npm ci` puts the pinned version.
+// node_modules folder, where `npm ci` puts the version that package.json pins (the one package report uses).
 const EChartsEnvVar = "BPDL_ECHARTS_JS"
 
 // EChartsFile is the echarts build the charts need (line, bar and scatter charts), inside an echarts
@@ -32,13 +32,11 @@ func LibraryFile() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for _, dir := range []string{"notebooks/node_modules", "node_modules"} {
-		f := filepath.Join(root, filepath.FromSlash(dir), filepath.FromSlash(EChartsFile))
-		if _, err := os.Stat(f); err == nil {
-			return f, nil
-		}
+	f := filepath.Join(root, "node_modules", filepath.FromSlash(EChartsFile))
+	if _, err := os.Stat(f); err != nil {
+		return "", fmt.Errorf("nb: %s not found in %s/node_modules: run `npm ci` there (or bash notebooks/install.sh), or set %s", EChartsFile, root, EChartsEnvVar)
 	}
-	return "", fmt.Errorf("nb: %s not found under %s/notebooks/node_modules: run `npm ci --prefix notebooks` (or bash notebooks/install.sh), or set %s", EChartsFile, root, EChartsEnvVar)
+	return f, nil
 }
 
 // Library returns an HTML fragment that defines the global echarts object from the embedded JavaScript

@@ -154,7 +154,7 @@ func TestSummary(t *testing.T) {
 func TestLibrary(t *testing.T) {
 	f, err := LibraryFile()
 	if err != nil {
-		t.Skipf("echarts not installed (npm ci --prefix notebooks): %v", err)
+		t.Skipf("echarts not installed (npm ci): %v", err)
 	}
 	h, err := Library()
 	if err != nil {
