@@ -6,6 +6,7 @@
 #
 #   bash notebooks/install.sh            # Jupyter, GoNB, echarts
 #   bash notebooks/install.sh --chromium # also Chromium
+#   bash notebooks/install.sh --no-gopls # without gopls (GoNB's auto-complete), enough for headless runs
 #
 # Afterwards put $(go env GOPATH)/bin on PATH for Jupyter (run.sh does this itself).
 set -euo pipefail
@@ -15,9 +16,11 @@ GOPLS_VERSION=v0.23.0
 GOIMPORTS_VERSION=v0.45.0 # of golang.org/x/tools
 
 with_chromium=0
+with_gopls=1
 for a in "$@"; do
   case "$a" in
     --chromium) with_chromium=1 ;;
+    --no-gopls) with_gopls=0 ;;
     *) echo "install.sh: unknown argument $a" >&2; exit 2 ;;
   esac
 done
@@ -63,7 +66,9 @@ if ! { command -v gonb >/dev/null && gonb --version 2>&1 | grep -q "$GONB_VERSIO
     go install github.com/janpfeifer/gonb
   )
 fi
-command -v gopls >/dev/null || go install "golang.org/x/tools/gopls@$GOPLS_VERSION"
+if [ "$with_gopls" = 1 ]; then
+  command -v gopls >/dev/null || go install "golang.org/x/tools/gopls@$GOPLS_VERSION"
+fi
 command -v goimports >/dev/null || go install "golang.org/x/tools/cmd/goimports@$GOIMPORTS_VERSION"
 
 # echarts, pinned by the repository's package-lock.json (the version package report uses), embedded in
@@ -76,7 +81,9 @@ fi
 
 # The kernel spec (in Jupyter's data folder, kernels/gonb), written each time: cheap, and it records
 # gonb's path.
-gonb --install >/dev/null 2>&1
+force=()
+command -v gopls >/dev/null || force=(--force_deps) # gonb --install insists on gopls otherwise
+gonb --install "${force[@]}" >/dev/null 2>&1
 spec="$(/usr/bin/python3 -c 'import jupyter_core.paths as p; print(p.jupyter_data_dir())')/kernels/gonb/kernel.json"
 [ -f "$spec" ] || { echo "install.sh: gonb --install wrote no $spec" >&2; exit 1; }
-echo "install.sh: $(gonb --version 2>&1 | head -1); $(gopls version | head -1); goimports in $gobin; kernel spec $spec"
+echo "install.sh: $(gonb --version 2>&1 | head -1); $(gopls version 2>/dev/null | head -1 || echo no gopls); goimports in $gobin; kernel spec $spec"

@@ -34,7 +34,7 @@ done
 
 export PATH="$(go env GOPATH)/bin:$PATH"
 export GOEXPERIMENT=simd
-for tool in jupyter gonb gopls goimports; do
+for tool in jupyter gonb goimports; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool not found: run bash notebooks/install.sh" >&2; exit 1; }
 done
 py=/usr/bin/python3 # Debian's, with Jupyter's modules (not a pyenv shim)
