@@ -43,6 +43,7 @@ type studyConfig struct {
 	Backend    string
 	DataDir    string
 	DataSrc    string
+	BrainData  string
 	Offline    bool
 	TrainLimit int
 	TestLimit  int
@@ -81,6 +82,7 @@ func parseStudyFlags(args []string, stderr io.Writer) (*studyConfig, error) {
 	fs.StringVar(&c.DataDir, "data-dir", "", "cache directory for downloaded data (default $"+data.CacheEnvVar+" or the user cache dir)")
 	fs.StringVar(&c.DataSrc, "data-src", "", "an already-extracted dataset directory to read instead of the cache (offline use)")
 	fs.BoolVar(&c.Offline, "offline", false, "never download data")
+	fs.StringVar(&c.BrainData, "brain-data", os.Getenv(BrainDataEnvVar), "a local copy of the brain data (brainio/, rsa92/, cowley-v4/), read before the cache and never written (default $"+BrainDataEnvVar+")")
 	fs.IntVar(&c.TrainLimit, "train-limit", 0, "train on the first N training examples only (0: all)")
 	fs.IntVar(&c.TestLimit, "test-limit", 0, "measure test accuracy on the first N test examples only (0: all)")
 	fs.StringVar(&hidden, "hidden", "1536,256", "hidden layer widths")

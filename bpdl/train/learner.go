@@ -15,6 +15,7 @@ import (
 	"github.com/bpdl/bpdl/bpdl/nn"
 	"github.com/bpdl/bpdl/bpdl/optim"
 	"github.com/bpdl/bpdl/bpdl/rules"
+	"github.com/bpdl/bpdl/bpdl/snn"
 )
 
 // Metric is one named diagnostic value.
@@ -115,7 +116,8 @@ type Constructor func(backend compute.Backend, opts Options) (Learner, error)
 type Registry map[string]Constructor
 
 // DefaultRegistry returns the learners bpdl ships: one per rule of package rules (an MLP trained by the
-// rule). A new learner is one more line here.
+// rule), and the spiking net of package snn with the study's settings ("snn") and with the changes that
+// make it learn ("snn-tuned"). A new learner is one more line here.
 func DefaultRegistry() Registry {
 	r := Registry{}
 	for _, name := range rules.Names() {
@@ -127,6 +129,8 @@ func DefaultRegistry() Registry {
 			return NewMLP(b, rule, o)
 		}
 	}
+	r["snn"] = func(_ compute.Backend, o Options) (Learner, error) { return NewSNN("snn", snn.Study(), o) }
+	r["snn-tuned"] = func(_ compute.Backend, o Options) (Learner, error) { return NewSNN("snn-tuned", snn.Tuned(), o) }
 	return r
 }
 

@@ -1,0 +1,140 @@
+#!/usr/bin/python3
+"""PyTorch reference timing for bpdl's spiking net (package bpdl/snn), written densely as norse 0.0.6 runs it.
+
+The net and its training step, exactly as bpdl/snn.Study() defines them:
+
+  input   Poisson spikes over T = 100 steps of dt = 1 ms: unit j fires at a step when u < f_max*dt*x_j,
+          u ~ U[0, 1), f_max = 20 Hz, x the normalised pixels in [-1, 1]
+  layers  Linear(in, 1536) -> LIF -> Linear(1536, 256) -> LIF -> Linear(256, 10) -> leaky integrator
+  LIF     v' = v + dt*tau_mem_inv*((v_leak - v) + i);  i' = i - dt*tau_syn_inv*i;  z = H(v' - v_th);
+          v <- (1 - z) v' + z v_reset;  i <- i' + input      (tau_syn_inv 200, tau_mem_inv 100,
+          v_leak 0, v_reset 0, v_th 0.4); dz/dv' replaced by SuperSpike's 1/(alpha |v' - v_th| + 1)^2,
+          alpha 100
+  LI      v <- v + dt*tau_mem_inv*((v_leak - v) + i);  i <- i - dt*tau_syn_inv*i + input; output v
+  logits  the maximum over the T steps of the readout potential; softmax cross-entropy
+  update  BPTT over all T steps by autograd; SGD lr 1e-3, momentum 0.9, gradient norm clipped to 2
+
+Every step multiplies the (mostly zero) spike vectors by the dense weight matrices, as the original code
+did. The script prints one JSON line per (shape, batch): examples per second of wall time and per second
+of CPU time of the process (the fairer number on a machine shared with other jobs).
+
+Run with Debian's interpreter, which sees python3-torch: /usr/bin/python3 bench/torch_snn.py
+"""
+
+import argparse
+import json
+import time
+
+import torch
+
+STEPS = 100
+DT = 1e-3
+F_MAX = 20.0
+TAU_SYN_INV = 200.0
+TAU_MEM_INV = 100.0
+V_LEAK = 0.0
+V_TH = 0.4
+V_RESET = 0.0
+ALPHA = 100.0
+
+
+class SuperSpike(torch.autograd.Function):
+    """Heaviside step forward, SuperSpike surrogate derivative backward."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return (x > 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad / (ALPHA * x.abs() + 1.0) ** 2
+
+
+def lif_step(inp, v, i):
+    vd = v + DT * TAU_MEM_INV * ((V_LEAK - v) + i)
+    idec = i - DT * TAU_SYN_INV * i
+    z = SuperSpike.apply(vd - V_TH)
+    v = (1 - z) * vd + z * V_RESET
+    return z, v, idec + inp
+
+
+def li_step(inp, v, i):
+    v = v + DT * TAU_MEM_INV * ((V_LEAK - v) + i)
+    return v, i - DT * TAU_SYN_INV * i + inp
+
+
+class Net(torch.nn.Module):
+    def __init__(self, inputs, hidden=(1536, 256), classes=10):
+        super().__init__()
+        sizes = (inputs,) + tuple(hidden) + (classes,)
+        self.fc = torch.nn.ModuleList(torch.nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+
+    def forward(self, x):
+        batch = x.shape[0]
+        spikes = (torch.rand(STEPS, *x.shape) < DT * F_MAX * x).float()
+        state = [(torch.full((batch, f.out_features), V_LEAK), torch.zeros(batch, f.out_features)) for f in self.fc]
+        out = []
+        for t in range(STEPS):
+            h = spikes[t]
+            for k, f in enumerate(self.fc):
+                v, i = state[k]
+                if k < len(self.fc) - 1:
+                    h, v, i = lif_step(f(h), v, i)
+                else:
+                    v, i = li_step(f(h), v, i)
+                    out.append(v)
+                state[k] = (v, i)
+        logits, _ = torch.max(torch.stack(out), 0)
+        return logits
+
+
+def bench(shape, inputs, batch, seconds, min_steps):
+    torch.manual_seed(0)
+    net = Net(inputs)
+    opt = torch.optim.SGD(net.parameters(), lr=1e-3, momentum=0.9)
+    x = torch.rand(batch, inputs) * 2 - 1
+    y = torch.randint(0, 10, (batch,))
+
+    def step():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(net(x), y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 2.0)
+        opt.step()
+
+    step()  # warm-up
+    steps = 0
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    while steps < min_steps or time.perf_counter() - wall0 < seconds:
+        step()
+        steps += 1
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    return {
+        "shape": shape,
+        "batch": batch,
+        "threads": torch.get_num_threads(),
+        "steps": steps,
+        "examples_per_s": steps * batch / wall,
+        "examples_per_cpu_s": steps * batch / cpu,
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
+    ap.add_argument("seconds", type=float, nargs="?", default=20, help="time each configuration for at least this long (reproduce bench passes it)")
+    ap.add_argument("--min-steps", type=int, default=3, help="and at least this many steps")
+    ap.add_argument("--shapes", default="mnist,cifar10", help="comma-separated: mnist (784 inputs), cifar10 (3072)")
+    ap.add_argument("--batches", default="4,32", help="comma-separated batch sizes")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    inputs = {"mnist": 784, "cifar10": 3072}
+    for shape in args.shapes.split(","):
+        for batch in (int(b) for b in args.batches.split(",")):
+            print(json.dumps(bench(shape, inputs[shape], batch, args.seconds, args.min_steps)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

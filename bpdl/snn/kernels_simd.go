@@ -1,0 +1,254 @@
+//go:build goexperiment.simd && amd64
+
+package snn
+
+import (
+	"math/bits"
+	"simd/archsimd"
+)
+
+// With GOEXPERIMENT=simd on amd64 the kernels use 8-wide AVX2 vectors when the CPU has them, and 16-wide
+// AVX-512 ones in the matrix product when it has those. The elementwise kernels do the same float32
+// operations in the same order as the portable ones (Go does not fuse a*b+c on amd64), so they give
+// identical results; mulRows fuses its multiply-adds, so it rounds differently from mulRowsGo.
+
+// hasAVX2 and hasAVX512 say which vector instructions the CPU has; they never change.
+var (
+	hasAVX2   = archsimd.X86.AVX2() && archsimd.X86.FMA()
+	hasAVX512 = hasAVX2 && archsimd.X86.AVX512()
+)
+
+// Kernels names the kernels in use: "go" (portable), "avx2" or "avx512" (AVX-512 in the matrix
+// product, AVX2 elsewhere).
+func Kernels() string {
+	switch {
+	case hasAVX512:
+		return "avx512"
+	case hasAVX2:
+		return "avx2"
+	}
+	return "go"
+}
+
+func addTo(dst, src []float32) {
+	if !hasAVX2 {
+		addToGo(dst, src)
+		return
+	}
+	n := len(dst)
+	src = src[:n]
+	k := 0
+	for ; k+32 <= n; k += 32 {
+		a0 := archsimd.LoadFloat32x8Slice(dst[k:]).Add(archsimd.LoadFloat32x8Slice(src[k:]))
+		a1 := archsimd.LoadFloat32x8Slice(dst[k+8:]).Add(archsimd.LoadFloat32x8Slice(src[k+8:]))
+		a2 := archsimd.LoadFloat32x8Slice(dst[k+16:]).Add(archsimd.LoadFloat32x8Slice(src[k+16:]))
+		a3 := archsimd.LoadFloat32x8Slice(dst[k+24:]).Add(archsimd.LoadFloat32x8Slice(src[k+24:]))
+		a0.StoreSlice(dst[k:])
+		a1.StoreSlice(dst[k+8:])
+		a2.StoreSlice(dst[k+16:])
+		a3.StoreSlice(dst[k+24:])
+	}
+	for ; k+8 <= n; k += 8 {
+		archsimd.LoadFloat32x8Slice(dst[k:]).Add(archsimd.LoadFloat32x8Slice(src[k:])).StoreSlice(dst[k:])
+	}
+	addToGo(dst[k:], src[k:])
+}
+
+func lifForward(c lifCoef, v, i, cur, vd []float32) {
+	if !hasAVX2 {
+		lifForwardGo(c, v, i, cur, vd)
+		return
+	}
+	n := len(v)
+	i, cur, vd = i[:n], cur[:n], vd[:n]
+	am, as := archsimd.BroadcastFloat32x8(c.am), archsimd.BroadcastFloat32x8(c.as)
+	vleak, vth, vreset := archsimd.BroadcastFloat32x8(c.vleak), archsimd.BroadcastFloat32x8(c.vth), archsimd.BroadcastFloat32x8(c.vreset)
+	k := 0
+	for ; k+8 <= n; k += 8 {
+		vv, ii := archsimd.LoadFloat32x8Slice(v[k:]), archsimd.LoadFloat32x8Slice(i[k:])
+		d := vv.Add(am.Mul(vleak.Sub(vv).Add(ii)))
+		d.StoreSlice(vd[k:])
+		ii.Sub(as.Mul(ii)).Add(archsimd.LoadFloat32x8Slice(cur[k:])).StoreSlice(i[k:])
+		// Reset where d > vth: Merge keeps d where the mask is false.
+		vreset.Merge(d, d.Greater(vth)).StoreSlice(v[k:])
+	}
+	lifForwardGo(c, v[k:], i[k:], cur[k:], vd[k:])
+}
+
+func lifBackward(c lifCoef, vd, gz, gv, gi []float32) {
+	if !hasAVX2 {
+		lifBackwardGo(c, vd, gz, gv, gi)
+		return
+	}
+	n := len(gv)
+	vd, gz, gi = vd[:n], gz[:n], gi[:n]
+	am, om, os := archsimd.BroadcastFloat32x8(c.am), archsimd.BroadcastFloat32x8(1-c.am), archsimd.BroadcastFloat32x8(1-c.as)
+	vth, vreset, alpha := archsimd.BroadcastFloat32x8(c.vth), archsimd.BroadcastFloat32x8(c.vreset), archsimd.BroadcastFloat32x8(c.alpha)
+	one := archsimd.BroadcastFloat32x8(1)
+	var zero archsimd.Float32x8
+	k := 0
+	for ; k+8 <= n; k += 8 {
+		d := archsimd.LoadFloat32x8Slice(vd[k:])
+		g := archsimd.LoadFloat32x8Slice(gv[k:])
+		x := d.Sub(vth)
+		abs := x.Max(zero.Sub(x))
+		den := alpha.Mul(abs).Add(one)
+		sg := one.Div(den.Mul(den))
+		gd := archsimd.LoadFloat32x8Slice(gz[k:]).Add(g.Mul(vreset.Sub(d))).Mul(sg)
+		gd = gd.Add(g.Masked(x.LessEqual(zero)))
+		om.Mul(gd).StoreSlice(gv[k:])
+		am.Mul(gd).Add(os.Mul(archsimd.LoadFloat32x8Slice(gi[k:]))).StoreSlice(gi[k:])
+	}
+	lifBackwardGo(c, vd[k:], gz[k:], gv[k:], gi[k:])
+}
+
+func liForward(c liCoef, v, i, cur, out []float32) { liForwardGo(c, v, i, cur, out) }
+func liBackward(c liCoef, gout, gv, gi []float32)  { liBackwardGo(c, gout, gv, gi) }
+
+func spikesAbove(dst []int32, vd []float32, vth float32, offset int32) []int32 {
+	if !hasAVX2 {
+		return spikesAboveGo(dst, vd, vth, offset)
+	}
+	th := archsimd.BroadcastFloat32x8(vth)
+	n := len(vd)
+	k := 0
+	for ; k+8 <= n; k += 8 {
+		m := archsimd.LoadFloat32x8Slice(vd[k:]).Greater(th).ToBits()
+		for m != 0 {
+			dst = append(dst, offset+int32(k+bits.TrailingZeros8(m)))
+			m &= m - 1
+		}
+	}
+	return spikesAboveGo(dst, vd[k:], vth, offset+int32(k))
+}
+
+// mulRows: see mulRowsGo. Every element is the same chain of fused multiply-adds c <- a[r, q] b[q, j] + c
+// over q in increasing order, whatever the vector width and wherever it falls in the blocking, so the
+// results do not depend on how the columns are split (nor on AVX-512 against AVX2).
+func mulRows(dst []float32, ldd int, a []float32, m, k int, b []float32, ldb, jlo, jhi int) {
+	switch {
+	case hasAVX512:
+		mulRows512(dst, ldd, a, m, k, b, ldb, jlo, jhi)
+	case hasAVX2:
+		mulRows256(dst, ldd, a, m, k, b, ldb, jlo, jhi)
+	default:
+		mulRowsGo(dst, ldd, a, m, k, b, ldb, jlo, jhi)
+	}
+}
+
+// mulRows512 takes rows four at a time and columns 32 at a time (eight 16-wide accumulators), then the
+// leftover columns 16 (or fewer) at a time and the leftover rows one at a time.
+func mulRows512(dst []float32, ldd int, a []float32, m, k int, b []float32, ldb, jlo, jhi int) {
+	r := 0
+	for ; r+4 <= m; r += 4 {
+		a0, a1, a2, a3 := a[r*k:(r+1)*k], a[(r+1)*k:(r+2)*k], a[(r+2)*k:(r+3)*k], a[(r+3)*k:(r+4)*k]
+		j := jlo
+		for ; j+32 <= jhi; j += 32 {
+			var c00, c01, c10, c11, c20, c21, c30, c31 archsimd.Float32x16
+			for q := 0; q < k; q++ {
+				row := b[q*ldb+j : q*ldb+j+32]
+				w0, w1 := archsimd.LoadFloat32x16Slice(row), archsimd.LoadFloat32x16Slice(row[16:])
+				x := archsimd.BroadcastFloat32x16(a0[q])
+				c00, c01 = x.MulAdd(w0, c00), x.MulAdd(w1, c01)
+				x = archsimd.BroadcastFloat32x16(a1[q])
+				c10, c11 = x.MulAdd(w0, c10), x.MulAdd(w1, c11)
+				x = archsimd.BroadcastFloat32x16(a2[q])
+				c20, c21 = x.MulAdd(w0, c20), x.MulAdd(w1, c21)
+				x = archsimd.BroadcastFloat32x16(a3[q])
+				c30, c31 = x.MulAdd(w0, c30), x.MulAdd(w1, c31)
+			}
+			c00.StoreSlice(dst[r*ldd+j:])
+			c01.StoreSlice(dst[r*ldd+j+16:])
+			c10.StoreSlice(dst[(r+1)*ldd+j:])
+			c11.StoreSlice(dst[(r+1)*ldd+j+16:])
+			c20.StoreSlice(dst[(r+2)*ldd+j:])
+			c21.StoreSlice(dst[(r+2)*ldd+j+16:])
+			c30.StoreSlice(dst[(r+3)*ldd+j:])
+			c31.StoreSlice(dst[(r+3)*ldd+j+16:])
+		}
+		for ; j < jhi; j += 16 {
+			w := min(16, jhi-j)
+			var c0, c1, c2, c3 archsimd.Float32x16
+			for q := 0; q < k; q++ {
+				v := archsimd.LoadFloat32x16SlicePart(b[q*ldb+j : q*ldb+j+w])
+				c0 = archsimd.BroadcastFloat32x16(a0[q]).MulAdd(v, c0)
+				c1 = archsimd.BroadcastFloat32x16(a1[q]).MulAdd(v, c1)
+				c2 = archsimd.BroadcastFloat32x16(a2[q]).MulAdd(v, c2)
+				c3 = archsimd.BroadcastFloat32x16(a3[q]).MulAdd(v, c3)
+			}
+			c0.StoreSlicePart(dst[r*ldd+j : r*ldd+j+w])
+			c1.StoreSlicePart(dst[(r+1)*ldd+j : (r+1)*ldd+j+w])
+			c2.StoreSlicePart(dst[(r+2)*ldd+j : (r+2)*ldd+j+w])
+			c3.StoreSlicePart(dst[(r+3)*ldd+j : (r+3)*ldd+j+w])
+		}
+	}
+	for ; r < m; r++ {
+		ar := a[r*k : (r+1)*k]
+		for j := jlo; j < jhi; j += 16 {
+			w := min(16, jhi-j)
+			var c archsimd.Float32x16
+			for q, s := range ar {
+				c = archsimd.BroadcastFloat32x16(s).MulAdd(archsimd.LoadFloat32x16SlicePart(b[q*ldb+j:q*ldb+j+w]), c)
+			}
+			c.StoreSlicePart(dst[r*ldd+j : r*ldd+j+w])
+		}
+	}
+}
+
+// mulRows256 is mulRows512 with 8-wide vectors: tiles of four rows by 16 columns.
+func mulRows256(dst []float32, ldd int, a []float32, m, k int, b []float32, ldb, jlo, jhi int) {
+	r := 0
+	for ; r+4 <= m; r += 4 {
+		a0, a1, a2, a3 := a[r*k:(r+1)*k], a[(r+1)*k:(r+2)*k], a[(r+2)*k:(r+3)*k], a[(r+3)*k:(r+4)*k]
+		j := jlo
+		for ; j+16 <= jhi; j += 16 {
+			var c00, c01, c10, c11, c20, c21, c30, c31 archsimd.Float32x8
+			for q := 0; q < k; q++ {
+				row := b[q*ldb+j : q*ldb+j+16]
+				w0, w1 := archsimd.LoadFloat32x8Slice(row), archsimd.LoadFloat32x8Slice(row[8:])
+				x := archsimd.BroadcastFloat32x8(a0[q])
+				c00, c01 = x.MulAdd(w0, c00), x.MulAdd(w1, c01)
+				x = archsimd.BroadcastFloat32x8(a1[q])
+				c10, c11 = x.MulAdd(w0, c10), x.MulAdd(w1, c11)
+				x = archsimd.BroadcastFloat32x8(a2[q])
+				c20, c21 = x.MulAdd(w0, c20), x.MulAdd(w1, c21)
+				x = archsimd.BroadcastFloat32x8(a3[q])
+				c30, c31 = x.MulAdd(w0, c30), x.MulAdd(w1, c31)
+			}
+			c00.StoreSlice(dst[r*ldd+j:])
+			c01.StoreSlice(dst[r*ldd+j+8:])
+			c10.StoreSlice(dst[(r+1)*ldd+j:])
+			c11.StoreSlice(dst[(r+1)*ldd+j+8:])
+			c20.StoreSlice(dst[(r+2)*ldd+j:])
+			c21.StoreSlice(dst[(r+2)*ldd+j+8:])
+			c30.StoreSlice(dst[(r+3)*ldd+j:])
+			c31.StoreSlice(dst[(r+3)*ldd+j+8:])
+		}
+		for ; j < jhi; j += 8 {
+			w := min(8, jhi-j)
+			var c0, c1, c2, c3 archsimd.Float32x8
+			for q := 0; q < k; q++ {
+				v := archsimd.LoadFloat32x8SlicePart(b[q*ldb+j : q*ldb+j+w])
+				c0 = archsimd.BroadcastFloat32x8(a0[q]).MulAdd(v, c0)
+				c1 = archsimd.BroadcastFloat32x8(a1[q]).MulAdd(v, c1)
+				c2 = archsimd.BroadcastFloat32x8(a2[q]).MulAdd(v, c2)
+				c3 = archsimd.BroadcastFloat32x8(a3[q]).MulAdd(v, c3)
+			}
+			c0.StoreSlicePart(dst[r*ldd+j : r*ldd+j+w])
+			c1.StoreSlicePart(dst[(r+1)*ldd+j : (r+1)*ldd+j+w])
+			c2.StoreSlicePart(dst[(r+2)*ldd+j : (r+2)*ldd+j+w])
+			c3.StoreSlicePart(dst[(r+3)*ldd+j : (r+3)*ldd+j+w])
+		}
+	}
+	for ; r < m; r++ {
+		ar := a[r*k : (r+1)*k]
+		for j := jlo; j < jhi; j += 8 {
+			w := min(8, jhi-j)
+			var c archsimd.Float32x8
+			for q, s := range ar {
+				c = archsimd.BroadcastFloat32x8(s).MulAdd(archsimd.LoadFloat32x8SlicePart(b[q*ldb+j:q*ldb+j+w]), c)
+			}
+			c.StoreSlicePart(dst[r*ldd+j : r*ldd+j+w])
+		}
+	}
+}

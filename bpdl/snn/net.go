@@ -1,0 +1,700 @@
+package snn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+
+	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/bpdl/bpdl/bpdl/nn"
+	"github.com/bpdl/bpdl/bpdl/optim"
+)
+
+// Net is a spiking net with its optimiser, ready to train. It is not safe for concurrent use.
+//
+// Weights are kept input-major, w[l][j*out + k] = W_l[k, j] for layer l's weight matrix W_l [out, in]
+// (torch.nn.Linear's layout), so that the input spikes of a step select contiguous rows; State and
+// SetState use torch's layout.
+type Net struct {
+	cfg     Config
+	sizes   []int // inputs, hidden widths, classes
+	seed    uint64
+	workers int
+	lif     lifCoef
+	li      liCoef
+	q       float32 // FMax*DT, the firing probability per step of an input at 1
+
+	w, b   [][]float32 // weights (input-major) and biases per layer
+	gw, gb [][]float32 // their gradients, zero between steps
+	opt    *optimizer
+	calls  [2]uint64 // how many batches the training and the evaluation streams have encoded
+
+	// blocks[l] cuts the units of hidden layer l into blocks of blockUnits (the last may be shorter):
+	// the unit of work of a worker, small enough that its weights stay in cache over a whole batch.
+	blocks [][]int
+	ws     workspace
+}
+
+// workspace holds the buffers of a step, reused between steps.
+type workspace struct {
+	enc     poissonEncoder
+	in      events
+	spk     []spikes    // per hidden layer, per block
+	vd      [][]float32 // per hidden layer: potentials before reset, [T*batch, units]
+	out     []float32   // readout potentials [T*batch, classes]
+	gc      [][]float32 // per layer l >= 1: dL/d(input current) [T*batch, units]
+	gz      []float32   // dL/d(spikes) of a hidden layer [T*batch, units]
+	gout    []float32
+	wt      [][]float32 // per layer l >= 1: W_l in torch's layout [out, in], for the backward products
+	scratch []scratch   // per worker
+	logits  []float32
+	arg     []int32
+}
+
+// scratch are one worker's buffers for a range of units.
+type scratch struct {
+	v, i, cur, vd []float32
+}
+
+// blockUnits is the number of units in a block (see Net.blocks).
+const blockUnits = 128
+
+// evalChunk is the number of examples an evaluation simulates at once, bounding its memory.
+const evalChunk = 100
+
+// New builds a net for inputs of the given size and classes per cfg, with weights drawn from seed as
+// torch.nn.Linear's default (nn.InitPyTorch, from the same random stream as an MLP of package train
+// with that seed) times cfg.InitScale. The seed also keys the input spike trains.
+func New(cfg Config, inputs, classes int, seed uint64) (*Net, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if inputs <= 0 || classes <= 0 {
+		return nil, fmt.Errorf("snn: %d inputs and %d classes, want > 0", inputs, classes)
+	}
+	spec := nn.NewSpec(inputs, cfg.Hidden, classes)
+	n := &Net{cfg: cfg, sizes: spec.Sizes, seed: seed, workers: cfg.Workers}
+	if n.workers == 0 {
+		n.workers = runtime.GOMAXPROCS(0)
+	}
+	n.lif = cfg.Neuron.coef(cfg.DT)
+	n.li = cfg.Readout.coef(cfg.DT)
+	n.q = float32(cfg.FMax * cfg.DT)
+	p := nn.InitPyTorch(spec, rand.New(rand.NewPCG(seed, 0x62706c64))) // the stream of train.NewMLP
+	var sizes []int
+	for l := range p.W {
+		in, out := n.sizes[l], n.sizes[l+1]
+		w := fromTorch(tensors.MustCopyFlatData[float32](p.W[l]), out, in)
+		b := tensors.MustCopyFlatData[float32](p.B[l])
+		if cfg.InitScale != 1 {
+			s := float32(cfg.InitScale)
+			for k := range w {
+				w[k] *= s
+			}
+			for k := range b {
+				b[k] *= s
+			}
+		}
+		n.w, n.b = append(n.w, w), append(n.b, b)
+		n.gw, n.gb = append(n.gw, make([]float32, len(w))), append(n.gb, make([]float32, len(b)))
+		sizes = append(sizes, len(w), len(b))
+	}
+	n.opt = newOptimizer(cfg.Optimizer, sizes)
+	hidden := len(cfg.Hidden)
+	n.ws.spk = make([]spikes, hidden)
+	for l, h := range cfg.Hidden {
+		var b []int
+		for lo := 0; lo < h; lo += blockUnits {
+			b = append(b, lo)
+			n.ws.spk[l] = append(n.ws.spk[l], &events{})
+		}
+		n.blocks = append(n.blocks, append(b, h))
+	}
+	n.ws.scratch = make([]scratch, n.workers)
+	n.ws.vd = make([][]float32, hidden)
+	n.ws.gc = make([][]float32, len(n.w))
+	n.ws.wt = make([][]float32, len(n.w))
+	return n, nil
+}
+
+// Config returns the net's configuration.
+func (n *Net) Config() Config { return n.cfg }
+
+// Sizes returns the widths of the net's layers: inputs, hidden layers, classes.
+func (n *Net) Sizes() []int { return append([]int(nil), n.sizes...) }
+
+func (n *Net) checkBatch(x []float32, batch int) error {
+	if batch <= 0 || len(x) != batch*n.sizes[0] {
+		return fmt.Errorf("snn: %d input values for a batch of %d examples of %d values", len(x), batch, n.sizes[0])
+	}
+	return nil
+}
+
+func (n *Net) checkLabels(y []int32) error {
+	classes := int32(n.sizes[len(n.sizes)-1])
+	for _, c := range y {
+		if c < 0 || c >= classes {
+			return fmt.Errorf("snn: label %d out of [0, %d)", c, classes)
+		}
+	}
+	return nil
+}
+
+// Step trains the net on one mini-batch, inputs x [batch, inputs] (normalised pixels in [-1, 1]) and
+// labels y [batch]: it encodes the inputs as spike trains, simulates the net, backpropagates the mean
+// cross-entropy of the decoded logits through time and applies the optimiser. It returns the batch's
+// mean loss before the update.
+func (n *Net) Step(x []float32, y []int32) (float64, error) {
+	loss, err := n.gradients(x, y)
+	if err != nil {
+		return 0, err
+	}
+	params := append(append([][]float32{}, n.w...), n.b...)
+	grads := append(append([][]float32{}, n.gw...), n.gb...)
+	// The optimiser sees the parameters in the order W0, B0, W1, B1, ...
+	for l := range n.w {
+		params[2*l], params[2*l+1] = n.w[l], n.b[l]
+		grads[2*l], grads[2*l+1] = n.gw[l], n.gb[l]
+	}
+	n.opt.step(params, grads, n.workers)
+	for _, g := range grads {
+		clear(g)
+	}
+	return loss, nil
+}
+
+// gradients encodes a training batch, runs the net forward and backward, and leaves the gradients of the
+// mean loss in gw and gb (which must be zero before). It returns the loss.
+func (n *Net) gradients(x []float32, y []int32) (float64, error) {
+	batch := len(y)
+	if err := n.checkBatch(x, batch); err != nil {
+		return 0, err
+	}
+	if err := n.checkLabels(y); err != nil {
+		return 0, err
+	}
+	call := n.calls[0]
+	n.calls[0]++
+	n.encode(x, batch, streamTrain, call, 0)
+	n.forward(batch, true, nil)
+	ws := &n.ws
+	ws.logits = resize(ws.logits, batch*n.classes())
+	ws.arg = resize(ws.arg, batch*n.classes())
+	n.decode(batch, ws.logits, ws.arg)
+	loss, dlogits := crossEntropy(ws.logits, y, n.classes())
+	n.backward(batch, dlogits, ws.arg)
+	return loss, nil
+}
+
+func (n *Net) classes() int { return n.sizes[len(n.sizes)-1] }
+func (n *Net) steps() int   { return n.cfg.Steps }
+
+// encode draws the input spike trains of a batch into ws.in; example b uses the stream of example
+// first+b of the call.
+func (n *Net) encode(x []float32, batch int, stream, call uint64, first int) {
+	n.ws.enc.encode(&n.ws.in, x, batch, n.sizes[0], n.steps(), n.q, func(b int) *rand.Rand {
+		return exampleRNG(n.seed, stream, call, first+b)
+	})
+}
+
+// activity accumulates, per hidden layer, each example's spike count and summed input current per unit
+// ([batch, units]), and the input layer's spike count.
+type activity struct {
+	spikes, current [][]float32
+	inputSpikes     int
+}
+
+// forward simulates the encoded batch in ws.in through every layer, layer by layer: a layer's spikes at
+// all steps are known before the next layer runs. With train set the potentials before reset are kept
+// for the backward pass. act, when not nil, accumulates activity.
+func (n *Net) forward(batch int, train bool, act *activity) {
+	ws := &n.ws
+	rows := n.steps() * batch
+	in := spikes{&ws.in}
+	if act != nil {
+		act.inputSpikes += ws.in.count()
+	}
+	for l := range n.blocks {
+		units := n.sizes[l+1]
+		var vd []float32
+		if train {
+			ws.vd[l] = resize(ws.vd[l], rows*units)
+			vd = ws.vd[l]
+		}
+		n.forBlocks(l, func(worker, k, lo, hi int) {
+			n.forwardLIF(l, in, batch, lo, hi, vd, ws.spk[l][k], &ws.scratch[worker], act)
+		})
+		in = ws.spk[l]
+	}
+	ws.out = resize(ws.out, rows*n.classes())
+	n.forwardLI(in, batch, ws.out)
+}
+
+// forBlocks runs f(worker, k, lo, hi) for every block k = [lo, hi) of hidden layer l, the workers taking
+// contiguous runs of blocks concurrently.
+func (n *Net) forBlocks(l int, f func(worker, k, lo, hi int)) {
+	b := n.blocks[l]
+	blocks := len(b) - 1
+	parallelRange(blocks, n.workers, func(worker, first, last int) {
+		for k := first; k < last; k++ {
+			f(worker, k, b[k], b[k+1])
+		}
+	})
+}
+
+// current sets cur to the input current of units [lo, hi) of layer l at row r: b + W z for the spikes
+// z of row r of the layer's input, summing the weight rows of the units that fired.
+func (n *Net) current(cur []float32, l int, in spikes, r, lo, hi int) {
+	units := n.sizes[l+1]
+	w := n.w[l]
+	copy(cur, n.b[l][lo:hi])
+	for _, e := range in {
+		for _, j := range e.row(r) {
+			off := int(j) * units
+			addTo(cur, w[off+lo:off+hi])
+		}
+	}
+}
+
+// addOuter adds the outer product x(r) g^T of the spikes of row r of in and g to the columns
+// [lo, lo+len(g)) of the input-major weight gradient w (units columns): g is added to the row of every
+// unit that fired. It is one step's contribution to dL/dW = sum_t dL/dc(t)^T x(t).
+func addOuter(w []float32, units, lo int, in spikes, r int, g []float32) {
+	hi := lo + len(g)
+	for _, e := range in {
+		for _, j := range e.row(r) {
+			off := int(j) * units
+			addTo(w[off+lo:off+hi], g)
+		}
+	}
+}
+
+// forwardLIF simulates units [lo, hi) of hidden layer l over all steps, given the layer's input spikes,
+// writing the units' spikes to e and, when vdAll is not nil, their potentials before reset to vdAll.
+func (n *Net) forwardLIF(l int, in spikes, batch, lo, hi int, vdAll []float32, e *events, sc *scratch, act *activity) {
+	units, width := n.sizes[l+1], hi-lo
+	sc.v, sc.i = resize(sc.v, batch*width), resize(sc.i, batch*width)
+	sc.cur, sc.vd = resize(sc.cur, width), resize(sc.vd, width)
+	for k := range sc.v {
+		sc.v[k] = n.lif.vleak
+	}
+	clear(sc.i)
+	e.reset()
+	for t := 0; t < n.steps(); t++ {
+		for b := 0; b < batch; b++ {
+			r := t*batch + b
+			n.current(sc.cur, l, in, r, lo, hi)
+			vd := sc.vd
+			if vdAll != nil {
+				vd = vdAll[r*units+lo : r*units+hi]
+			}
+			lifForward(n.lif, sc.v[b*width:(b+1)*width], sc.i[b*width:(b+1)*width], sc.cur, vd)
+			start := len(e.idx)
+			e.idx = spikesAbove(e.idx, vd, n.lif.vth, int32(lo))
+			e.endRow()
+			if act != nil {
+				addTo(act.current[l][b*units+lo:b*units+hi], sc.cur)
+				s := act.spikes[l][b*units : (b+1)*units]
+				for _, j := range e.idx[start:] {
+					s[j]++
+				}
+			}
+		}
+	}
+}
+
+// forwardLI simulates the readout over all steps given the last hidden layer's spikes, writing its
+// potentials to out [T*batch, classes].
+func (n *Net) forwardLI(in spikes, batch int, out []float32) {
+	l := len(n.w) - 1
+	c := n.classes()
+	v, i, cur := make([]float32, batch*c), make([]float32, batch*c), make([]float32, c)
+	for k := range v {
+		v[k] = n.li.vleak
+	}
+	for t := 0; t < n.steps(); t++ {
+		for b := 0; b < batch; b++ {
+			r := t*batch + b
+			n.current(cur, l, in, r, 0, c)
+			liForward(n.li, v[b*c:(b+1)*c], i[b*c:(b+1)*c], cur, out[r*c:(r+1)*c])
+		}
+	}
+}
+
+// decode turns the readout potentials ws.out into logits [batch, classes]: their maximum over time
+// (arg receives the first step reaching it) or their mean.
+func (n *Net) decode(batch int, logits []float32, arg []int32) {
+	c, out := n.classes(), n.ws.out
+	switch n.cfg.Decode {
+	case DecodeMax:
+		copy(logits, out[:batch*c])
+		clear(arg)
+		for t := 1; t < n.steps(); t++ {
+			row := out[t*batch*c : (t+1)*batch*c]
+			for k, v := range row {
+				if v > logits[k] {
+					logits[k], arg[k] = v, int32(t)
+				}
+			}
+		}
+	case DecodeMean:
+		clear(logits)
+		for t := 0; t < n.steps(); t++ {
+			addTo(logits, out[t*batch*c:(t+1)*batch*c])
+		}
+		inv := 1 / float32(n.steps())
+		for k := range logits {
+			logits[k] *= inv
+		}
+	}
+}
+
+// crossEntropy returns the mean softmax cross-entropy of logits [batch, classes] against labels,
+// L = -(1/B) sum_b log softmax(z_b)[y_b], and its gradient (softmax(z) - onehot(y))/B.
+func crossEntropy(logits []float32, y []int32, classes int) (float64, []float32) {
+	batch := len(y)
+	grad := make([]float32, len(logits))
+	var loss float64
+	for b := 0; b < batch; b++ {
+		z := logits[b*classes : (b+1)*classes]
+		m := math.Inf(-1)
+		for _, v := range z {
+			m = math.Max(m, float64(v))
+		}
+		var sum float64
+		for _, v := range z {
+			sum += math.Exp(float64(v) - m)
+		}
+		lse := m + math.Log(sum)
+		loss += lse - float64(z[y[b]])
+		for k, v := range z {
+			g := math.Exp(float64(v) - lse)
+			if int32(k) == y[b] {
+				g--
+			}
+			grad[b*classes+k] = float32(g / float64(batch))
+		}
+	}
+	return loss / float64(batch), grad
+}
+
+// backward backpropagates dL/dlogits through time, from the readout down to the first layer, adding the
+// gradients of every weight and bias to gw and gb.
+//
+// For a layer with input current c(t) = W x(t) + b at step t (x the spikes of the layer below, or the
+// input spikes), dL/dc(t) is the gradient of the synaptic current after step t; then
+//
+//	dL/dW = sum_t dL/dc(t)^T x(t)   (a sum over the spikes only: x is binary and sparse)
+//	dL/db = sum_t dL/dc(t)
+//	dL/dx(t) = dL/dc(t) W           (one product for all steps at once)
+//
+// and dL/dx(t) is the spike gradient of the layer below, whose own recurrence is then run backward in
+// time (lifBackward). The readout and each hidden layer are taken in turn; within a hidden layer the
+// workers split the units and share nothing.
+func (n *Net) backward(batch int, dlogits []float32, arg []int32) {
+	ws := &n.ws
+	steps, c, top := n.steps(), n.classes(), len(n.w)-1
+	rows := steps * batch
+	// dL/d(readout potential) at each step.
+	ws.gout = resize(ws.gout, rows*c)
+	clear(ws.gout)
+	switch n.cfg.Decode {
+	case DecodeMax:
+		for k, g := range dlogits {
+			b := k / c
+			ws.gout[(int(arg[k])*batch+b)*c+k%c] = g
+		}
+	case DecodeMean:
+		inv := 1 / float32(steps)
+		for t := 0; t < steps; t++ {
+			row := ws.gout[t*batch*c : (t+1)*batch*c]
+			for k, g := range dlogits {
+				row[k] = g * inv
+			}
+		}
+	}
+	// Readout: run the leaky integrators backward, collecting dL/dc.
+	ws.gc[top] = resize(ws.gc[top], rows*c)
+	gc := ws.gc[top]
+	gv, gi := make([]float32, batch*c), make([]float32, batch*c)
+	below := ws.spk[top-1]
+	for t := steps - 1; t >= 0; t-- {
+		for b := 0; b < batch; b++ {
+			r := t*batch + b
+			g := gi[b*c : (b+1)*c]
+			copy(gc[r*c:(r+1)*c], g)
+			if t < steps-1 { // dL/dc(T-1) = 0: the last input never reaches the output
+				addTo(n.gb[top], g)
+				addOuter(n.gw[top], c, 0, below, r, g)
+			}
+			liBackward(n.li, ws.gout[r*c:(r+1)*c], gv[b*c:(b+1)*c], g)
+		}
+	}
+	// Hidden layers, top down.
+	for l := top - 1; l >= 0; l-- {
+		units, above := n.sizes[l+1], n.sizes[l+2]
+		ws.gz = resize(ws.gz, rows*units)
+		if l > 0 {
+			ws.gc[l] = resize(ws.gc[l], rows*units)
+		}
+		in := spikes{&ws.in}
+		if l > 0 {
+			in = ws.spk[l-1]
+		}
+		ws.wt[l+1] = resize(ws.wt[l+1], len(n.w[l+1]))
+		transpose(ws.wt[l+1], n.w[l+1], units, above)
+		n.forBlocks(l, func(worker, _, lo, hi int) {
+			// dL/dz for the block's units at every step: dL/dc of the layer above times its weights.
+			mulRows(ws.gz, units, ws.gc[l+1], rows, above, ws.wt[l+1], units, lo, hi)
+			n.backwardLIF(l, in, batch, lo, hi, &ws.scratch[worker])
+		})
+	}
+}
+
+// backwardLIF runs units [lo, hi) of hidden layer l backward in time given their spike gradients in
+// ws.gz, adding to the layer's weight and bias gradients and, above the first layer, storing dL/dc in
+// ws.gc[l].
+func (n *Net) backwardLIF(l int, in spikes, batch, lo, hi int, sc *scratch) {
+	ws := &n.ws
+	units, width, steps := n.sizes[l+1], hi-lo, n.steps()
+	gv, gi := resize(sc.v, batch*width), resize(sc.i, batch*width)
+	clear(gv)
+	clear(gi)
+	gw, gb := n.gw[l], n.gb[l][lo:hi]
+	for t := steps - 1; t >= 0; t-- {
+		for b := 0; b < batch; b++ {
+			r := t*batch + b
+			g := gi[b*width : (b+1)*width]
+			if l > 0 {
+				copy(ws.gc[l][r*units+lo:r*units+hi], g)
+			}
+			if t < steps-1 { // dL/dc(T-1) = 0: the last input never reaches the output
+				addTo(gb, g)
+				addOuter(gw, units, lo, in, r, g)
+			}
+			span := ws.vd[l][r*units+lo : r*units+hi]
+			lifBackward(n.lif, span, ws.gz[r*units+lo:r*units+hi], gv[b*width:(b+1)*width], g)
+		}
+	}
+}
+
+// Logits simulates the net on a batch of inputs x [batch, inputs] and returns its logits
+// [batch, classes]. Each call draws new input spike trains from the evaluation stream.
+func (n *Net) Logits(x []float32, batch int) ([]float32, error) {
+	return n.evaluate(x, batch, nil)
+}
+
+// evaluate simulates a batch in chunks of evalChunk examples and returns its logits and, when act is not
+// nil, the activity (which must be sized for the batch).
+func (n *Net) evaluate(x []float32, batch int, act *activity) ([]float32, error) {
+	if err := n.checkBatch(x, batch); err != nil {
+		return nil, err
+	}
+	call := n.calls[1]
+	n.calls[1]++
+	c, dim := n.classes(), n.sizes[0]
+	logits := make([]float32, batch*c)
+	for first := 0; first < batch; first += evalChunk {
+		size := min(evalChunk, batch-first)
+		n.encode(x[first*dim:(first+size)*dim], size, streamEval, call, first)
+		var sub *activity
+		if act != nil {
+			sub = act.slice(n, first, size)
+		}
+		n.forward(size, false, sub)
+		if sub != nil {
+			act.inputSpikes += sub.inputSpikes
+		}
+		arg := make([]int32, size*c)
+		n.decode(size, logits[first*c:(first+size)*c], arg)
+	}
+	return logits, nil
+}
+
+// slice returns the activity of examples [first, first+size) of a batch, sharing a's storage.
+func (a *activity) slice(n *Net, first, size int) *activity {
+	s := &activity{}
+	for l := range a.spikes {
+		units := n.sizes[l+1]
+		s.spikes = append(s.spikes, a.spikes[l][first*units:(first+size)*units])
+		s.current = append(s.current, a.current[l][first*units:(first+size)*units])
+	}
+	return s
+}
+
+func newActivity(n *Net, batch int) *activity {
+	a := &activity{}
+	for _, h := range n.cfg.Hidden {
+		a.spikes = append(a.spikes, make([]float32, batch*h))
+		a.current = append(a.current, make([]float32, batch*h))
+	}
+	return a
+}
+
+// Probe is what a net does on a batch: its loss and how much each layer fires.
+type Probe struct {
+	// Loss is the batch's mean cross-entropy.
+	Loss float64
+	// Accuracy is the fraction of the batch classified correctly.
+	Accuracy float64
+	// Spikes counts the spikes of the input layer and of each hidden layer over the batch's T steps.
+	Spikes []int
+	// Rates are the mean spike probabilities per unit and step of the input and hidden layers: Spikes
+	// divided by units*T*batch. A rate r is r/DT Hz.
+	Rates []float64
+}
+
+// Probe simulates a batch and reports its loss, accuracy and spike counts.
+func (n *Net) Probe(x []float32, y []int32) (*Probe, error) {
+	batch := len(y)
+	if err := n.checkLabels(y); err != nil {
+		return nil, err
+	}
+	act := newActivity(n, batch)
+	logits, err := n.evaluate(x, batch, act)
+	if err != nil {
+		return nil, err
+	}
+	c := n.classes()
+	loss, _ := crossEntropy(logits, y, c)
+	correct := 0
+	for b := 0; b < batch; b++ {
+		if argmax(logits[b*c:(b+1)*c]) == int(y[b]) {
+			correct++
+		}
+	}
+	pr := &Probe{Loss: loss, Accuracy: float64(correct) / float64(batch)}
+	steps := float64(n.steps() * batch)
+	pr.Spikes = append(pr.Spikes, act.inputSpikes)
+	pr.Rates = append(pr.Rates, float64(act.inputSpikes)/(steps*float64(n.sizes[0])))
+	for l, s := range act.spikes {
+		var total float64
+		for _, v := range s {
+			total += float64(v)
+		}
+		pr.Spikes = append(pr.Spikes, int(total))
+		pr.Rates = append(pr.Rates, total/(steps*float64(n.sizes[l+1])))
+	}
+	return pr, nil
+}
+
+// argmax returns the index of the largest value, the first one on ties (as torch.argmax).
+func argmax(v []float32) int {
+	best := 0
+	for k := range v {
+		if v[k] > v[best] {
+			best = k
+		}
+	}
+	return best
+}
+
+// Activity simulates a batch and returns, per hidden layer, each example's firing rate per step
+// (spikes/T) and mean input current W x(t) + b over the T steps, both [batch, units] row-major.
+func (n *Net) Activity(x []float32, batch int) (rates, currents [][]float32, err error) {
+	act := newActivity(n, batch)
+	if _, err := n.evaluate(x, batch, act); err != nil {
+		return nil, nil, err
+	}
+	inv := 1 / float32(n.steps())
+	for l := range act.spikes {
+		for k := range act.spikes[l] {
+			act.spikes[l][k] *= inv
+			act.current[l][k] *= inv
+		}
+	}
+	return act.spikes, act.current, nil
+}
+
+// transpose sets dst [cols, rows] to the transpose of src [rows, cols].
+func transpose(dst, src []float32, rows, cols int) {
+	const tile = 32
+	for r0 := 0; r0 < rows; r0 += tile {
+		for c0 := 0; c0 < cols; c0 += tile {
+			for r := r0; r < min(r0+tile, rows); r++ {
+				for c := c0; c < min(c0+tile, cols); c++ {
+					dst[c*rows+r] = src[r*cols+c]
+				}
+			}
+		}
+	}
+}
+
+// fromTorch returns the input-major copy of a weight matrix given in torch's layout [out, in].
+func fromTorch(w []float32, out, in int) []float32 {
+	t := make([]float32, len(w))
+	transpose(t, w, out, in)
+	return t
+}
+
+// toTorch is the inverse of fromTorch.
+func toTorch(t []float32, out, in int) []float32 {
+	w := make([]float32, len(t))
+	transpose(w, t, in, out)
+	return w
+}
+
+// State returns every tensor that defines the net, for checkpoints: per layer the weights [out, in]
+// and biases [out]; the optimiser's state in optim.Config.State's order and shapes; and the number of
+// batches the training and evaluation spike streams have encoded (int64 [2]).
+func (n *Net) State() []*tensors.Tensor {
+	var out []*tensors.Tensor
+	per := len(n.opt.state) / (2 * len(n.w))
+	var opt []*tensors.Tensor
+	for l := range n.w {
+		in, o := n.sizes[l], n.sizes[l+1]
+		out = append(out,
+			tensors.FromFlatDataAndDimensions(toTorch(n.w[l], o, in), o, in),
+			tensors.FromFlatDataAndDimensions(n.b[l], o))
+		for k := 0; k < per; k++ {
+			opt = append(opt, tensors.FromFlatDataAndDimensions(toTorch(n.opt.state[(2*l)*per+k], o, in), o, in))
+		}
+		for k := 0; k < per; k++ {
+			opt = append(opt, tensors.FromFlatDataAndDimensions(n.opt.state[(2*l+1)*per+k], o))
+		}
+	}
+	out = append(out, opt...)
+	if n.cfg.Optimizer.Kind == optim.Adam {
+		out = append(out, tensors.FromScalar(n.opt.t))
+	}
+	out = append(out, tensors.FromFlatDataAndDimensions([]int64{int64(n.calls[0]), int64(n.calls[1])}, 2))
+	return out
+}
+
+// SetState restores a state made by State of a net of the same configuration and sizes.
+func (n *Net) SetState(ts []*tensors.Tensor) error {
+	cur := n.State()
+	if len(ts) != len(cur) {
+		return fmt.Errorf("snn: state has %d tensors, want %d", len(ts), len(cur))
+	}
+	for k := range ts {
+		if !ts[k].Shape().Equal(cur[k].Shape()) {
+			return fmt.Errorf("snn: state tensor %d has shape %s, want %s", k, ts[k].Shape(), cur[k].Shape())
+		}
+	}
+	per := len(n.opt.state) / (2 * len(n.w))
+	k := 0
+	next := func() *tensors.Tensor { t := ts[k]; k++; return t }
+	for l := range n.w {
+		in, o := n.sizes[l], n.sizes[l+1]
+		n.w[l] = fromTorch(tensors.MustCopyFlatData[float32](next()), o, in)
+		n.b[l] = tensors.MustCopyFlatData[float32](next())
+	}
+	for l := range n.w {
+		in, o := n.sizes[l], n.sizes[l+1]
+		for q := 0; q < per; q++ {
+			n.opt.state[(2*l)*per+q] = fromTorch(tensors.MustCopyFlatData[float32](next()), o, in)
+		}
+		for q := 0; q < per; q++ {
+			n.opt.state[(2*l+1)*per+q] = tensors.MustCopyFlatData[float32](next())
+		}
+	}
+	if n.cfg.Optimizer.Kind == optim.Adam {
+		n.opt.t = tensors.MustCopyFlatData[float32](next())[0]
+	}
+	calls := tensors.MustCopyFlatData[int64](next())
+	n.calls = [2]uint64{uint64(calls[0]), uint64(calls[1])}
+	return nil
+}
