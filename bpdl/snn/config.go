@@ -153,5 +153,7 @@ func Tuned() Config {
 	c.FMax = 1000
 	c.Optimizer = optim.AdamDefaults(1e-3)
 	c.Batch = 32
+	c.Decode = DecodeMean
+	c.Neuron.Alpha = 20
 	return c
 }
