@@ -33,10 +33,10 @@ WORKDIR /work
 COPY go.mod go.sum ./
 RUN go mod download && go mod verify
 COPY . .
-# The binary, then every test binary compiled (not run), so that the image's first `go test` and the
-# notebooks' first cells only link.
+# The binary, then every package and test package compiled (go list -export compiles without linking),
+# so that the image's first `go test` and the notebooks' first cells find a warm build cache.
 RUN go build -o /usr/local/bin/reproduce ./reproduce \
- && go test -c -o /tmp/tests/ ./... >/dev/null && rm -rf /tmp/tests
+ && go list -export -deps -test ./... >/dev/null
 # GoMLX's XLA CPU plugin, from GitHub: go-xla's installer runs when the backend is opened once, into
 # $HOME/.local/lib/go-xla; the image gets it in /usr/local/lib/go-xla, where go-xla looks for any user.
 # XLA=auto goes on without the plugin, with a warning, when the download or the loading fails.
@@ -84,9 +84,10 @@ ARG GOIMPORTS_VERSION=v0.52.0
 ENV GOEXPERIMENT=simd GOTOOLCHAIN=local GOFLAGS=-buildvcs=false \
     GOMODCACHE=/go/pkg/mod GOCACHE=/home/bpdl/.cache/go-build \
     HOME=/home/bpdl BPDL_DATA_DIR=/data
-# Debian packages: Fashion-MNIST (real data for the data tests), Jupyter, chromium.
+# Debian packages: Fashion-MNIST, NumPy and netCDF4 (real data and references for the tests, as in CI),
+# Jupyter, chromium.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends dataset-fashion-mnist \
+ && apt-get install -y --no-install-recommends dataset-fashion-mnist python3-numpy python3-netcdf4 \
       $( [ "$NOTEBOOKS" = 1 ] && echo jupyter-notebook jupyter-nbconvert jupyter-client python3-nbclient python3-ipykernel ) \
       $( [ "$CHROMIUM" = 1 ] && echo chromium ) \
  && rm -rf /var/lib/apt/lists/*

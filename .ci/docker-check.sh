@@ -156,9 +156,10 @@ log "the test suite: GOEXPERIMENT=simd go test ./... (no ../shared in the image)
 testlog=$cache/last-test.log
 if inside go test -v ./... >"$testlog" 2>&1; then status=0; else status=$?; fi
 grep -E '^(ok|FAIL|\?|panic)' "$testlog" | sed 's/^/  | /'
-skips=$(grep -c -- '--- SKIP' "$testlog" || true)
-log "$skips tests skipped; their reasons (first 8):"
-{ grep -A1 -- '--- SKIP' "$testlog" | grep -v -e '--- SKIP' -e '^--$' | sed 's/^ *//' | sort | uniq -c | sort -rn | head -8 | sed 's/^/  | /'; } || true
+count() { grep -c -- "$1" "$testlog" || true; }
+log "tests: $(count '--- PASS') passed, $(count '--- SKIP') skipped, $(count '--- FAIL') failed; skip reasons (most frequent first):"
+{ grep -B1 -- '--- SKIP' "$testlog" | grep -v -e '^--- ' -e '^--$' -e '^=== ' |
+	sed -e 's/^ *//' -e 's/^[a-z0-9_]*\.go:[0-9]*: //' | sort | uniq -c | sort -rn | head -8 | sed 's/^/  | /'; } || true
 log "full test output: $testlog"
 if [ "$status" != 0 ]; then
 	log "FAIL: tests failed inside the image ($(elapsed))"
