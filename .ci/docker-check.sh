@@ -158,8 +158,8 @@ if inside go test -v ./... >"$testlog" 2>&1; then status=0; else status=$?; fi
 grep -E '^(ok|FAIL|\?|panic)' "$testlog" | sed 's/^/  | /'
 count() { grep -c -- "$1" "$testlog" || true; }
 log "tests: $(count '--- PASS') passed, $(count '--- SKIP') skipped, $(count '--- FAIL') failed; skip reasons (most frequent first):"
-{ grep -B1 -- '--- SKIP' "$testlog" | grep -v -e '^--- ' -e '^--$' -e '^=== ' |
-	sed -e 's/^ *//' -e 's/^[a-z0-9_]*\.go:[0-9]*: //' | sort | uniq -c | sort -rn | head -8 | sed 's/^/  | /'; } || true
+{ grep -B1 -- '--- SKIP' "$testlog" | sed 's/^ *//' | grep -v -e '^--- ' -e '^--$' -e '^=== ' |
+	sed 's/^[a-z0-9_]*\.go:[0-9]*: //' | sort | uniq -c | sort -rn | head -8 | sed 's/^/  | /'; } || true
 log "full test output: $testlog"
 if [ "$status" != 0 ]; then
 	log "FAIL: tests failed inside the image ($(elapsed))"
