@@ -56,7 +56,7 @@ type studyConfig struct {
 // quickTrainLimit and quickEpochs define -quick: MNIST, the first quickTrainLimit training images, a few
 // epochs for every rule.
 const (
-	quickTrainLimit = 6000
+	quickTrainLimit = 4000
 	quickTestLimit  = 2000
 	quickEpochs     = 2
 )
@@ -292,7 +292,11 @@ func (c *studyConfig) plan(ctx context.Context, be compute.Backend, backendName 
 			if ck, err := train.LoadCheckpoint(j.Checkpoint); err == nil && ck.Fingerprint == fp && train.Complete(ck, s) {
 				j.Cached = true
 			} else {
-				rate, err := train.Calibrate(l, trainSet, 3*time.Second)
+				budget := 3 * time.Second
+				if c.Quick {
+					budget = time.Second
+				}
+				rate, err := train.Calibrate(l, trainSet, budget)
 				if err != nil {
 					return nil, err
 				}

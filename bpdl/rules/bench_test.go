@@ -3,8 +3,10 @@ package rules
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"testing"
 
+	"github.com/gomlx/compute/gobackend"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/core/tensors"
@@ -16,7 +18,8 @@ import (
 // BenchmarkStep measures one training step of each rule on the study's CIFAR-10 net (3072-1536-256-10),
 // random data: the forward pass, the rule's updates and the optimiser step of its published settings
 // (clipping included, from the factored updates as package train does), compiled as one graph whose outputs feed the next step, as in training. It reports
-// examples per second.
+// examples per second. $BPDL_BENCH_GO_CONFIG, when set, configures the Go backend (for example
+// "ops_sequential").
 //
 //	GOEXPERIMENT=simd go test ./bpdl/rules -run '^$' -bench Step -benchtime 3s
 func BenchmarkStep(b *testing.B) {
@@ -51,7 +54,11 @@ func benchStep(b *testing.B, r Rule, spec nn.Spec, batch int) {
 	}
 	state := opt.State(ps)
 	np, na := len(params), len(aux)
-	exec, err := NewExec(testBackend(b), func(in []*Node) []*Node {
+	backend, err := gobackend.New(os.Getenv("BPDL_BENCH_GO_CONFIG"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	exec, err := NewExec(backend, func(in []*Node) []*Node {
 		layers := spec.Layers()
 		w, bias := make([]*Node, layers), make([]*Node, layers)
 		for l := 0; l < layers; l++ {

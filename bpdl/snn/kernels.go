@@ -13,6 +13,24 @@ func addToGo(dst, src []float32) {
 	}
 }
 
+// addRowsGo adds to dst the slices w[j*stride+lo : j*stride+lo+len(dst)] of the rows j listed in idx,
+// in order: the input current that the spikes idx bring to the units [lo, lo+len(dst)).
+func addRowsGo(dst, w []float32, stride, lo int, idx []int32) {
+	for _, j := range idx {
+		off := int(j)*stride + lo
+		addToGo(dst, w[off:off+len(dst)])
+	}
+}
+
+// addToRowsGo adds src to the slices w[j*stride+lo : j*stride+lo+len(src)] of the rows j listed in idx:
+// the weight gradients of the synapses from the units idx.
+func addToRowsGo(w []float32, stride, lo int, idx []int32, src []float32) {
+	for _, j := range idx {
+		off := int(j)*stride + lo
+		addToGo(w[off:off+len(src)], src)
+	}
+}
+
 // lifForwardGo advances a row of LIF neurons by one step (LIF.Step): v and i are the state, updated in
 // place; cur is the input current; vd receives the membrane potential before the reset, v', from which
 // the spikes are z = H(v' - VTh).

@@ -4,7 +4,11 @@ package snn
 
 // Without GOEXPERIMENT=simd on amd64 the portable kernels run.
 
-func addTo(dst, src []float32)                        { addToGo(dst, src) }
+func addTo(dst, src []float32)                              { addToGo(dst, src) }
+func addRows(dst, w []float32, stride, lo int, idx []int32) { addRowsGo(dst, w, stride, lo, idx) }
+func addToRows(w []float32, stride, lo int, idx []int32, src []float32) {
+	addToRowsGo(w, stride, lo, idx, src)
+}
 func lifForward(c lifCoef, v, i, cur, vd []float32)   { lifForwardGo(c, v, i, cur, vd) }
 func lifBackward(c lifCoef, vd, gz, gv, gi []float32) { lifBackwardGo(c, vd, gz, gv, gi) }
 func liForward(c liCoef, v, i, cur, out []float32)    { liForwardGo(c, v, i, cur, out) }

@@ -61,6 +61,9 @@ type scratch struct {
 // blockUnits is the number of units in a block (see Net.blocks).
 const blockUnits = 128
 
+// microBatch is the number of examples a training step simulates at once.
+const microBatch = 8
+
 // evalChunk is the number of examples an evaluation simulates at once, bounding its memory.
 const evalChunk = 100
 
@@ -166,7 +169,9 @@ func (n *Net) Step(x []float32, y []int32) (float64, error) {
 }
 
 // gradients encodes a training batch, runs the net forward and backward, and leaves the gradients of the
-// mean loss in gw and gb (which must be zero before). It returns the loss.
+// mean loss in gw and gb (which must be zero before). It returns the loss. The batch is simulated
+// microBatch examples at a time, each part adding its share to the gradients: the same gradients (up to
+// the order of the float32 sums) with a working set that stays in cache.
 func (n *Net) gradients(x []float32, y []int32) (float64, error) {
 	batch := len(y)
 	if err := n.checkBatch(x, batch); err != nil {
@@ -177,14 +182,21 @@ func (n *Net) gradients(x []float32, y []int32) (float64, error) {
 	}
 	call := n.calls[0]
 	n.calls[0]++
-	n.encode(x, batch, streamTrain, call, 0)
-	n.forward(batch, true, nil)
 	ws := &n.ws
-	ws.logits = resize(ws.logits, batch*n.classes())
-	ws.arg = resize(ws.arg, batch*n.classes())
-	n.decode(batch, ws.logits, ws.arg)
-	loss, dlogits := crossEntropy(ws.logits, y, n.classes())
-	n.backward(batch, dlogits, ws.arg)
+	c, dim := n.classes(), n.sizes[0]
+	ws.logits = resize(ws.logits, batch*c)
+	var loss float64
+	for first := 0; first < batch; first += microBatch {
+		size := min(microBatch, batch-first)
+		n.encode(x[first*dim:(first+size)*dim], size, streamTrain, call, first)
+		n.forward(size, true, nil)
+		logits := ws.logits[first*c : (first+size)*c]
+		ws.arg = resize(ws.arg, size*c)
+		n.decode(size, logits, ws.arg)
+		l, dlogits := crossEntropy(logits, y[first:first+size], c, batch)
+		loss += l
+		n.backward(size, dlogits, ws.arg)
+	}
 	return loss, nil
 }
 
@@ -248,12 +260,10 @@ func (n *Net) forBlocks(l int, f func(worker, k, lo, hi int)) {
 // z of row r of the layer's input, summing the weight rows of the units that fired.
 func (n *Net) current(cur []float32, l int, in spikes, r, lo, hi int) {
 	units := n.sizes[l+1]
-	w := n.w[l]
 	copy(cur, n.b[l][lo:hi])
 	for _, e := range in {
-		for _, j := range e.row(r) {
-			off := int(j) * units
-			addTo(cur, w[off+lo:off+hi])
+		if idx := e.row(r); len(idx) > 0 {
+			addRows(cur, n.w[l], units, lo, idx)
 		}
 	}
 }
@@ -262,11 +272,9 @@ func (n *Net) current(cur []float32, l int, in spikes, r, lo, hi int) {
 // [lo, lo+len(g)) of the input-major weight gradient w (units columns): g is added to the row of every
 // unit that fired. It is one step's contribution to dL/dW = sum_t dL/dc(t)^T x(t).
 func addOuter(w []float32, units, lo int, in spikes, r int, g []float32) {
-	hi := lo + len(g)
 	for _, e := range in {
-		for _, j := range e.row(r) {
-			off := int(j) * units
-			addTo(w[off+lo:off+hi], g)
+		if idx := e.row(r); len(idx) > 0 {
+			addToRows(w, units, lo, idx, g)
 		}
 	}
 }
@@ -351,13 +359,14 @@ func (n *Net) decode(batch int, logits []float32, arg []int32) {
 	}
 }
 
-// crossEntropy returns the mean softmax cross-entropy of logits [batch, classes] against labels,
-// L = -(1/B) sum_b log softmax(z_b)[y_b], and its gradient (softmax(z) - onehot(y))/B.
-func crossEntropy(logits []float32, y []int32, classes int) (float64, []float32) {
-	batch := len(y)
+// crossEntropy returns the softmax cross-entropies of logits [len(y), classes] against labels y, summed
+// and divided by total, -(1/total) sum_b log softmax(z_b)[y_b], and their gradient
+// (softmax(z) - onehot(y))/total: with total = len(y) the batch's mean loss; with the size of a batch of
+// which y is a part, that part's share of it.
+func crossEntropy(logits []float32, y []int32, classes, total int) (float64, []float32) {
 	grad := make([]float32, len(logits))
 	var loss float64
-	for b := 0; b < batch; b++ {
+	for b := range y {
 		z := logits[b*classes : (b+1)*classes]
 		m := math.Inf(-1)
 		for _, v := range z {
@@ -374,10 +383,10 @@ func crossEntropy(logits []float32, y []int32, classes int) (float64, []float32)
 			if int32(k) == y[b] {
 				g--
 			}
-			grad[b*classes+k] = float32(g / float64(batch))
+			grad[b*classes+k] = float32(g / float64(total))
 		}
 	}
-	return loss / float64(batch), grad
+	return loss / float64(total), grad
 }
 
 // backward backpropagates dL/dlogits through time, from the readout down to the first layer, adding the
@@ -558,7 +567,7 @@ func (n *Net) Probe(x []float32, y []int32) (*Probe, error) {
 		return nil, err
 	}
 	c := n.classes()
-	loss, _ := crossEntropy(logits, y, c)
+	loss, _ := crossEntropy(logits, y, c, batch)
 	correct := 0
 	for b := 0; b < batch; b++ {
 		if argmax(logits[b*c:(b+1)*c]) == int(y[b]) {

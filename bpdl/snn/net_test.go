@@ -119,6 +119,25 @@ func TestKernelsMatchPortable(t *testing.T) {
 			t.Errorf("n=%d: addTo differs from the portable kernel", n)
 		}
 	}
+	// Sums of weight rows: identical results.
+	for _, width := range []int{5, 64, 100, 128, 200} {
+		const rows, stride, lo = 50, 300, 17
+		w := vec(rows*stride, 1)
+		idx := []int32{3, 3, 0, 49, 20, 7}
+		dst, src := vec(width, 1), vec(width, 1)
+		dst2 := slices.Clone(dst)
+		addRows(dst, w, stride, lo, idx)
+		addRowsGo(dst2, w, stride, lo, idx)
+		if !slices.Equal(dst, dst2) {
+			t.Errorf("width %d: addRows differs from the portable kernel", width)
+		}
+		w2 := slices.Clone(w)
+		addToRows(w, stride, lo, idx, src)
+		addToRowsGo(w2, stride, lo, idx, src)
+		if !slices.Equal(w, w2) {
+			t.Errorf("width %d: addToRows differs from the portable kernel", width)
+		}
+	}
 	// mulRows: equal up to rounding, and every element the same whatever block it falls in.
 	for _, sz := range [][3]int{{9, 256, 37}, {4, 10, 6}, {3, 5, 2}, {13, 33, 70}, {8, 256, 128}} {
 		m, k, nb := sz[0], sz[1], sz[2]
