@@ -18,6 +18,9 @@
 #   BPDL_DOCKER_BUILD_ARGS  more arguments for `buildah bud`, e.g. "--build-arg NOTEBOOKS=0"
 #   BPDL_DOCKER_DRIVER      buildah storage driver: overlay (default; vfs is used when overlay fails)
 #   BPDL_DOCKER_MAX_GB      drop earlier builds' cached layers when the storage outgrows this (default 20)
+#   BPDL_DOCKER_NOTEBOOKS   notebooks to execute and check inside the image with notebooks/run.sh, e.g.
+#                           "01-backprop.ipynb" (about 3 minutes each; default none: the notebooks run on
+#                           the host in CI, and the image's GoNB kernel runs a one-cell notebook here)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -143,6 +146,13 @@ nbf.write(nb, "/tmp/check.ipynb")'
 		--output /tmp/check-out.ipynb /tmp/check.ipynb >/dev/null 2>&1 || { log "FAIL: nbconvert --execute"; exit 1; }
 	inside grep -q 'gonb says 42' /tmp/check-out.ipynb || { log "FAIL: the GoNB cell printed nothing"; exit 1; }
 	log "the GoNB notebook ran"
+fi
+
+if [ -n "${BPDL_DOCKER_NOTEBOOKS:-}" ]; then
+	log "notebooks/run.sh ${BPDL_DOCKER_NOTEBOOKS} inside the image"
+	# shellcheck disable=SC2086 # a list of notebooks
+	inside bash notebooks/run.sh ${BPDL_DOCKER_NOTEBOOKS} 2>&1 | sed 's/^/  | /'
+	[ "${PIPESTATUS[0]}" = 0 ] || { log "FAIL: notebooks/run.sh inside the image"; exit 1; }
 fi
 
 log "a tiny study as the default command runs it (MNIST, 600 images, 1 epoch, every rule)"
