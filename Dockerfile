@@ -16,9 +16,8 @@
 #   PREFETCH=1    download CIFAR-10 into the image's data cache (/data) and verify it and MNIST;
 #                 PREFETCH=all also the brain data (Brain-Score's public assemblies and stimulus sets)
 #   NPM=0         skip `npm ci` (echarts for the HTML figures; without it, run reproduce -figures=false)
-#   NOTEBOOKS=0   leave out Jupyter and GoNB
+#   NOTEBOOKS=0   leave out Jupyter and GoNB (notebooks/install.sh); GOPLS=0 leaves out only gopls
 #   CHROMIUM=0    leave out Debian's chromium, which renders PNG copies of the HTML figures
-#   GONB_VERSION, GOIMPORTS_VERSION   pinned versions of GoNB and of goimports, which GoNB needs
 
 ARG GO_IMAGE=golang:1.26-bookworm
 
@@ -33,10 +32,10 @@ WORKDIR /work
 COPY go.mod go.sum ./
 RUN go mod download && go mod verify
 COPY . .
-# The binary, then every test binary compiled (not run), so that the image's first `go test` and the
-# notebooks' first cells only link.
+# The binary, then every package and test package compiled (go list -export compiles without linking),
+# so that the image's first `go test` and the notebooks' first cells find a warm build cache.
 RUN go build -o /usr/local/bin/reproduce ./reproduce \
- && go test -c -o /tmp/tests/ ./... >/dev/null && rm -rf /tmp/tests
+ && go list -export -deps -test ./... >/dev/null
 # GoMLX's XLA CPU plugin, from GitHub: go-xla's installer runs when the backend is opened once, into
 # $HOME/.local/lib/go-xla; the image gets it in /usr/local/lib/go-xla, where go-xla looks for any user.
 # XLA=auto goes on without the plugin, with a warning, when the download or the loading fails.
@@ -78,43 +77,40 @@ RUN mkdir -p /js/out \
 # ---- the image ------------------------------------------------------------------------------------
 FROM ${GO_IMAGE}
 ARG NOTEBOOKS=1
+ARG GOPLS=1
 ARG CHROMIUM=1
-ARG GONB_VERSION=v0.11.5
-ARG GOIMPORTS_VERSION=v0.52.0
 ENV GOEXPERIMENT=simd GOTOOLCHAIN=local GOFLAGS=-buildvcs=false \
     GOMODCACHE=/go/pkg/mod GOCACHE=/home/bpdl/.cache/go-build \
     HOME=/home/bpdl BPDL_DATA_DIR=/data
-# Debian packages: Fashion-MNIST (real data for the data tests), Jupyter, chromium.
+# Debian packages: Fashion-MNIST, NumPy and netCDF4 (real data and references for the tests, as in CI),
+# Jupyter (the packages notebooks/install.sh installs, and jupyter-client for `jupyter kernelspec`),
+# chromium.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends dataset-fashion-mnist \
+ && apt-get install -y --no-install-recommends dataset-fashion-mnist python3-numpy python3-netcdf4 \
       $( [ "$NOTEBOOKS" = 1 ] && echo jupyter-notebook jupyter-nbconvert jupyter-client python3-nbclient python3-ipykernel ) \
       $( [ "$CHROMIUM" = 1 ] && echo chromium ) \
  && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 1000 --shell /bin/bash bpdl \
- && install -d -o bpdl -g bpdl /go/pkg /go/pkg/mod /home/bpdl/.cache /data \
+ && install -d -o bpdl -g bpdl /go/pkg /go/pkg/mod /home/bpdl/.cache /data /work \
  && install -d -m 1777 /out
+WORKDIR /work
+COPY --from=js --chown=bpdl:bpdl /js/out/ /work/
+COPY --chown=bpdl:bpdl notebooks/install.sh /work/notebooks/install.sh
 USER bpdl
-# GoNB, the Go kernel for Jupyter, and goimports, which it runs on every cell; `gonb --install` writes
-# the kernel into ~/.local/share/jupyter. gopls (completion in the notebook) is left out. Each tool is
-# added to a scratch module with go get and installed from there: `go install tool@version` would also
-# ask the proxy for the module's list of versions, which proxies that serve only pinned versions refuse.
+# The notebooks' tools, by notebooks/install.sh as the image's user (the Debian packages are there
+# already): GoNB v0.11.5 with goimports and gopls (auto-complete; GOPLS=0 leaves it out) into /go/bin,
+# and the GoNB kernel in ~/.local/share/jupyter. The notebooks embed echarts, so they need NPM=1.
 RUN if [ "$NOTEBOOKS" = 1 ]; then \
-      for tool in github.com/janpfeifer/gonb@${GONB_VERSION} golang.org/x/tools/cmd/goimports@${GOIMPORTS_VERSION}; do \
-        rm -rf /tmp/tool && mkdir /tmp/tool && cd /tmp/tool && go mod init tool 2>/dev/null \
-        && go get "$tool" && go install "${tool%@*}" || exit 1; \
-      done \
-      && cd / && rm -rf /tmp/tool \
-      && gonb --install --force_deps \
-      && go clean -cache; \
+      [ -f node_modules/echarts/dist/echarts.common.min.js ] \
+        || { echo "NOTEBOOKS=1 needs NPM=1: the notebooks embed the echarts of node_modules"; exit 1; }; \
+      bash notebooks/install.sh $( [ "$GOPLS" = 0 ] && echo --no-gopls ) && go clean -cache; \
     fi
 COPY --from=build --chown=bpdl:bpdl /go/pkg/mod /go/pkg/mod
 COPY --from=build --chown=bpdl:bpdl /home/bpdl/.cache/go-build /home/bpdl/.cache/go-build
 COPY --from=build /usr/local/bin/reproduce /usr/local/bin/reproduce
 COPY --from=build /opt/go-xla/ /usr/local/lib/go-xla/
 COPY --from=build --chown=bpdl:bpdl /data /data
-WORKDIR /work
 COPY --chown=bpdl:bpdl . /work
-COPY --from=js --chown=bpdl:bpdl /js/out/ /work/
 # The XLA plugin, when installed, must load from the system folder for any user.
 RUN chmod 1777 /data \
  && reproduce fetch -backend go \

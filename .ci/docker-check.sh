@@ -18,6 +18,9 @@
 #   BPDL_DOCKER_BUILD_ARGS  more arguments for `buildah bud`, e.g. "--build-arg NOTEBOOKS=0"
 #   BPDL_DOCKER_DRIVER      buildah storage driver: overlay (default; vfs is used when overlay fails)
 #   BPDL_DOCKER_MAX_GB      drop earlier builds' cached layers when the storage outgrows this (default 20)
+#   BPDL_DOCKER_NOTEBOOKS   notebooks to execute and check inside the image with notebooks/run.sh, e.g.
+#                           "01-backprop.ipynb" (about 3 minutes each; default none: the notebooks run on
+#                           the host in CI, and the image's GoNB kernel runs a one-cell notebook here)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -145,6 +148,13 @@ nbf.write(nb, "/tmp/check.ipynb")'
 	log "the GoNB notebook ran"
 fi
 
+if [ -n "${BPDL_DOCKER_NOTEBOOKS:-}" ]; then
+	log "notebooks/run.sh ${BPDL_DOCKER_NOTEBOOKS} inside the image"
+	# shellcheck disable=SC2086 # a list of notebooks
+	inside bash notebooks/run.sh ${BPDL_DOCKER_NOTEBOOKS} 2>&1 | sed 's/^/  | /'
+	[ "${PIPESTATUS[0]}" = 0 ] || { log "FAIL: notebooks/run.sh inside the image"; exit 1; }
+fi
+
 log "a tiny study as the default command runs it (MNIST, 600 images, 1 epoch, every rule)"
 inside reproduce -quick -offline -train-limit 600 -epochs 1 -out /out/figures >"$cache/last-study.log" 2>&1 ||
 	{ tail -n 20 "$cache/last-study.log"; log "FAIL: the tiny study"; exit 1; }
@@ -156,9 +166,10 @@ log "the test suite: GOEXPERIMENT=simd go test ./... (no ../shared in the image)
 testlog=$cache/last-test.log
 if inside go test -v ./... >"$testlog" 2>&1; then status=0; else status=$?; fi
 grep -E '^(ok|FAIL|\?|panic)' "$testlog" | sed 's/^/  | /'
-skips=$(grep -c -- '--- SKIP' "$testlog" || true)
-log "$skips tests skipped; their reasons (first 8):"
-{ grep -A1 -- '--- SKIP' "$testlog" | grep -v -e '--- SKIP' -e '^--$' | sed 's/^ *//' | sort | uniq -c | sort -rn | head -8 | sed 's/^/  | /'; } || true
+count() { grep -c -- "$1" "$testlog" || true; }
+log "tests: $(count '--- PASS') passed, $(count '--- SKIP') skipped, $(count '--- FAIL') failed; skip reasons (most frequent first):"
+{ grep -B1 -- '--- SKIP' "$testlog" | sed 's/^ *//' | grep -v -e '^--- ' -e '^--$' -e '^=== ' |
+	sed 's/^[a-z0-9_]*\.go:[0-9]*: //' | sort | uniq -c | sort -rn | head -8 | sed 's/^/  | /'; } || true
 log "full test output: $testlog"
 if [ "$status" != 0 ]; then
 	log "FAIL: tests failed inside the image ($(elapsed))"
