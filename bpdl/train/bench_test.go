@@ -1,7 +1,7 @@
 package train
 
 import (
-	"math/rand/v2"
+	"strconv"
 	"testing"
 
 	"github.com/bpdl/bpdl/bpdl/nn"
@@ -11,14 +11,13 @@ import (
 // the study's CIFAR-10 shapes, in examples per second.
 func BenchmarkMLPStep(b *testing.B) {
 	for _, batch := range []int{4, 128} {
-		b.Run("bp/batch="+itoa(batch), func(b *testing.B) {
+		b.Run("bp/batch="+strconv.Itoa(batch), func(b *testing.B) {
 			spec := nn.NewSpec(3072, nn.PaperHidden, 10)
 			l, err := DefaultRegistry().New("bp", testBackend(b), Options{Spec: spec, Seed: 1})
 			if err != nil {
 				b.Fatal(err)
 			}
 			set := toySet(1, batch, 3072, 10)
-			_ = rand.Int
 			idx := make([]int, batch)
 			for i := range idx {
 				idx[i] = i
@@ -36,15 +35,4 @@ func BenchmarkMLPStep(b *testing.B) {
 			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "examples/s")
 		})
 	}
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	s := ""
-	for ; n > 0; n /= 10 {
-		s = string(rune('0'+n%10)) + s
-	}
-	return s
 }
