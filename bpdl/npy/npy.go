@@ -23,9 +23,10 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/bpdl/bpdl/bpdl/data/fetch"
 )
 
 // magic is the first six bytes of every .npy file.
@@ -511,32 +512,8 @@ func encode(w io.Writer, shape []int, data []float64) error {
 
 // Write writes a float64 array of the given shape to path in .npy format. It writes a temporary file
 // in the same directory, syncs it, and renames it over path, so a reader never sees a partial file.
-func Write(path string, shape []int, data []float64) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("npy: writing %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = encode(f, shape, data); err != nil {
-		return fmt.Errorf("npy: writing %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("npy: writing %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("npy: writing %s: %w", path, err)
-	}
-	if err = os.Chmod(tmp, 0o644); err != nil {
-		return fmt.Errorf("npy: writing %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
+func Write(path string, shape []int, data []float64) error {
+	if err := fetch.WriteAtomic(path, func(w io.Writer) error { return encode(w, shape, data) }); err != nil {
 		return fmt.Errorf("npy: writing %s: %w", path, err)
 	}
 	return nil

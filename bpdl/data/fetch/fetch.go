@@ -247,10 +247,19 @@ func download(ctx context.Context, path string, f File, opts Options) (err error
 	if got := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(got, f.Sum.Hex) {
 		return &ChecksumError{Path: f.URL, Want: f.Sum.String(), Got: string(f.Sum.Algorithm) + ":" + got}
 	}
+	return commit(tmp, path)
+}
+
+// commit syncs and closes a finished temporary file, makes it readable by all (0644, as a file written
+// with os.WriteFile under the usual umask; os.CreateTemp makes 0600) and renames it to path.
+func commit(tmp *os.File, path string) error {
 	if err := tmp.Sync(); err != nil {
 		return err
 	}
 	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
@@ -273,7 +282,7 @@ func (p *progressReader) Read(b []byte) (int, error) {
 }
 
 // WriteAtomic writes data produced by write to path through a temporary file in the same directory,
-// renaming it into place only when write and the file's sync and close all succeed.
+// renaming it into place (mode 0644) only when write and the file's sync and close all succeed.
 func WriteAtomic(path string, write func(w io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -292,11 +301,6 @@ func WriteAtomic(path string, write func(w io.Writer) error) (err error) {
 	if err = write(tmp); err != nil {
 		return err
 	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	err = commit(tmp, path)
+	return err
 }
