@@ -146,14 +146,41 @@ func (c Config) Validate() error {
 	return c.Optimizer.Validate()
 }
 
-// Tuned returns the study's net with the changes that make it learn (see the package documentation for
-// what each buys): provisional.
+// Tuned returns the study's net with three changes that make it learn; the neuron, the surrogate, the
+// architecture, the initialisation and the 100 steps of 1 ms are the study's:
+//
+//   - FMax 300 Hz instead of 20: the inputs carry 15 times more spikes, enough to drive the hidden layers
+//     across the threshold. (1000 Hz learns no better and costs three times the input work.)
+//   - Adam (lr 1e-3, PyTorch's defaults), batches of 32, no clipping, instead of SGD with momentum on
+//     batches of 4 clipped at 2: the surrogate gradients reaching the first layers are tiny (1/(100 |x| +
+//     1)^2 away from the threshold) and Adam's per-weight scaling makes them count.
+//   - DecodeMean instead of DecodeMax: the logits are the readout's mean potential over the 100 steps.
+//     The maximum passes gradient through one step per class, and since the readout starts at 0 it floors
+//     every logit at 0; the mean passes gradient through every step.
+//
+// Validation accuracy on MNIST (trained on the first 50,000 training images, scored on 5,000 of the other
+// 10,000, never the test set; seed 42; after 12,000 training examples) of the cumulative changes, and of
+// Tuned with one change undone or varied; from the ablation in ablation_test.go:
+//
+//	study: 20 Hz, SGD batch 4, max decoding            10.0%  hidden layers silent
+//	+ FMax 1000 Hz                                     46.8%  (44.7% after 6,000; original code 48.8%)
+//	+ Adam, batch 32, no clipping                      67.0%  (original code: 73.8%)
+//	+ mean decoding                                    91.7%
+//	FMax 1000 -> 300 Hz: Tuned                         92.6%
+//	Tuned, FMax 20 Hz (the study's)                    85.9%
+//	Tuned, SGD lr 1e-3 momentum 0.9, batch 4, clip 2   14.0%
+//	Tuned, max decoding                                48.9%
+//	Tuned, SuperSpike alpha 20 instead of 100          92.8%
+//	Tuned, Adam lr 3e-4 / 3e-3                         91.8% / 91.3%
+//
+// Adam and the mean decoder do most of the work: together they even revive the 20 Hz input. Trained on
+// the whole training set, Tuned reaches 96.8% MNIST test accuracy after one epoch and 96.4% after two
+// (reproduce -dataset mnist -rules snn-tuned -epochs 2).
 func Tuned() Config {
 	c := Study()
-	c.FMax = 1000
+	c.FMax = 300
 	c.Optimizer = optim.AdamDefaults(1e-3)
 	c.Batch = 32
 	c.Decode = DecodeMean
-	c.Neuron.Alpha = 20
 	return c
 }

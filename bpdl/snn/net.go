@@ -77,6 +77,7 @@ func New(cfg Config, inputs, classes int, seed uint64) (*Net, error) {
 	if inputs <= 0 || classes <= 0 {
 		return nil, fmt.Errorf("snn: %d inputs and %d classes, want > 0", inputs, classes)
 	}
+	cfg.Hidden = append([]int(nil), cfg.Hidden...)
 	spec := nn.NewSpec(inputs, cfg.Hidden, classes)
 	n := &Net{cfg: cfg, sizes: spec.Sizes, seed: seed, workers: cfg.Workers}
 	if n.workers == 0 {
@@ -86,7 +87,7 @@ func New(cfg Config, inputs, classes int, seed uint64) (*Net, error) {
 	n.li = cfg.Readout.coef(cfg.DT)
 	n.q = float32(cfg.FMax * cfg.DT)
 	p := nn.InitPyTorch(spec, rand.New(rand.NewPCG(seed, 0x62706c64))) // the stream of train.NewMLP
-	var sizes []int
+	var lengths []int                                                  // of every parameter, in the optimiser's order W0, B0, W1, B1, ...
 	for l := range p.W {
 		in, out := n.sizes[l], n.sizes[l+1]
 		w := fromTorch(tensors.MustCopyFlatData[float32](p.W[l]), out, in)
@@ -102,9 +103,9 @@ func New(cfg Config, inputs, classes int, seed uint64) (*Net, error) {
 		}
 		n.w, n.b = append(n.w, w), append(n.b, b)
 		n.gw, n.gb = append(n.gw, make([]float32, len(w))), append(n.gb, make([]float32, len(b)))
-		sizes = append(sizes, len(w), len(b))
+		lengths = append(lengths, len(w), len(b))
 	}
-	n.opt = newOptimizer(cfg.Optimizer, sizes)
+	n.opt = newOptimizer(cfg.Optimizer, lengths)
 	hidden := len(cfg.Hidden)
 	n.ws.spk = make([]spikes, hidden)
 	for l, h := range cfg.Hidden {
@@ -123,7 +124,11 @@ func New(cfg Config, inputs, classes int, seed uint64) (*Net, error) {
 }
 
 // Config returns the net's configuration.
-func (n *Net) Config() Config { return n.cfg }
+func (n *Net) Config() Config {
+	c := n.cfg
+	c.Hidden = append([]int(nil), c.Hidden...)
+	return c
+}
 
 // Sizes returns the widths of the net's layers: inputs, hidden layers, classes.
 func (n *Net) Sizes() []int { return append([]int(nil), n.sizes...) }
