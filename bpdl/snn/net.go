@@ -166,10 +166,7 @@ func (n *Net) Step(x []float32, y []int32) (float64, error) {
 		params[2*l], params[2*l+1] = n.w[l], n.b[l]
 		grads[2*l], grads[2*l+1] = n.gw[l], n.gb[l]
 	}
-	n.opt.step(params, grads, n.workers)
-	for _, g := range grads {
-		clear(g)
-	}
+	n.opt.step(params, grads, n.workers) // and clears the gradients
 	return loss, nil
 }
 
@@ -190,6 +187,7 @@ func (n *Net) gradients(x []float32, y []int32) (float64, error) {
 	ws := &n.ws
 	c, dim := n.classes(), n.sizes[0]
 	ws.logits = resize(ws.logits, batch*c)
+	n.transposeWeights()
 	var loss float64
 	for first := 0; first < batch; first += microBatch {
 		size := min(microBatch, batch-first)
@@ -457,8 +455,6 @@ func (n *Net) backward(batch int, dlogits []float32, arg []int32) {
 		if l > 0 {
 			in = ws.spk[l-1]
 		}
-		ws.wt[l+1] = resize(ws.wt[l+1], len(n.w[l+1]))
-		transpose(ws.wt[l+1], n.w[l+1], units, above)
 		n.forBlocks(l, func(worker, _, lo, hi int) {
 			// dL/dz for the block's units at every step: dL/dc of the layer above times its weights.
 			mulRows(ws.gz, units, ws.gc[l+1], rows, above, ws.wt[l+1], units, lo, hi)
@@ -620,6 +616,25 @@ func (n *Net) Activity(x []float32, batch int) (rates, currents [][]float32, err
 		}
 	}
 	return act.spikes, act.current, nil
+}
+
+// transposeWeights sets ws.wt[l] to the transpose of the input-major weights w[l], W_l in torch's
+// layout [out, in], for every layer above the first: the backward products read W_l's rows. The workers
+// split the rows of w[l] (the units of hidden layer l-1) by blocks.
+func (n *Net) transposeWeights() {
+	for l := 1; l < len(n.w); l++ {
+		in, out := n.sizes[l], n.sizes[l+1]
+		n.ws.wt[l] = resize(n.ws.wt[l], len(n.w[l]))
+		wt, w := n.ws.wt[l], n.w[l]
+		n.forBlocks(l-1, func(_, _, lo, hi int) {
+			for j := lo; j < hi; j++ {
+				row := w[j*out : (j+1)*out]
+				for k, v := range row {
+					wt[k*in+j] = v
+				}
+			}
+		})
+	}
 }
 
 // transpose sets dst [cols, rows] to the transpose of src [rows, cols].
