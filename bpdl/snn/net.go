@@ -627,10 +627,11 @@ func (n *Net) transposeWeights() {
 		n.ws.wt[l] = resize(n.ws.wt[l], len(n.w[l]))
 		wt, w := n.ws.wt[l], n.w[l]
 		n.forBlocks(l-1, func(_, _, lo, hi int) {
-			for j := lo; j < hi; j++ {
-				row := w[j*out : (j+1)*out]
-				for k, v := range row {
-					wt[k*in+j] = v
+			// Rows of wt in turn: contiguous writes, reads from the block's rows of w, which stay in cache.
+			for k := 0; k < out; k++ {
+				dst := wt[k*in+lo : k*in+hi]
+				for j := range dst {
+					dst[j] = w[(lo+j)*out+k]
 				}
 			}
 		})
