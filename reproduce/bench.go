@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/bpdl/bpdl/bpdl/backend"
+	"github.com/bpdl/bpdl/bpdl/brainscore/benchmark"
 	"github.com/bpdl/bpdl/bpdl/data"
 	"github.com/bpdl/bpdl/bpdl/data/fetch"
 	"github.com/bpdl/bpdl/bpdl/nn"
@@ -109,7 +110,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		}
 	}
-	scoring, err := benchScoring(ctx)
+	scoring, err := brainScoringRows(ctx, b, benchmark.PublicSizes(), nn.PaperHidden, stdout)
 	if err != nil {
 		return err
 	}
@@ -240,9 +241,4 @@ func machineDescription() string {
 		}
 	}
 	return fmt.Sprintf("%s, %d cores", model, runtime.NumCPU())
-}
-
-// benchScoring times the brain-scoring pipeline (filled in when bpdl/brainscore lands).
-func benchScoring(ctx context.Context) ([]benchRow, error) {
-	return nil, nil
 }

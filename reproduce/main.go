@@ -6,7 +6,8 @@
 //	go run ./reproduce -h                             # every flag
 //
 // Subcommands: `reproduce bench` (benchmarks against PyTorch), `reproduce benchmarks` (the brain
-// benchmarks and their data), `reproduce neural-fit` (score any features against neural responses).
+// benchmarks and their data), `reproduce neural-fit` (score any features against neural responses),
+// `reproduce fetch` (download and verify datasets, and install a backend's plugin, ahead of a run).
 package main
 
 import (
@@ -42,6 +43,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitStatus(err, stderr)
 		case "neural-fit":
 			err = runNeuralFit(ctx, args[1:], stdout, stderr)
+			return exitStatus(err, stderr)
+		case "fetch":
+			err = runFetch(ctx, args[1:], stdout, stderr)
 			return exitStatus(err, stderr)
 		}
 	}

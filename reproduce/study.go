@@ -43,8 +43,10 @@ type studyConfig struct {
 	Backend    string
 	DataDir    string
 	DataSrc    string
+	BrainData  string
 	Offline    bool
 	TrainLimit int
+	TestLimit  int
 	Hidden     []int
 	PostReLU   bool
 	Figures    bool
@@ -54,7 +56,8 @@ type studyConfig struct {
 // quickTrainLimit and quickEpochs define -quick: MNIST, the first quickTrainLimit training images, a few
 // epochs for every rule.
 const (
-	quickTrainLimit = 6000
+	quickTrainLimit = 4000
+	quickTestLimit  = 2000
 	quickEpochs     = 2
 )
 
@@ -73,18 +76,20 @@ func parseStudyFlags(args []string, stderr io.Writer) (*studyConfig, error) {
 	fs.Uint64Var(&seed, "seed", 42, "seed of the first run (the paper's: 42)")
 	fs.IntVar(&c.Seeds, "seeds", 1, "number of seeds per rule (seed, seed+1, ...); tables show mean and standard deviation")
 	fs.StringVar(&c.Out, "out", "figures", "output directory for tables, figures, checkpoints")
-	fs.BoolVar(&c.Quick, "quick", false, fmt.Sprintf("a small real-data run: MNIST, the first %d training images, %d epochs, every rule", quickTrainLimit, quickEpochs))
+	fs.BoolVar(&c.Quick, "quick", false, fmt.Sprintf("a small real-data run: MNIST, the first %d training and %d test images, %d epochs, every rule", quickTrainLimit, quickTestLimit, quickEpochs))
 	fs.BoolVar(&c.Force, "force", false, "retrain even when a checkpoint of the run exists")
 	fs.StringVar(&c.Backend, "backend", "", "GoMLX backend: go (default) or xla[:plugin]; default $GOMLX_BACKEND or go")
 	fs.StringVar(&c.DataDir, "data-dir", "", "cache directory for downloaded data (default $"+data.CacheEnvVar+" or the user cache dir)")
 	fs.StringVar(&c.DataSrc, "data-src", "", "an already-extracted dataset directory to read instead of the cache (offline use)")
 	fs.BoolVar(&c.Offline, "offline", false, "never download data")
+	fs.StringVar(&c.BrainData, "brain-data", os.Getenv(BrainDataEnvVar), "a local copy of the brain data (brainio/, rsa92/, cowley-v4/), read before the cache and never written (default $"+BrainDataEnvVar+")")
 	fs.IntVar(&c.TrainLimit, "train-limit", 0, "train on the first N training examples only (0: all)")
+	fs.IntVar(&c.TestLimit, "test-limit", 0, "measure test accuracy on the first N test examples only (0: all)")
 	fs.StringVar(&hidden, "hidden", "1536,256", "hidden layer widths")
 	fs.BoolVar(&c.PostReLU, "post-relu", false, "score layers after their ReLU (default: the Linear outputs, as the study's hooks)")
 	fs.BoolVar(&c.Figures, "figures", true, "write figures (HTML, and PNG when chromium is installed)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: reproduce [flags]\n       reproduce bench|benchmarks|neural-fit [flags]\n\nflags:\n")
+		fmt.Fprintf(fs.Output(), "usage: reproduce [flags]\n       reproduce bench|benchmarks|neural-fit|fetch [flags]\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -94,7 +99,7 @@ func parseStudyFlags(args []string, stderr io.Writer) (*studyConfig, error) {
 		return nil, usageError("%v", err)
 	}
 	if fs.NArg() > 0 {
-		return nil, usageError("unexpected argument %q (subcommands: bench, benchmarks, neural-fit)", fs.Arg(0))
+		return nil, usageError("unexpected argument %q (subcommands: bench, benchmarks, neural-fit, fetch)", fs.Arg(0))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -108,6 +113,9 @@ func parseStudyFlags(args []string, stderr io.Writer) (*studyConfig, error) {
 		}
 		if !set["train-limit"] {
 			c.TrainLimit = quickTrainLimit
+		}
+		if !set["test-limit"] {
+			c.TestLimit = quickTestLimit
 		}
 	}
 	reg := train.DefaultRegistry()
@@ -142,6 +150,8 @@ func parseStudyFlags(args []string, stderr io.Writer) (*studyConfig, error) {
 		return nil, usageError("-clip %g: want >= 0, or -1 for the paper setting", c.Clip)
 	case c.TrainLimit < 0:
 		return nil, usageError("-train-limit %d: want >= 0", c.TrainLimit)
+	case c.TestLimit < 0:
+		return nil, usageError("-test-limit %d: want >= 0", c.TestLimit)
 	case c.Out == "":
 		return nil, usageError("-out: empty directory name")
 	}
@@ -179,8 +189,8 @@ func (c *studyConfig) fingerprint(rule string, seed uint64, spec nn.Spec, s trai
 		Seed                   uint64
 		Spec                   []int
 		Settings               train.Settings
-		TrainLimit             int
-	}{c.Dataset, rule, backendName, seed, spec.Sizes, s, c.TrainLimit})
+		TrainLimit, TestLimit  int
+	}{c.Dataset, rule, backendName, seed, spec.Sizes, s, c.TrainLimit, c.TestLimit})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
@@ -193,6 +203,12 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := checkWritable(c.Out); err != nil {
 		return err
+	}
+	if c.Figures {
+		// Before hours of training: the figures need the echarts script.
+		if err := report.CheckEcharts(); err != nil {
+			return err
+		}
 	}
 	backendName := backend.Resolve(c.Backend)
 	be, err := backend.Open(backendName)
@@ -210,9 +226,13 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if c.TrainLimit > 0 && c.TrainLimit < trainSet.N {
 		trainSet = trainSet.Head(c.TrainLimit)
 	}
+	testSet := ds.Test
+	if c.TestLimit > 0 && c.TestLimit < testSet.N {
+		testSet = testSet.Head(c.TestLimit)
+	}
 	spec := nn.NewSpec(trainSet.Dim, c.Hidden, trainSet.Classes)
-	fmt.Fprintf(stdout, "dataset %s: %d training (of %d) and %d test examples of %d values; net %s\n",
-		c.Dataset, trainSet.N, ds.Train.N, ds.Test.N, trainSet.Dim, spec)
+	fmt.Fprintf(stdout, "dataset %s: %d training (of %d) and %d test (of %d) examples of %d values; net %s\n",
+		c.Dataset, trainSet.N, ds.Train.N, testSet.N, ds.Test.N, trainSet.Dim, spec)
 
 	jobs, err := c.plan(ctx, be, backendName, spec, trainSet, stdout)
 	if err != nil {
@@ -224,7 +244,7 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		r, err := train.Train(ctx, train.Run{
-			Dataset: c.Dataset, Learner: j.Learner, Seed: j.Seed, Train: trainSet, Test: ds.Test,
+			Dataset: c.Dataset, Learner: j.Learner, Seed: j.Seed, Train: trainSet, Test: testSet,
 			Checkpoint: j.Checkpoint, Fingerprint: c.fingerprint(j.Rule, j.Seed, spec, j.Learner.Settings(), backendName),
 			Progress: stderr, Log: stdout,
 		})
@@ -272,7 +292,11 @@ func (c *studyConfig) plan(ctx context.Context, be compute.Backend, backendName 
 			if ck, err := train.LoadCheckpoint(j.Checkpoint); err == nil && ck.Fingerprint == fp && train.Complete(ck, s) {
 				j.Cached = true
 			} else {
-				rate, err := train.Calibrate(l, trainSet, 3*time.Second)
+				budget := 3 * time.Second
+				if c.Quick {
+					budget = time.Second
+				}
+				rate, err := train.Calibrate(l, trainSet, budget)
 				if err != nil {
 					return nil, err
 				}
@@ -323,7 +347,11 @@ func checkWritable(dir string) error {
 func (c *studyConfig) writeOutputs(runs []report.Run, backendName string, ds *data.Dataset) error {
 	files := report.Tables(runs)
 	if c.Figures {
-		for name, content := range report.Figures(runs) {
+		figs, err := report.Figures(runs)
+		if err != nil {
+			return err
+		}
+		for name, content := range figs {
 			files[name] = content
 		}
 	}
@@ -348,6 +376,9 @@ func (c *studyConfig) manifest(backendName string, files report.Files) []byte {
 	fmt.Fprintf(&b, "dataset: %s\nrules: %s\nseeds: %d from %d\nbackend: %s\n", c.Dataset, strings.Join(c.Rules, ","), c.Seeds, c.Seed, backendName)
 	if c.TrainLimit > 0 {
 		fmt.Fprintf(&b, "train-limit: %d\n", c.TrainLimit)
+	}
+	if c.TestLimit > 0 {
+		fmt.Fprintf(&b, "test-limit: %d\n", c.TestLimit)
 	}
 	fmt.Fprintf(&b, "bpdl: %s\n", version())
 	for _, f := range data.Files(c.Dataset) {

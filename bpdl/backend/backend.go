@@ -25,6 +25,12 @@ import (
 // Default is the backend used when neither a flag nor GOMLX_BACKEND names one.
 const Default = "go"
 
+// GoDefaultOptions are the options bpdl gives the Go backend when it is named without any ("go"): ops run
+// one after another (each op still uses every core). Op-level parallelism is faster but deadlocked once
+// here in GoMLX v0.28's Go backend while training at batch 128; ask for it with "go:" (no options) or
+// "go:parallelism=N".
+const GoDefaultOptions = "ops_sequential"
+
 // EnvVar is the environment variable GoMLX reads for its backend configuration.
 const EnvVar = compute.ConfigEnvVar
 
@@ -63,7 +69,14 @@ func Open(config string) (b compute.Backend, err error) {
 			b, err = nil, fmt.Errorf("backend %q: %v", config, r)
 		}
 	}()
-	b, err = compute.NewWithConfig(config)
+	open := config
+	if config == "go" {
+		// Op-level parallelism in GoMLX's Go backend v0.28 can deadlock when several large matrix products
+		// run at once (seen here training dtp-tuned at batch 128); the products themselves still use every
+		// core. Any explicit option, e.g. "go:parallelism=4", is passed through unchanged.
+		open = "go:" + GoDefaultOptions
+	}
+	b, err = compute.NewWithConfig(open)
 	if err != nil {
 		if name != "go" {
 			return nil, fmt.Errorf("backend %q: %w (bpdl does not download XLA plugins unless %s=1; "+

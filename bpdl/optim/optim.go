@@ -105,7 +105,7 @@ func (c Config) State(params []shapes.Shape) []*tensors.Tensor {
 func GlobalNorm(grads []*Node) *Node {
 	var total *Node
 	for _, g := range grads {
-		sq := ReduceAllSum(Square(g))
+		sq := sumOfSquares(g)
 		if total == nil {
 			total = sq
 		} else {
@@ -113,6 +113,18 @@ func GlobalNorm(grads []*Node) *Node {
 		}
 	}
 	return Sqrt(total)
+}
+
+// sumOfSquares returns the sum of the squares of g's entries. For matrices it sums each row's squares
+// with a matrix-vector product, which GoMLX's Go backend runs several times faster than a generic
+// reduction over millions of entries.
+func sumOfSquares(g *Node) *Node {
+	sq := Square(g)
+	if g.Rank() != 2 || g.Shape().Size() < 1<<14 {
+		return ReduceAllSum(sq)
+	}
+	ones := Ones(g.Graph(), shapes.Make(g.DType(), g.Shape().Dimensions[1]))
+	return ReduceAllSum(DotGeneral(sq, []int{1}, nil, ones, []int{0}, nil))
 }
 
 // FactoredNorm is GlobalNorm of the weight updates D_l^T H_l and bias updates sum_b D_l of layers whose

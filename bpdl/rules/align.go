@@ -7,14 +7,19 @@ import (
 )
 
 // AlignmentAngles returns, for every weight matrix, the angle in degrees between the rule's update and the
-// true gradient (BP's update) on the same batch and weights: arccos(<u, g> / (|u| |g|)) over the flattened
-// matrices. 0 means the rule follows the gradient exactly; below 90 it still descends the loss.
+// true gradient of the net's mean loss (LossOf: BP's update, through the rule's output nonlinearity if it
+// has one) on the same batch and weights: arccos(<u, g> / (|u| |g|)) over the flattened matrices. 0 means
+// the rule follows the gradient exactly; below 90 it still descends the loss. Rules that draw random
+// numbers draw them from Step.Aux as in a training step.
 func AlignmentAngles(rule Rule, s *Step) []*Node {
 	u := rule.Updates(s)
-	g := BP{}.Updates(s)
+	_, dLogits := LossOf(rule, s)
+	g, _ := Backward(s.Fwd, dLogits, func(l int, delta *Node) *Node {
+		return DotGeneral(delta, []int{1}, nil, s.W[l], []int{0}, nil)
+	})
 	out := make([]*Node, len(u.GW))
 	for l := range u.GW {
-		out[l] = Angle(u.GW[l], g.GW[l])
+		out[l] = Angle(u.GW[l], g[l])
 	}
 	return out
 }

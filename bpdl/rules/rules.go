@@ -99,9 +99,49 @@ type Diagnoser interface {
 	Diagnostics(s *Step) (names []string, values []*Node)
 }
 
+// Initializer is implemented by rules whose published nets initialise the forward parameters differently
+// from PyTorch's default (nn.InitPyTorch); DTP uses Xavier-uniform weights and zero biases. The training
+// loop calls InitParams, when a rule has it, before Setup, with the same rng.
+type Initializer interface {
+	InitParams(spec nn.Spec, rng *rand.Rand) *nn.Params
+}
+
+// Outputer is implemented by rules whose published net applies a nonlinearity to the output layer (the
+// study's DTP net has a ReLU there). Output maps the output layer's pre-activation, Step.Fwd.Logits, to
+// the net's output, on which the loss and the predicted class are computed; OutputDerivative is its
+// element-wise derivative (for the true gradient of the alignment diagnostics). Without an Outputer the
+// output is the pre-activation itself.
+type Outputer interface {
+	Output(logits *Node) *Node
+	OutputDerivative(logits *Node) *Node
+}
+
+// OutputOf returns the net's output for rule r: r.Output(logits) for an Outputer, else logits.
+func OutputOf(r Rule, logits *Node) *Node {
+	if o, ok := r.(Outputer); ok {
+		return o.Output(logits)
+	}
+	return logits
+}
+
+// LossOf returns the mean cross-entropy of the net trained by r on the step's batch, taken on its output
+// (OutputOf), and its gradient with respect to the output layer's pre-activation, Step.Fwd.Logits.
+func LossOf(r Rule, s *Step) (loss, dLogits *Node) {
+	o, ok := r.(Outputer)
+	if !ok {
+		return nn.CrossEntropy(s.Fwd.Logits, s.Labels)
+	}
+	loss, dOut := nn.CrossEntropy(o.Output(s.Fwd.Logits), s.Labels)
+	return loss, Mul(dOut, o.OutputDerivative(s.Fwd.Logits))
+}
+
 // constructors lists the rules. A new rule is one more line here.
 var constructors = map[string]func() Rule{
-	"bp": func() Rule { return BP{} },
+	"bp":        func() Rule { return BP{} },
+	"fa":        func() Rule { return NewFA() },
+	"dfa":       func() Rule { return NewDFA() },
+	"dtp":       func() Rule { return NewDTP() },
+	"dtp-tuned": func() Rule { return NewDTPTuned() },
 }
 
 // Names lists the rules New knows, sorted.

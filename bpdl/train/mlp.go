@@ -92,8 +92,10 @@ func (m *MLP) split(in []*Node) (x, y *Node, w, b, aux, opt []*Node) {
 		w = append(w, in[2+i])
 		b = append(b, in[3+i])
 	}
-	aux = in[2+np : 2+np+len(m.aux)]
-	opt = in[2+np+len(m.aux):]
+	if len(in) >= 2+np+len(m.aux) { // the logits and layers graphs take no rule or optimiser state
+		aux = in[2+np : 2+np+len(m.aux)]
+		opt = in[2+np+len(m.aux):]
+	}
 	return
 }
 
@@ -131,7 +133,7 @@ func (m *MLP) compile() error {
 	}
 	m.logits, err = NewExec(m.backend, func(in []*Node) *Node {
 		_, _, w, b, _, _ := m.split(append([]*Node{in[0], nil}, in[1:]...))
-		return nn.Forward(in[0], w, b).Logits
+		return rules.OutputOf(m.rule, nn.Forward(in[0], w, b).Logits)
 	})
 	if err != nil {
 		return err
@@ -139,7 +141,7 @@ func (m *MLP) compile() error {
 	m.probe, err = NewExec(m.backend, func(in []*Node) []*Node {
 		x, y, w, b, aux, _ := m.split(in)
 		s := rules.NewStep(m.spec, x, y, w, b, aux)
-		loss, _ := nn.CrossEntropy(s.Fwd.Logits, y)
+		loss, _ := rules.LossOf(m.rule, s)
 		out := []*Node{loss}
 		out = append(out, rules.AlignmentAngles(m.rule, s)...)
 		if d, ok := m.rule.(rules.Diagnoser); ok {

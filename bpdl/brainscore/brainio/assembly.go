@@ -19,8 +19,13 @@ type Assembly struct {
 	Dims []string
 	// Shape is the length of each dimension.
 	Shape []int
-	// Data holds the values in row-major order over Dims (the last dimension varies fastest).
+	// Data holds the values in row-major order over Dims (the last dimension varies fastest). It is nil
+	// when the data variable holds strings.
 	Data []float64
+	// Values holds the data in the same order when the data variable holds strings (behavioural
+	// assemblies such as dicarlo.Rajalingham2018.public, whose data are the objects chosen); nil otherwise.
+	// The selection and averaging helpers work on numeric data only.
+	Values []string
 	// Coords holds every coordinate variable of the file, including the MultiIndex levels that brainio
 	// stores as plain coordinates along a dimension.
 	Coords map[string]Coord
@@ -99,6 +104,15 @@ func (c Coord) subset(idx []int) Coord {
 	return out
 }
 
+// numeric reports an error for an assembly whose data are strings, which the selection and averaging
+// helpers do not handle.
+func (a *Assembly) numeric() error {
+	if a.Data == nil && a.Values != nil {
+		return fmt.Errorf("brainio: assembly %s holds strings, not numbers", a.Identifier)
+	}
+	return nil
+}
+
 // Axis returns the position of dimension dim in Dims, or -1.
 func (a *Assembly) Axis(dim string) int { return slices.Index(a.Dims, dim) }
 
@@ -147,6 +161,9 @@ func (a *Assembly) blocks(k int) (outer, inner int) {
 // SelectIndices returns the assembly restricted to the positions idx along dimension dim, in that order
 // (positions may repeat). Coordinates along dim are subset to match.
 func (a *Assembly) SelectIndices(dim string, idx []int) (*Assembly, error) {
+	if err := a.numeric(); err != nil {
+		return nil, err
+	}
 	k := a.Axis(dim)
 	if k < 0 {
 		return nil, fmt.Errorf("brainio: assembly has no dimension %q (it has %v)", dim, a.Dims)
@@ -223,6 +240,9 @@ func (a *Assembly) Where(coord string, values ...string) (*Assembly, error) {
 // throughout each group (such as object_name when grouping by stimulus_id); coordinates that vary
 // within a group (such as repetition) are dropped.
 func (a *Assembly) GroupMean(coord string) (*Assembly, error) {
+	if err := a.numeric(); err != nil {
+		return nil, err
+	}
 	c, k, err := a.coordAlong(coord)
 	if err != nil {
 		return nil, err
@@ -301,6 +321,9 @@ func (a *Assembly) reduce(k int, groups [][]int) *Assembly {
 // MeanOver averages the assembly over dimension dim (NaN-skipping) and removes the dimension and its
 // coordinates.
 func (a *Assembly) MeanOver(dim string) (*Assembly, error) {
+	if err := a.numeric(); err != nil {
+		return nil, err
+	}
 	k := a.Axis(dim)
 	if k < 0 {
 		return nil, fmt.Errorf("brainio: assembly has no dimension %q (it has %v)", dim, a.Dims)

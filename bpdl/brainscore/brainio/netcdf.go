@@ -256,11 +256,15 @@ func buildAssembly(f *hdf5.File, g *hdf5.Object, data *variable, vars []*variabl
 		for i, x := range vals.Ints {
 			a.Data[i] = float64(x)
 		}
+	case vals.Strings != nil:
+		a.Values = vals.Strings
 	default:
-		return nil, fmt.Errorf("data variable %q holds %v, not numbers", data.name, data.ds.Type)
+		return nil, fmt.Errorf("data variable %q holds %v, neither numbers nor strings", data.name, data.ds.Type)
 	}
-	if err := decodeCF(a.Data, data); err != nil {
-		return nil, err
+	if a.Data != nil {
+		if err := decodeCF(a.Data, data); err != nil {
+			return nil, err
+		}
 	}
 	size := map[string]int{}
 	for i, d := range a.Dims {

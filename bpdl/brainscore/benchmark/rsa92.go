@@ -1,0 +1,212 @@
+package benchmark
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/bpdl/bpdl/bpdl/brainscore/benchmark/internal/matfile"
+	"github.com/bpdl/bpdl/bpdl/brainscore/metric"
+	"github.com/bpdl/bpdl/bpdl/brainscore/stimuli"
+	"github.com/bpdl/bpdl/bpdl/data/fetch"
+)
+
+// Identifiers of the 92-image representational similarity benchmarks.
+const (
+	RSA92MacaqueIT = "rsa92.macaque-IT"
+	RSA92HumanIT   = "rsa92.human-IT"
+)
+
+// RSA92File is the one file of the rsa92 benchmarks: the supplemental data of Kriegeskorte et al.
+// (2008), as rsatoolbox distributes it (MIT licence), pinned to a commit of its repository.
+var rsa92File = fetch.File{
+	Name: "Kriegeskorte_Neuron2008_supplementalData.mat",
+	URL:  "https://raw.githubusercontent.com/rsagroup/rsatoolbox/f1f83cadb7243492a1aae7460466e0f0140b20ac/demos/92imageData/Kriegeskorte_Neuron2008_supplementalData.mat",
+	Size: 3603779,
+	Sum:  fetch.Checksum{Algorithm: fetch.SHA256, Hex: "06f21214399a5d43dc264eed19a7f4b8daf11c8622a59eec3e106064ce5e3504"},
+}
+
+// RSA92 holds the 92-image data: 92 photographs of objects (175 × 175 RGB) in six categories and two
+// 92 × 92 dissimilarity matrices (1 − Pearson r between response patterns): macaque IT, 674 neurons
+// (Kiani et al. 2007), and human IT, 316 fMRI voxels (Kriegeskorte et al. 2008).
+type RSA92 struct {
+	// Images are the stimuli in the matrices' order.
+	Images []*stimuli.Image
+	// Categories name each image's category ("human bodypart", ..., "artificial inanimate").
+	Categories []string
+	// MacaqueIT and HumanIT are the dissimilarity matrices, 92 × 92 in row-major order.
+	MacaqueIT, HumanIT []float64
+	// Bootstrap is the number of bootstrap resamples of the images for the interval (1000).
+	Bootstrap int
+	// Seed seeds the bootstrap.
+	Seed uint32
+}
+
+// rsa92Images is the number of images.
+const rsa92Images = 92
+
+// LoadRSA92 reads the Kriegeskorte et al. (2008) supplemental data (a MATLAB file with the struct array
+// stimuli_92objs, fields image and category, and RDMs_mIT_hIT_fig1, fields name and RDM, each RDM the
+// condensed upper triangle).
+func LoadRSA92(path string) (*RSA92, error) {
+	vars, err := matfile.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("benchmark: rsa92: %w", err)
+	}
+	d := &RSA92{Bootstrap: 1000, Seed: 1}
+	stim := vars["stimuli_92objs"]
+	if stim == nil || len(stim.Elems) != rsa92Images {
+		return nil, fmt.Errorf("benchmark: rsa92: %s: want a struct array stimuli_92objs of 92 images", path)
+	}
+	for i := range rsa92Images {
+		img, err := stim.Field(i, "image")
+		if err != nil {
+			return nil, fmt.Errorf("benchmark: rsa92: %s: %w", path, err)
+		}
+		if img.Class != matfile.Uint8 || len(img.Dims) != 3 || img.Dims[2] != 3 {
+			return nil, fmt.Errorf("benchmark: rsa92: %s: image %d is a %v array of %v, want uint8 rows × columns × 3", path, i+1, img.Class, img.Dims)
+		}
+		h, w := img.Dims[0], img.Dims[1]
+		m := stimuli.NewImage(w, h, 3)
+		for y := range h {
+			for x := range w {
+				for c := range 3 {
+					m.Pix[(y*w+x)*3+c] = img.Bytes[y+h*x+h*w*c] // MATLAB's column-major order
+				}
+			}
+		}
+		d.Images = append(d.Images, m)
+		cat, err := stim.Field(i, "category")
+		if err != nil {
+			return nil, fmt.Errorf("benchmark: rsa92: %s: %w", path, err)
+		}
+		d.Categories = append(d.Categories, cat.String())
+	}
+	rdms := vars["RDMs_mIT_hIT_fig1"]
+	if rdms == nil || len(rdms.Elems) != 2 {
+		return nil, fmt.Errorf("benchmark: rsa92: %s: want a struct array RDMs_mIT_hIT_fig1 of 2 RDMs", path)
+	}
+	for i, dst := range []*[]float64{&d.MacaqueIT, &d.HumanIT} {
+		r, err := rdms.Field(i, "RDM")
+		if err != nil {
+			return nil, fmt.Errorf("benchmark: rsa92: %s: %w", path, err)
+		}
+		const pairs = rsa92Images * (rsa92Images - 1) / 2
+		if len(r.Numbers) != pairs {
+			return nil, fmt.Errorf("benchmark: rsa92: %s: RDM %d has %d entries, want the %d pairs of 92 images", path, i+1, len(r.Numbers), pairs)
+		}
+		*dst = squareForm(r.Numbers, rsa92Images)
+	}
+	return d, nil
+}
+
+// upper returns the entries above the diagonal of an n × n row-major matrix, row by row.
+func upper(m []float64, n int) []float64 {
+	out := make([]float64, 0, n*(n-1)/2)
+	for i := range n {
+		out = append(out, m[i*n+i+1:(i+1)*n]...)
+	}
+	return out
+}
+
+// squareForm expands a condensed dissimilarity vector (pairs (i, j), i < j, row by row) to a symmetric
+// n × n matrix with a zero diagonal.
+func squareForm(v []float64, n int) []float64 {
+	out := make([]float64, n*n)
+	k := 0
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			out[i*n+j], out[j*n+i] = v[k], v[k]
+			k++
+		}
+	}
+	return out
+}
+
+// Score scores every layer of m against the macaque IT (identifier RSA92MacaqueIT) or human IT
+// (RSA92HumanIT) dissimilarity matrix as metric.RSA does: the layer's RDM is 1 − Pearson r between the
+// activation patterns of every two images, compared with the brain's by Spearman's ρ over the 4186 image
+// pairs, with a 95% bootstrap interval over images (percentiles 2.5 and 97.5 of d.Bootstrap
+// resamples). Images are
+// prepared by prep, normally stimuli.Study with the model's input shape. The result commits to the
+// layer with the highest ρ.
+func (d *RSA92) Score(ctx context.Context, m Model, prep stimuli.Preprocessing, identifier string) (*Result, error) {
+	var brain []float64
+	switch identifier {
+	case RSA92MacaqueIT:
+		brain = d.MacaqueIT
+	case RSA92HumanIT:
+		brain = d.HumanIT
+	default:
+		return nil, fmt.Errorf("benchmark: rsa92 has no benchmark %q (%s, %s)", identifier, RSA92MacaqueIT, RSA92HumanIT)
+	}
+	if err := checkSquare(identifier, brain, rsa92Images); err != nil {
+		return nil, err
+	}
+	c, h, w := m.Input()
+	if prep.Channels != c || prep.Height != h || prep.Width != w {
+		return nil, fmt.Errorf("benchmark: %s: preprocessing %q gives %dx%dx%d inputs, model %s takes %dx%dx%d", identifier, prep.Name, prep.Channels, prep.Height, prep.Width, m.Identifier(), c, h, w)
+	}
+	inputs := make([][]float32, len(d.Images))
+	for i, img := range d.Images {
+		var err error
+		if inputs[i], err = prep.ApplyImage(img, 0); err != nil {
+			return nil, fmt.Errorf("benchmark: %s: image %d: %w", identifier, i+1, err)
+		}
+	}
+	acts, err := activations(ctx, m, inputs, m.Layers())
+	if err != nil {
+		return nil, err
+	}
+	return d.ScoreFeatures(m.Identifier(), identifier, m.Layers(), acts, prep.Name)
+}
+
+// ScoreFeatures scores precomputed features, one row per image in the data's order.
+func (d *RSA92) ScoreFeatures(model, identifier string, layers []string, features map[string]*mat.Dense, prepName string) (*Result, error) {
+	brain := d.MacaqueIT
+	if identifier == RSA92HumanIT {
+		brain = d.HumanIT
+	}
+	res := &Result{Benchmark: identifier, Region: "IT", Model: model, Status: StatusOK,
+		Notes: []string{fmt.Sprintf("RDM 1-Pearson, Spearman over 4186 pairs, 95%% bootstrap interval over images (%d resamples, seed %d)", d.Bootstrap, d.Seed)}}
+	if prepName != "" {
+		res.Notes = append(res.Notes, "preprocessing "+prepName)
+	}
+	res.Layers = make([]LayerScore, len(layers))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for k, l := range layers {
+		f, ok := features[l]
+		if !ok {
+			return nil, fmt.Errorf("benchmark: %s: no features for layer %q", identifier, l)
+		}
+		if r, _ := f.Dims(); r != rsa92Images {
+			return nil, fmt.Errorf("benchmark: %s: layer %s has %d rows, want %d images", identifier, l, r, rsa92Images)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			rdm := metric.RDM(f)
+			model := make([]float64, rsa92Images*rsa92Images)
+			for i := range rsa92Images {
+				for j := range rsa92Images {
+					model[i*rsa92Images+j] = rdm.At(i, j)
+				}
+			}
+			s := nanScore(l)
+			s.Raw = metric.Spearman(upper(model, rsa92Images), upper(brain, rsa92Images))
+			boot := rsaBootstrap(model, brain, rsa92Images, d.Bootstrap, d.Seed)
+			s.Low, s.High = metric.Percentile(boot, 2.5), metric.Percentile(boot, 97.5)
+			s.Error = (s.High - s.Low) / 2
+			res.Layers[k] = s // a layer with a constant image pattern has NaN scores
+		}()
+	}
+	wg.Wait()
+	res.Commit("")
+	return res, nil
+}

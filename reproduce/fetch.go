@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/bpdl/bpdl/bpdl/backend"
+	"github.com/bpdl/bpdl/bpdl/data"
+)
+
+// runFetch is `reproduce fetch`: it puts what a run needs on this machine ahead of the run, so that the
+// run itself needs no network (a container image build, a machine about to go offline). It loads each
+// named dataset, downloading what the data cache lacks and verifying every file against its recorded
+// checksum, and, with -backend, opens that backend once: for xla:cpu with BPDL_XLA_AUTOINSTALL=1 that
+// downloads GoMLX's XLA PJRT plugin.
+func runFetch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("reproduce fetch", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := fs.String("data-dir", "", "cache directory for downloaded data (default $"+data.CacheEnvVar+" or the user cache dir)")
+	offline := fs.Bool("offline", false, "never download: only check that the datasets are here")
+	backendConfig := fs.String("backend", "", "also open this backend once, e.g. xla:cpu (with "+backend.AutoInstallEnvVar+"=1 GoMLX downloads its PJRT plugin)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: reproduce fetch [flags] [dataset ...]\n\n"+
+			"Downloads and verifies the named datasets (%s) into the data cache, and opens the -backend\n"+
+			"once, so that later runs need no network.\n\nflags:\n", strings.Join(data.Names(), ", "))
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError("fetch: %v", err)
+	}
+	names := fs.Args()
+	if len(names) == 0 && *backendConfig == "" {
+		return usageError("fetch: name at least one dataset (%s) or a -backend", strings.Join(data.Names(), ", "))
+	}
+	for _, name := range names {
+		if !knownDataset(name) {
+			return usageError("fetch: unknown dataset %q (known: %s)", name, strings.Join(data.Names(), ", "))
+		}
+	}
+	for _, name := range names {
+		start := time.Now()
+		ds, err := data.Load(ctx, name, data.Options{CacheDir: *dataDir, Offline: *offline})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: %d training and %d test examples, verified (%.1fs)\n",
+			name, ds.Train.N, ds.Test.N, time.Since(start).Seconds())
+	}
+	if *backendConfig != "" {
+		be, err := backend.Open(*backendConfig)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "backend %s: %s\n", *backendConfig, backend.Describe(be))
+		be.Finalize()
+	}
+	return nil
+}
+
+// knownDataset reports whether name is one of data.Names().
+func knownDataset(name string) bool {
+	for _, n := range data.Names() {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
