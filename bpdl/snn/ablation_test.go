@@ -49,14 +49,14 @@ func ablationVariants() []struct {
 		{"fmax1000-adam", adam(fast)},
 		{"fmax1000-adam-alpha20", adam(with(fast, func(c *Config) { c.Neuron.Alpha = 20 }))},
 		{"fmax1000-adam-mean", adam(with(fast, func(c *Config) { c.Decode = DecodeMean }))},
+		{"fmax1000-adam-mean-alpha20", adam(with(fast, func(c *Config) { c.Decode, c.Neuron.Alpha = DecodeMean, 20 }))},
 		{"tuned", Tuned()},
 		// Tuned, less one change (or with another value).
 		{"tuned-fmax20", tuned(func(c *Config) { c.FMax = 20 })},
-		{"tuned-fmax300", tuned(func(c *Config) { c.FMax = 300 })},
+		{"tuned-fmax1000", tuned(func(c *Config) { c.FMax = 1000 })},
 		{"tuned-sgd", tuned(func(c *Config) { c.Optimizer, c.Batch = optim.Paper(), 4 })},
 		{"tuned-max", tuned(func(c *Config) { c.Decode = DecodeMax })},
-		{"tuned-alpha100", tuned(func(c *Config) { c.Neuron.Alpha = 100 })},
-		{"tuned-alpha10", tuned(func(c *Config) { c.Neuron.Alpha = 10 })},
+		{"tuned-alpha20", tuned(func(c *Config) { c.Neuron.Alpha = 20 })},
 		{"tuned-lr3e-4", tuned(func(c *Config) { c.Optimizer.LR = 3e-4 })},
 		{"tuned-lr3e-3", tuned(func(c *Config) { c.Optimizer.LR = 3e-3 })},
 		// Learning rates around Adam's 1e-3, and a lower input rate, with the max decoder.

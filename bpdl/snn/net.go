@@ -77,6 +77,7 @@ func New(cfg Config, inputs, classes int, seed uint64) (*Net, error) {
 	if inputs <= 0 || classes <= 0 {
 		return nil, fmt.Errorf("snn: %d inputs and %d classes, want > 0", inputs, classes)
 	}
+	cfg.Hidden = append([]int(nil), cfg.Hidden...)
 	spec := nn.NewSpec(inputs, cfg.Hidden, classes)
 	n := &Net{cfg: cfg, sizes: spec.Sizes, seed: seed, workers: cfg.Workers}
 	if n.workers == 0 {
@@ -86,7 +87,7 @@ func New(cfg Config, inputs, classes int, seed uint64) (*Net, error) {
 	n.li = cfg.Readout.coef(cfg.DT)
 	n.q = float32(cfg.FMax * cfg.DT)
 	p := nn.InitPyTorch(spec, rand.New(rand.NewPCG(seed, 0x62706c64))) // the stream of train.NewMLP
-	var sizes []int
+	var lengths []int                                                  // of every parameter, in the optimiser's order W0, B0, W1, B1, ...
 	for l := range p.W {
 		in, out := n.sizes[l], n.sizes[l+1]
 		w := fromTorch(tensors.MustCopyFlatData[float32](p.W[l]), out, in)
@@ -102,9 +103,9 @@ func New(cfg Config, inputs, classes int, seed uint64) (*Net, error) {
 		}
 		n.w, n.b = append(n.w, w), append(n.b, b)
 		n.gw, n.gb = append(n.gw, make([]float32, len(w))), append(n.gb, make([]float32, len(b)))
-		sizes = append(sizes, len(w), len(b))
+		lengths = append(lengths, len(w), len(b))
 	}
-	n.opt = newOptimizer(cfg.Optimizer, sizes)
+	n.opt = newOptimizer(cfg.Optimizer, lengths)
 	hidden := len(cfg.Hidden)
 	n.ws.spk = make([]spikes, hidden)
 	for l, h := range cfg.Hidden {
@@ -123,7 +124,11 @@ func New(cfg Config, inputs, classes int, seed uint64) (*Net, error) {
 }
 
 // Config returns the net's configuration.
-func (n *Net) Config() Config { return n.cfg }
+func (n *Net) Config() Config {
+	c := n.cfg
+	c.Hidden = append([]int(nil), c.Hidden...)
+	return c
+}
 
 // Sizes returns the widths of the net's layers: inputs, hidden layers, classes.
 func (n *Net) Sizes() []int { return append([]int(nil), n.sizes...) }
@@ -161,10 +166,7 @@ func (n *Net) Step(x []float32, y []int32) (float64, error) {
 		params[2*l], params[2*l+1] = n.w[l], n.b[l]
 		grads[2*l], grads[2*l+1] = n.gw[l], n.gb[l]
 	}
-	n.opt.step(params, grads, n.workers)
-	for _, g := range grads {
-		clear(g)
-	}
+	n.opt.step(params, grads, n.workers) // and clears the gradients
 	return loss, nil
 }
 
@@ -185,6 +187,7 @@ func (n *Net) gradients(x []float32, y []int32) (float64, error) {
 	ws := &n.ws
 	c, dim := n.classes(), n.sizes[0]
 	ws.logits = resize(ws.logits, batch*c)
+	n.transposeWeights()
 	var loss float64
 	for first := 0; first < batch; first += microBatch {
 		size := min(microBatch, batch-first)
@@ -452,8 +455,6 @@ func (n *Net) backward(batch int, dlogits []float32, arg []int32) {
 		if l > 0 {
 			in = ws.spk[l-1]
 		}
-		ws.wt[l+1] = resize(ws.wt[l+1], len(n.w[l+1]))
-		transpose(ws.wt[l+1], n.w[l+1], units, above)
 		n.forBlocks(l, func(worker, _, lo, hi int) {
 			// dL/dz for the block's units at every step: dL/dc of the layer above times its weights.
 			mulRows(ws.gz, units, ws.gc[l+1], rows, above, ws.wt[l+1], units, lo, hi)
@@ -615,6 +616,26 @@ func (n *Net) Activity(x []float32, batch int) (rates, currents [][]float32, err
 		}
 	}
 	return act.spikes, act.current, nil
+}
+
+// transposeWeights sets ws.wt[l] to the transpose of the input-major weights w[l], W_l in torch's
+// layout [out, in], for every layer above the first: the backward products read W_l's rows. The workers
+// split the rows of w[l] (the units of hidden layer l-1) by blocks.
+func (n *Net) transposeWeights() {
+	for l := 1; l < len(n.w); l++ {
+		in, out := n.sizes[l], n.sizes[l+1]
+		n.ws.wt[l] = resize(n.ws.wt[l], len(n.w[l]))
+		wt, w := n.ws.wt[l], n.w[l]
+		n.forBlocks(l-1, func(_, _, lo, hi int) {
+			// Rows of wt in turn: contiguous writes, reads from the block's rows of w, which stay in cache.
+			for k := 0; k < out; k++ {
+				dst := wt[k*in+lo : k*in+hi]
+				for j := range dst {
+					dst[j] = w[(lo+j)*out+k]
+				}
+			}
+		})
+	}
 }
 
 // transpose sets dst [cols, rows] to the transpose of src [rows, cols].

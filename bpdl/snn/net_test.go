@@ -111,6 +111,25 @@ func TestKernelsMatchPortable(t *testing.T) {
 		if !slices.Equal(gv, gv2) || !slices.Equal(gi, gi2) {
 			t.Errorf("n=%d: lifBackward differs from the portable kernel", n)
 		}
+		// Optimiser kernels.
+		p, m, v, g := vec(n, 1), vec(n, 0.1), vec(n, 0.1), vec(n, 1)
+		for k := range v {
+			v[k] *= v[k] // a second moment is >= 0
+		}
+		p2, m2, v2, g2 := slices.Clone(p), slices.Clone(m), slices.Clone(v), slices.Clone(g)
+		sgdMomentum(p, m, g, 1e-3, 0.9, 0.7)
+		sgdMomentumGo(p2, m2, g2, 1e-3, 0.9, 0.7)
+		if !slices.Equal(p, p2) || !slices.Equal(m, m2) || !slices.Equal(g, g2) {
+			t.Errorf("n=%d: sgdMomentum differs from the portable kernel", n)
+		}
+		g, g2 = vec(n, 1), nil
+		g2 = slices.Clone(g)
+		ac := adamCoef{lr: 1e-3, b1: 0.9, b2: 0.999, eps: 1e-8, coef: 0.7, bc1: 0.1, bc2: 0.001}
+		adam(ac, p, m, v, g)
+		adamGo(ac, p2, m2, v2, g2)
+		if !slices.Equal(p, p2) || !slices.Equal(m, m2) || !slices.Equal(v, v2) || !slices.Equal(g, g2) {
+			t.Errorf("n=%d: adam differs from the portable kernel", n)
+		}
 		dst, src := vec(n, 1), vec(n, 1)
 		dst2 := slices.Clone(dst)
 		addTo(dst, src)

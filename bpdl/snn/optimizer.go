@@ -47,7 +47,7 @@ func newOptimizer(cfg optim.Config, sizes []int) *optimizer {
 // chunk is the number of values each goroutine of the optimiser and of the norm handles at a time.
 const chunk = 1 << 14
 
-// step updates params in place from grads (which it may scale), using up to workers goroutines.
+// step updates params in place from grads, using up to workers goroutines, and sets grads to zero.
 func (o *optimizer) step(params, grads [][]float32, workers int) {
 	coef := float32(1)
 	if o.cfg.Clip > 0 {
@@ -69,39 +69,82 @@ func (o *optimizer) step(params, grads [][]float32, workers int) {
 			for _, s := range spans[lo:hi] {
 				p, g := params[s.p][s.lo:s.hi], grads[s.p][s.lo:s.hi]
 				if mu == 0 {
-					for n := range p {
-						p[n] -= lr * (coef * g[n])
-					}
+					sgdPlainGo(p, g, lr, coef)
 					continue
 				}
-				v := o.state[s.p][s.lo:s.hi]
-				for n := range p {
-					v[n] = mu*v[n] + coef*g[n]
-					p[n] -= lr * v[n]
-				}
+				sgdMomentum(p, o.state[s.p][s.lo:s.hi], g, lr, mu, coef)
 			}
 		})
 	case optim.Adam:
 		o.t++
 		t := float64(o.t)
-		bc1 := float32(-math.Expm1(t * math.Log(o.cfg.Beta1)))
-		bc2 := float32(-math.Expm1(t * math.Log(o.cfg.Beta2)))
-		b1, b2, eps := float32(o.cfg.Beta1), float32(o.cfg.Beta2), float32(o.cfg.Eps)
+		c := adamCoef{
+			lr: lr, b1: float32(o.cfg.Beta1), b2: float32(o.cfg.Beta2), eps: float32(o.cfg.Eps), coef: coef,
+			bc1: float32(-math.Expm1(t * math.Log(o.cfg.Beta1))),
+			bc2: float32(-math.Expm1(t * math.Log(o.cfg.Beta2))),
+		}
 		parallelRange(len(spans), workers, func(_, lo, hi int) {
 			for _, s := range spans[lo:hi] {
-				p, g := params[s.p][s.lo:s.hi], grads[s.p][s.lo:s.hi]
-				m, v := o.state[2*s.p][s.lo:s.hi], o.state[2*s.p+1][s.lo:s.hi]
-				for n := range p {
-					gn := coef * g[n]
-					m[n] = b1*m[n] + (1-b1)*gn
-					v[n] = b2*v[n] + (1-b2)*gn*gn
-					p[n] -= lr * ((m[n] / bc1) / (float32(math.Sqrt(float64(v[n]/bc2))) + eps))
-				}
+				adam(c, params[s.p][s.lo:s.hi], o.state[2*s.p][s.lo:s.hi], o.state[2*s.p+1][s.lo:s.hi], grads[s.p][s.lo:s.hi])
 			}
 		})
 	default:
 		panic(fmt.Sprintf("snn: unknown optimiser %q", o.cfg.Kind))
 	}
+}
+
+// sgdPlainGo is plain SGD on a span: p <- p - lr (coef g), then g <- 0.
+func sgdPlainGo(p, g []float32, lr, coef float32) {
+	g = g[:len(p)]
+	for n := range p {
+		p[n] -= lr * (coef * g[n])
+		g[n] = 0
+	}
+}
+
+// sgdMomentumGo is SGD with momentum on a span: v <- mu v + coef g; p <- p - lr v; then g <- 0.
+func sgdMomentumGo(p, v, g []float32, lr, mu, coef float32) {
+	v, g = v[:len(p)], g[:len(p)]
+	for n := range p {
+		v[n] = mu*v[n] + coef*g[n]
+		p[n] -= lr * v[n]
+		g[n] = 0
+	}
+}
+
+// adamCoef are the constants of one Adam step: bc1 = 1 - b1^t and bc2 = 1 - b2^t are the bias
+// corrections, coef the clipping factor.
+type adamCoef struct {
+	lr, b1, b2, eps, coef, bc1, bc2 float32
+}
+
+// adamGo is Adam on a span (see optimizer), then g <- 0.
+func adamGo(c adamCoef, p, m, v, g []float32) {
+	m, v, g = m[:len(p)], v[:len(p)], g[:len(p)]
+	for n := range p {
+		gn := c.coef * g[n]
+		m[n] = c.b1*m[n] + (1-c.b1)*gn
+		v[n] = c.b2*v[n] + (1-c.b2)*gn*gn
+		p[n] -= c.lr * ((m[n] / c.bc1) / (float32(math.Sqrt(float64(v[n]/c.bc2))) + c.eps))
+		g[n] = 0
+	}
+}
+
+// sumSquares is sum_n x[n]^2 in float64, over four interleaved partial sums added in a fixed order.
+func sumSquares(x []float32) float64 {
+	var s0, s1, s2, s3 float64
+	n := 0
+	for ; n+4 <= len(x); n += 4 {
+		a, b, c, d := float64(x[n]), float64(x[n+1]), float64(x[n+2]), float64(x[n+3])
+		s0 += a * a
+		s1 += b * b
+		s2 += c * c
+		s3 += d * d
+	}
+	for ; n < len(x); n++ {
+		s0 += float64(x[n]) * float64(x[n])
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 // globalNorm is the L2 norm of all the values of xs taken as one vector. Partial sums are taken in
@@ -118,11 +161,7 @@ func globalNorm(xs [][]float32, workers int) float64 {
 	parallelRange(len(spans), workers, func(_, lo, hi int) {
 		for k := lo; k < hi; k++ {
 			s := spans[k]
-			var sum float64
-			for _, v := range xs[s.p][s.lo:s.hi] {
-				sum += float64(v) * float64(v)
-			}
-			partial[k] = sum
+			partial[k] = sumSquares(xs[s.p][s.lo:s.hi])
 		}
 	})
 	var total float64
