@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bpdl/bpdl/bpdl/report"
 )
 
 // tiny is a real-data configuration small enough for tests: MNIST, 2400 training images, a small net.
@@ -156,5 +158,45 @@ func TestKillAndResume(t *testing.T) {
 		if got[n] != want[n] {
 			t.Errorf("%s after retraining from a corrupt checkpoint differs", n)
 		}
+	}
+}
+
+// TestSpikeRaster trains both spiking nets briefly and checks the raster figure: a chart per layer of
+// each, the study's hidden layers marked silent, the tuned net's first hidden layer firing. (The second
+// hidden layer must be wide enough to stay silent: a LIF unit whose only input is its bias b settles at
+// i = b/(DT*TauSynInv) = 5b and fires when that exceeds VTh = 0.4, and PyTorch draws |b| up to
+// 1/sqrt(fan-in), so hidden1 needs more than about 156 units.)
+func TestSpikeRaster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains spiking nets on real MNIST")
+	}
+	if err := report.CheckEcharts(); err != nil {
+		t.Skipf("figures need echarts (npm ci): %v", err)
+	}
+	out := t.TempDir()
+	stdout, stderr, code := runReproduce(t, "-out", out, "-offline", "-dataset", "mnist", "-rules", "snn,snn-tuned",
+		"-train-limit", "64", "-test-limit", "16", "-hidden", "256,16", "-epochs", "1")
+	if code != 0 {
+		if strings.Contains(stderr, "offline") {
+			t.Skipf("MNIST is not available offline: %s", stderr)
+		}
+		t.Fatalf("exit %d: %s\n%s", code, stderr, stdout)
+	}
+	b, err := os.ReadFile(filepath.Join(out, report.RasterFigure))
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(b)
+	for _, want := range []string{
+		"snn, layer input (784 units)", "snn, layer hidden1 (256 units): 0 spikes", "snn, layer hidden2 (16 units): 0 spikes",
+		"snn-tuned, layer input (784 units)", "snn-tuned, layer hidden1 (256 units)", "snn-tuned, layer hidden2 (16 units)",
+		"0 spikes: the layer is silent", "time (ms)",
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("%s lacks %q", report.RasterFigure, want)
+		}
+	}
+	if strings.Contains(html, "snn-tuned, layer hidden1 (256 units): 0 spikes") {
+		t.Errorf("the tuned net's first hidden layer is silent in %s", report.RasterFigure)
 	}
 }

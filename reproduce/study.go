@@ -24,6 +24,7 @@ import (
 	"github.com/bpdl/bpdl/bpdl/data/fetch"
 	"github.com/bpdl/bpdl/bpdl/nn"
 	"github.com/bpdl/bpdl/bpdl/report"
+	"github.com/bpdl/bpdl/bpdl/snn"
 	"github.com/bpdl/bpdl/bpdl/train"
 )
 
@@ -257,6 +258,11 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
+		if s, ok := j.Learner.(*train.SNN); ok {
+			if rr.Raster, err = spikeRaster(s.Net(), testSet); err != nil {
+				return fmt.Errorf("%s/%s seed %d: spike raster: %w", c.Dataset, j.Rule, j.Seed, err)
+			}
+		}
 		runs = append(runs, rr)
 	}
 	if err := c.writeOutputs(runs, backendName, ds); err != nil {
@@ -328,6 +334,27 @@ func toReportRun(r *train.Result, backendName string) report.Run {
 		rr.History = append(rr.History, rp)
 	}
 	return rr
+}
+
+// spikeRaster is the trained spiking net's spikes on the first test example, layer by layer ("input",
+// "hidden1", ...), for the raster figure.
+func spikeRaster(net *snn.Net, test *data.Set) (*report.Raster, error) {
+	if test.N == 0 {
+		return nil, errors.New("no test example")
+	}
+	r, err := net.Raster(test.X[:test.Dim])
+	if err != nil {
+		return nil, err
+	}
+	out := &report.Raster{Steps: r.Steps, DT: 1000 * net.Config().DT, Label: int(test.Y[0])}
+	for l, s := range r.Spikes {
+		name := "input"
+		if l > 0 {
+			name = fmt.Sprintf("hidden%d", l)
+		}
+		out.Layers = append(out.Layers, report.RasterLayer{Name: name, Units: r.Units[l], Spikes: s})
+	}
+	return out, nil
 }
 
 // checkWritable makes the output directory and checks that files can be created in it.

@@ -426,6 +426,7 @@ type frame struct {
 	squareLegend        bool // legend icons as symbols, not lines
 	bottom              int  // the plot's bottom margin; 0 means 60
 	extra               map[string]any
+	whole               bool // draw every series in one pass (no progressive rendering): a screenshot shows all of it
 }
 
 // header returns where the legend and the plot start, below the title and its subtitle lines.
@@ -503,7 +504,7 @@ func (f frame) globals(trigger string) []charts.GlobalOpts {
 		charts.WithGridOpts(opts.Grid{Left: strconv.Itoa(gridLeft), Right: strconv.Itoa(gridRight), Top: strconv.Itoa(gridTop), Bottom: strconv.Itoa(bottom)}),
 		charts.WithXAxisOpts(x),
 		charts.WithYAxisOpts(y),
-		func(bc *charts.BaseConfiguration) { bc.Accept(extraOptions{set: f.extra}) },
+		func(bc *charts.BaseConfiguration) { bc.Accept(extraOptions{set: f.extra, whole: f.whole}) },
 	}
 }
 
@@ -511,7 +512,27 @@ func (f frame) globals(trigger string) []charts.GlobalOpts {
 // (echarts measures a CJK glyph for them, which comes out wrong where no CJK font is installed) and its gap.
 type extraOptions struct {
 	charts.BaseConfigurationVisitor
-	set map[string]any
+	set   map[string]any
+	whole bool // see frame.whole
+}
+
+// wholeSeries is a series that echarts draws in one pass: by default a series of more than 3,000 points
+// is drawn in chunks over several frames, and a screenshot taken meanwhile shows part of it.
+type wholeSeries struct {
+	charts.SingleSeries
+	Progressive int `json:"progressive"` // 0 turns progressive rendering off
+}
+
+// VisitSeriesOpt implements charts.ConfigurationVisitor.
+func (e extraOptions) VisitSeriesOpt(series charts.MultiSeries) any {
+	if !e.whole {
+		return series
+	}
+	out := make([]wholeSeries, len(series))
+	for i, s := range series {
+		out[i] = wholeSeries{SingleSeries: s}
+	}
+	return out
 }
 
 // titleOption is a title with text styles go-echarts has no field for.

@@ -328,7 +328,7 @@ func rasterFigure(series []ruleSeries) (figurePage, bool) {
 				id: fmt.Sprintf("raster_%d_%d", si, li), height: height,
 				title:    fmt.Sprintf("%s, layer %s (%d units): %d spikes", s.name, l.Name, l.Units, len(l.Spikes)),
 				subtitle: sub, xName: xName, yName: "unit (index)", xMin: 0, xMax: round6(tmax), yMin: 0, yMax: max(l.Units, 1),
-				legend: []string{s.name}, squareLegend: true,
+				legend: []string{s.name}, squareLegend: true, whole: true,
 			}
 			if len(l.Spikes) == 0 {
 				f.extra = map[string]any{"graphic": []map[string]any{{

@@ -351,6 +351,13 @@ func TestFiguresSilentRaster(t *testing.T) {
 		if got := strings.Contains(string(f[SpikeRateFigure]), "0 spikes at every probe (silent): snn"); got != tt.want {
 			t.Errorf("silent %v: spike rates say silent: %v, want %v", tt.silent, got, tt.want)
 		}
+		// Every raster chart is drawn in one pass, so that its screenshot shows every spike.
+		if charts, whole := strings.Count(html, `"type":"scatter"`), strings.Count(html, `"progressive":0`); charts == 0 || whole != charts {
+			t.Errorf("silent %v: %d of %d raster series drawn in one pass", tt.silent, whole, charts)
+		}
+		if strings.Contains(string(f[TrainingFigure]), `"progressive"`) {
+			t.Errorf("the training figure sets progressive rendering; only rasters need to")
+		}
 	}
 }
 

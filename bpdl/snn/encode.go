@@ -44,8 +44,9 @@ func (s spikes) count() int {
 // The random streams of the input encoder: one for training steps, one for evaluations (Logits, Probe,
 // Activity), each counted separately so that evaluating does not change what training sees.
 const (
-	streamTrain uint64 = 1
-	streamEval  uint64 = 2
+	streamTrain  uint64 = 1
+	streamEval   uint64 = 2
+	streamRaster uint64 = 3 // Raster's, used with call 0 only: a raster does not depend on earlier calls
 )
 
 // exampleRNG returns the random stream of example b of the call-th use of a stream by a net seeded with

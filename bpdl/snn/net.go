@@ -728,3 +728,44 @@ func (n *Net) SetState(ts []*tensors.Tensor) error {
 	n.calls = [2]uint64{uint64(calls[0]), uint64(calls[1])}
 	return nil
 }
+
+// Raster is the spike trains of one example through the net.
+type Raster struct {
+	// Steps is the number of time steps simulated (Config.Steps), each Config.DT milliseconds long.
+	Steps int
+	// Units are the widths of the input layer and of each hidden layer.
+	Units []int
+	// Spikes lists, for the input layer (0) and each hidden layer (1, 2, ...), the [step, unit] pairs at
+	// which its units fired, sorted by step then unit. A silent layer has an empty, non-nil list.
+	Spikes [][][2]int
+}
+
+// Raster simulates one example x [inputs] and returns the spikes of its Poisson-encoded input and of
+// every hidden layer. The input spike trains come from a stream of their own, drawn afresh for every call
+// from the net's seed alone, so the raster depends only on the seed, the weights and x: it neither
+// changes nor depends on what Logits, Probe and Activity draw.
+func (n *Net) Raster(x []float32) (*Raster, error) {
+	if err := n.checkBatch(x, 1); err != nil {
+		return nil, err
+	}
+	n.encode(x, 1, streamRaster, 0, 0)
+	n.forward(1, false, nil)
+	steps := n.steps()
+	r := &Raster{Steps: steps, Units: n.Sizes()[:len(n.sizes)-1]}
+	collect := func(parts spikes) [][2]int {
+		out := [][2]int{}
+		for t := 0; t < steps; t++ { // batch 1: row t is step t
+			for _, e := range parts {
+				for _, j := range e.row(t) {
+					out = append(out, [2]int{t, int(j)})
+				}
+			}
+		}
+		return out
+	}
+	r.Spikes = append(r.Spikes, collect(spikes{&n.ws.in}))
+	for l := range n.ws.spk {
+		r.Spikes = append(r.Spikes, collect(n.ws.spk[l]))
+	}
+	return r, nil
+}
