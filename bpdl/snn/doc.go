@@ -61,9 +61,10 @@
 // Results do not depend on the number of workers. The backward pass is written out (Net.backward) and
 // checked against GoMLX's autodiff of a dense reference of the same net.
 //
-// On two cores of an AMD EPYC with AVX-512 (GOEXPERIMENT=simd; bench/compare_snn.sh, which runs
-// BenchmarkSNNStep and bench/torch_snn.py in turn), a training step of Study's net ran at 600 examples/s
-// on MNIST shapes at batch 4 and 313 examples/s on CIFAR-10 shapes (160 s per epoch of 50,000), against
-// 46 and 32 examples/s for PyTorch 1.13 on the same two cores with each Linear applied once to all steps,
-// and 4.4 and 2.5 examples/s with every Linear applied at every step, as the original code did.
+// On two cores of an AMD EPYC with AVX-512 and nothing else running (GOEXPERIMENT=simd; sh
+// bench/compare_snn.sh 1 5, which runs BenchmarkSNNStep and bench/torch_snn.py in turn), a training step
+// of Study's net ran at 672 examples/s on MNIST shapes at batch 4 and 359 examples/s on CIFAR-10 shapes
+// (139 s per epoch of 50,000), against 50 and 31 examples/s for PyTorch 1.13 on the same two cores with
+// each Linear applied once to all steps, and 6.6 and 3.0 examples/s with every Linear applied at every
+// step, as the original code did.
 package snn
