@@ -5,17 +5,18 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/gomlx/compute/gobackend"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/bpdl/bpdl/bpdl/backend"
 )
 
 // run executes steps optimiser steps from params p with the same gradients g every step and returns the
 // final parameters.
 func run(t *testing.T, c Config, p, g []float32, steps int) []float32 {
 	t.Helper()
-	b, err := gobackend.New("")
+	b, err := backend.Open(backend.Default)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +112,7 @@ func TestValidate(t *testing.T) {
 // TestGlobalNorm compares GlobalNorm, whose large matrices take the matrix-vector path, with a float64
 // sum of squares.
 func TestGlobalNorm(t *testing.T) {
-	backend, err := gobackend.New("")
+	be, err := backend.Open(backend.Default)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +142,7 @@ func TestGlobalNorm(t *testing.T) {
 				args = append(args, tensors.FromFlatDataAndDimensions(data, dims...))
 			}
 			want = math.Sqrt(want)
-			exec, err := NewExec(backend, func(in []*Node) *Node { return GlobalNorm(in) })
+			exec, err := NewExec(be, func(in []*Node) *Node { return GlobalNorm(in) })
 			if err != nil {
 				t.Fatal(err)
 			}

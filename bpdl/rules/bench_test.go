@@ -1,16 +1,17 @@
 package rules
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"testing"
 
-	"github.com/gomlx/compute/gobackend"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/bpdl/bpdl/bpdl/backend"
 	"github.com/bpdl/bpdl/bpdl/nn"
 	"github.com/bpdl/bpdl/bpdl/optim"
 )
@@ -18,8 +19,8 @@ import (
 // BenchmarkStep measures one training step of each rule on the study's CIFAR-10 net (3072-1536-256-10),
 // random data: the forward pass, the rule's updates and the optimiser step of its published settings
 // (clipping included, from the factored updates as package train does), compiled as one graph whose outputs feed the next step, as in training. It reports
-// examples per second. $BPDL_BENCH_GO_CONFIG, when set, configures the Go backend (for example
-// "ops_sequential").
+// examples per second. $BPDL_BENCH_GO_CONFIG, when set, configures the Go backend instead of bpdl's default
+// (backend.GoDefaultOptions), for example "ops_sequential".
 //
 //	GOEXPERIMENT=simd go test ./bpdl/rules -run '^$' -bench Step -benchtime 3s
 func BenchmarkStep(b *testing.B) {
@@ -54,11 +55,11 @@ func benchStep(b *testing.B, r Rule, spec nn.Spec, batch int) {
 	}
 	state := opt.State(ps)
 	np, na := len(params), len(aux)
-	backend, err := gobackend.New(os.Getenv("BPDL_BENCH_GO_CONFIG"))
+	be, err := backend.Open("go:" + cmp.Or(os.Getenv("BPDL_BENCH_GO_CONFIG"), backend.GoDefaultOptions))
 	if err != nil {
 		b.Fatal(err)
 	}
-	exec, err := NewExec(backend, func(in []*Node) []*Node {
+	exec, err := NewExec(be, func(in []*Node) []*Node {
 		layers := spec.Layers()
 		w, bias := make([]*Node, layers), make([]*Node, layers)
 		for l := 0; l < layers; l++ {

@@ -6,16 +6,16 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute"
-	"github.com/gomlx/compute/gobackend"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/bpdl/bpdl/bpdl/backend"
 	"github.com/bpdl/bpdl/bpdl/nn"
 )
 
 func testBackend(t testing.TB) compute.Backend {
 	t.Helper()
-	b, err := gobackend.New("")
+	b, err := backend.Open(backend.Default)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,11 +8,11 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/compute/gobackend"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // GoMLX graph code reads best with the dot import.
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/bpdl/bpdl/bpdl/backend"
 	"github.com/bpdl/bpdl/bpdl/nn"
 )
 
@@ -23,7 +23,7 @@ import (
 
 func testBackend(t testing.TB) compute.Backend {
 	t.Helper()
-	b, err := gobackend.New("")
+	b, err := backend.Open(backend.Default)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func randomBatch(seed uint64, batch, dim, classes int) ([]float32, []int32) {
 }
 
 func TestBPTTMatchesAutodiff(t *testing.T) {
-	backend := testBackend(t)
+	be := testBackend(t)
 	for _, tc := range []struct {
 		decode Decode
 		alpha  float64 // a blunter surrogate than the study's 100 makes every path carry more gradient
@@ -165,7 +165,7 @@ func TestBPTTMatchesAutodiff(t *testing.T) {
 					t.Fatalf("hidden layer %d fired %d of %d times: the test needs some spikes and some silences", l, s, total)
 				}
 			}
-			exec, err := NewExec(backend, func(in []*Node) []*Node {
+			exec, err := NewExec(be, func(in []*Node) []*Node {
 				loss, logits := denseLoss(cfg, in[0], in[1], in[2:])
 				return append([]*Node{loss, logits}, Gradient(loss, in[2:]...)...)
 			})
