@@ -35,6 +35,11 @@ const Default = "go"
 // instead (slower: BP's step at batch 128 ran at 2121 examples/s against 3612, see the README).
 const GoDefaultOptions = "parallelism=-1"
 
+// GoSequential is the Go backend running one op at a time: never more than one matrix product waits for
+// workers, so it cannot deadlock either, and GoMLX prints nothing when opening it. It is slower than the
+// default on large graphs; the tests and notebooks, whose graphs are small, use it.
+const GoSequential = "go:ops_sequential"
+
 // EnvVar is the environment variable GoMLX reads for its backend configuration.
 const EnvVar = compute.ConfigEnvVar
 

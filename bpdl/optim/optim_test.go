@@ -16,7 +16,7 @@ import (
 // final parameters.
 func run(t *testing.T, c Config, p, g []float32, steps int) []float32 {
 	t.Helper()
-	b, err := backend.Open(backend.Default)
+	b, err := backend.Open(backend.GoSequential)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestValidate(t *testing.T) {
 // TestGlobalNorm compares GlobalNorm, whose large matrices take the matrix-vector path, with a float64
 // sum of squares.
 func TestGlobalNorm(t *testing.T) {
-	be, err := backend.Open(backend.Default)
+	be, err := backend.Open(backend.GoSequential)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 
 func testBackend(t testing.TB) compute.Backend {
 	t.Helper()
-	b, err := backend.Open(backend.Default)
+	b, err := backend.Open(backend.GoSequential)
 	if err != nil {
 		t.Fatal(err)
 	}
