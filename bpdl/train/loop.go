@@ -59,7 +59,9 @@ type Result struct {
 	Settings     Settings
 	TestAccuracy float64
 	History      []Point
-	// Timing; the only fields that differ between identical runs.
+	// Timing; the only fields that differ between identical runs. WallSeconds is the wall time of the
+	// training, summed over the sessions that trained it (a run loaded whole from its checkpoint reports
+	// the time it took then), and ExamplesPerSec the training examples over that time.
 	WallSeconds    float64
 	ExamplesPerSec float64
 	Resumed        bool
@@ -128,6 +130,11 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 	}
 	start := time.Now()
 	trained := 0
+	before := st // the time and examples of the sessions before this one
+	mark := func() {
+		st.Seconds = before.Seconds + time.Since(start).Seconds()
+		st.Examples = before.Examples + trained
+	}
 	if len(res.History) == 0 {
 		acc, err := Evaluate(r.Learner, r.Test)
 		if err != nil {
@@ -150,6 +157,7 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 			return nil, err
 		}
 		logf(r.Log, "%s/%s pretraining epoch %d: feedback loss %.4f", r.Dataset, r.Learner.Name(), st.PretrainDone, loss)
+		mark()
 		if err := r.save(st, res.History); err != nil {
 			return nil, err
 		}
@@ -180,15 +188,19 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 			return nil, err
 		}
 		logf(r.Log, "%s/%s epoch %d: train loss %.4f, test accuracy %.2f%%", r.Dataset, r.Learner.Name(), st.EpochsDone, loss, 100*acc)
+		mark()
 		if err := r.save(st, res.History); err != nil {
 			return nil, err
 		}
 	}
 	last := res.History[len(res.History)-1]
 	res.TestAccuracy = last.TestAccuracy
-	res.WallSeconds = time.Since(start).Seconds()
-	if res.WallSeconds > 0 {
-		res.ExamplesPerSec = float64(trained) / res.WallSeconds
+	if trained > 0 {
+		mark()
+	}
+	res.WallSeconds = st.Seconds
+	if st.Seconds > 0 {
+		res.ExamplesPerSec = float64(st.Examples) / st.Seconds
 	}
 	return res, nil
 }
@@ -196,6 +208,11 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 type progressState struct {
 	PretrainDone int `json:"pretrain_done"`
 	EpochsDone   int `json:"epochs_done"`
+	// Seconds and Examples are the wall time and the training examples (pretraining included) of the
+	// epochs done, summed over every session that trained them, so that a resumed or cached run reports the
+	// time its training took. Checkpoints written before they existed read as 0.
+	Seconds  float64 `json:"seconds,omitempty"`
+	Examples int     `json:"examples,omitempty"`
 }
 
 func (r *Run) save(st progressState, history []Point) error {

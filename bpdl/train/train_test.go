@@ -135,6 +135,27 @@ func TestResumeGivesSameResult(t *testing.T) {
 	if got.TestAccuracy != want.TestAccuracy || len(got.History) != len(want.History) {
 		t.Fatalf("resumed run: accuracy %v, %d points; uninterrupted: %v, %d points", got.TestAccuracy, len(got.History), want.TestAccuracy, len(want.History))
 	}
+	// The timings add up over sessions, and a run loaded whole from its checkpoint reports them.
+	ck3, err := LoadCheckpoint(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck3.Progress.Seconds <= c.Progress.Seconds || ck3.Progress.Examples != 3*rest.Train.N || c.Progress.Examples != 2*rest.Train.N {
+		t.Errorf("checkpoint timings: %v s and %d examples after 2 epochs, %v s and %d after 3; want growing time and %d, %d examples",
+			c.Progress.Seconds, c.Progress.Examples, ck3.Progress.Seconds, ck3.Progress.Examples, 2*rest.Train.N, 3*rest.Train.N)
+	}
+	if got.WallSeconds < ck3.Progress.Seconds || got.ExamplesPerSec <= 0 {
+		t.Errorf("resumed run: %v s, %v examples/s; want at least the checkpoint's %v s", got.WallSeconds, got.ExamplesPerSec, ck3.Progress.Seconds)
+	}
+	cached := newToyRun(t, "bp", 7, Overrides{Epochs: 3, LR: 0.05})
+	cached.Checkpoint, cached.Fingerprint = ck, "fp3"
+	again, err := Train(context.Background(), cached)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.WallSeconds != ck3.Progress.Seconds || again.ExamplesPerSec != float64(3*rest.Train.N)/ck3.Progress.Seconds {
+		t.Errorf("cached run: %v s, %v examples/s; want the checkpoint's %v s and %d examples", again.WallSeconds, again.ExamplesPerSec, ck3.Progress.Seconds, 3*rest.Train.N)
+	}
 	a, b := stateValues(t, full.Learner), stateValues(t, rest.Learner)
 	for i := range a {
 		for j := range a[i] {
