@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """PyTorch reference timings for one training step of the study's rules on CIFAR-10 shapes.
 
-Each rule's step is written out by hand in plain tensor code (the same algebra as bpdl/rules), with the
-study's optimisers: SGD lr 1e-3, momentum 0.9 and clipping at a global norm of 2 for bp, fa and dfa;
+Each rule's gradients are written out by hand in plain tensor code (the same algebra as bpdl/rules) and
+handed to torch.optim.SGD and torch.nn.utils.clip_grad_norm_, with the study's optimisers: SGD lr 1e-3, momentum 0.9 and clipping at a global norm of 2 for bp, fa and dfa;
 plain SGD lr 0.01 for dtp's forward weights and SGD lr 1.01e-4 for its feedback weights. Random data,
 torch.set_num_threads(2). Prints one JSON line per (rule, batch): {"rule", "batch", "examples_per_s"}.
 
-Run with Debian's python3 (python3-torch): /usr/bin/python3 bench/torch_rules.py
+Run with Debian's python3 (python3-torch): /usr/bin/python3 bench/torch_rules.py [SECONDS [THREADS]]
+(defaults: 3 seconds a measurement, 2 threads).
 """
 import json
 import math
@@ -46,25 +47,21 @@ def ce_grad(z, y):
     return p / z.shape[0]
 
 
-class SGD:
-    """SGD with momentum and global-norm clipping, as torch.optim.SGD + clip_grad_norm_."""
+class Optimizer:
+    """torch.optim.SGD over the given tensors, fed hand-computed gradients, with
+    torch.nn.utils.clip_grad_norm_ first when clip > 0: what the study's loop did after loss.backward()."""
 
     def __init__(self, params, lr, momentum=0.0, clip=0.0):
-        self.params, self.lr, self.momentum, self.clip = params, lr, momentum, clip
-        self.bufs = [torch.zeros_like(p) for p in params] if momentum else None
+        self.params = [torch.nn.Parameter(p, requires_grad=True) for p in params]
+        self.opt = torch.optim.SGD(self.params, lr=lr, momentum=momentum)
+        self.clip = clip
 
     def step(self, grads):
+        for p, g in zip(self.params, grads):
+            p.grad = g
         if self.clip:
-            norm = torch.sqrt(sum((g * g).sum() for g in grads))
-            coef = min(1.0, self.clip / (float(norm) + 1e-6))
-            if coef < 1:
-                for g in grads:
-                    g.mul_(coef)
-        for i, (p, g) in enumerate(zip(self.params, grads)):
-            if self.bufs is not None:
-                self.bufs[i].mul_(self.momentum).add_(g)
-                g = self.bufs[i]
-            p.sub_(g, alpha=self.lr)
+            torch.nn.utils.clip_grad_norm_(self.params, max_norm=self.clip)
+        self.opt.step()
 
 
 def backward(hs, pres, delta, send):
@@ -79,7 +76,7 @@ def backward(hs, pres, delta, send):
 
 def make_bp():
     ws, bs = linear_init()
-    opt = SGD([p for wb in zip(ws, bs) for p in wb], 1e-3, 0.9, 2.0)
+    opt = Optimizer([p for wb in zip(ws, bs) for p in wb], 1e-3, 0.9, 2.0)
 
     def step(x, y):
         hs, pres = forward(x, ws, bs)
@@ -91,7 +88,7 @@ def make_bp():
 def make_fa():
     ws, bs = linear_init()
     fb = [kaiming_uniform(SIZES[l + 1], SIZES[l], math.sqrt(6 / SIZES[l])) for l in range(len(ws))]
-    opt = SGD([p for wb in zip(ws, bs) for p in wb], 1e-3, 0.9, 2.0)
+    opt = Optimizer([p for wb in zip(ws, bs) for p in wb], 1e-3, 0.9, 2.0)
 
     def step(x, y):
         hs, pres = forward(x, ws, bs)
@@ -104,7 +101,7 @@ def make_dfa():
     ws, bs = linear_init()
     n = max(SIZES[1:-1])
     F = torch.rand(SIZES[-1], n) * 2 - 1
-    opt = SGD([p for wb in zip(ws, bs) for p in wb], 1e-3, 0.9, 2.0)
+    opt = Optimizer([p for wb in zip(ws, bs) for p in wb], 1e-3, 0.9, 2.0)
 
     def step(x, y):
         hs, pres = forward(x, ws, bs)
@@ -128,8 +125,8 @@ def make_dtp():
         if l > 0:
             qs.append((torch.rand(i, o) * 2 - 1) * bound)
             ds.append(torch.zeros(i))
-    fwd = SGD([p for wb in zip(ws, bs) for p in wb], 0.01)
-    fbo = SGD([p for qd in zip(qs[1:], ds[1:]) for p in qd], 1.01149118237e-4)
+    fwd = Optimizer([p for wb in zip(ws, bs) for p in wb], 0.01)
+    fbo = Optimizer([p for qd in zip(qs[1:], ds[1:]) for p in qd], 1.01149118237e-4)
     sigma, lam = 0.08, 0.01
     L = len(ws)
 
@@ -167,9 +164,9 @@ RULES = {"bp": make_bp, "fa": make_fa, "dfa": make_dfa, "dtp": make_dtp}
 
 
 def main():
-    torch.set_num_threads(2)
-    torch.manual_seed(0)
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
+    torch.set_num_threads(int(sys.argv[2]) if len(sys.argv) > 2 else 2)
+    torch.manual_seed(0)
     for rule, make in RULES.items():
         for batch in (4, 128):
             step = make()
