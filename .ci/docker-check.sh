@@ -130,7 +130,7 @@ fi
 build_args=(--build-arg GO_IMAGE="$base" --build-arg OFFLINE=1 --build-arg GOPLS=0)
 log "building the Dockerfile: buildah bud ${build_args[*]} ${BPDL_DOCKER_BUILD_ARGS:-}"
 # shellcheck disable=SC2086 # BPDL_DOCKER_BUILD_ARGS is split on purpose.
-bah bud --isolation chroot --layers --pull-never "${build_args[@]}" ${BPDL_DOCKER_BUILD_ARGS:-} \
+bah bud --isolation chroot --layers --force-rm --pull-never "${build_args[@]}" ${BPDL_DOCKER_BUILD_ARGS:-} \
 	-f Dockerfile -t "$image" . 2>&1 | while IFS= read -r line; do printf '  | %(%T)T %s\n' -1 "$line"; done
 [ "${PIPESTATUS[0]}" = 0 ] || { log "FAIL: the image did not build"; exit 1; }
 log "image built ($(elapsed)): $(bah images --format '{{.Size}}' "$image") "
@@ -172,6 +172,10 @@ bah run --isolation chroot --user 4321:4321 --workingdir /work "$c" -- \
 	{ tail -n 20 "$cache/last-study.log"; log "FAIL: the tiny study"; exit 1; }
 tr '\r' '\n' <"$cache/last-study.log" | grep -v -e '^ *$' -e ' loss .*%' | tail -n 3 | sed 's/^/  | /'
 inside test -s /out/figures/MANIFEST || { log "FAIL: the study wrote no /out/figures/MANIFEST"; exit 1; }
+inside sh -c 'ls /out/figures/*.html' >/dev/null 2>&1 || { log "FAIL: the study wrote no HTML figure"; exit 1; }
+if inside sh -c 'command -v chromium' >/dev/null; then
+	inside sh -c 'ls /out/figures/*.png' >/dev/null 2>&1 || { log "FAIL: chromium is in the image, but the study wrote no PNG"; exit 1; }
+fi
 log "it wrote: $(inside ls /out/figures | tr '\n' ' ')"
 
 log "the test suite: GOEXPERIMENT=simd go test ./... (no ../shared in the image)"
