@@ -120,7 +120,7 @@ func (s *SNN) Probe(x, y *tensors.Tensor) ([]Metric, error) {
 		}
 		metrics = append(metrics,
 			Metric{Name: "spikes_" + layer, Value: float64(p.Spikes[l])},
-			Metric{Name: "rate_" + layer, Value: p.Rates[l]})
+			Metric{Name: "spike_rate_" + layer, Value: p.Rates[l]})
 	}
 	return metrics, nil
 }

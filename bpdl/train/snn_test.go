@@ -40,7 +40,7 @@ func TestSNNLearners(t *testing.T) {
 					t.Fatalf("probe metrics change between points: %v", p.Metrics)
 				}
 			}
-			if got := strings.Join(names, ","); got != "probe_loss,probe_accuracy,spikes_input,rate_input,spikes_hidden1,rate_hidden1,spikes_hidden2,rate_hidden2" {
+			if got := strings.Join(names, ","); got != "probe_loss,probe_accuracy,spikes_input,spike_rate_input,spikes_hidden1,spike_rate_hidden1,spikes_hidden2,spike_rate_hidden2" {
 				t.Errorf("probe metrics %s", got)
 			}
 			// Resume: one epoch with a checkpoint, then the second from it.
