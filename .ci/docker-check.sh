@@ -56,6 +56,12 @@ esac
 
 cache=${BPDL_DOCKER_CACHE:-${XDG_CACHE_HOME:-/var/tmp}/bpdl-docker-check}
 mkdir -p "$cache"
+# One run at a time per cache: runs share the image name and the logs.
+exec 9>"$cache/lock"
+if ! flock -n 9; then
+	log "another docker-check is using $cache: waiting for it"
+	flock 9
+fi
 driver=${BPDL_DOCKER_DRIVER:-overlay}
 bah() { buildah --root "$cache/storage-$driver" --runroot "$cache/run-$driver" --storage-driver "$driver" "$@"; }
 if ! probe=$(bah from scratch 2>/dev/null) || ! bah rm "$probe" >/dev/null 2>&1; then
@@ -124,7 +130,7 @@ fi
 build_args=(--build-arg GO_IMAGE="$base" --build-arg OFFLINE=1 --build-arg GOPLS=0)
 log "building the Dockerfile: buildah bud ${build_args[*]} ${BPDL_DOCKER_BUILD_ARGS:-}"
 # shellcheck disable=SC2086 # BPDL_DOCKER_BUILD_ARGS is split on purpose.
-bah bud --isolation chroot --layers --pull-never "${build_args[@]}" ${BPDL_DOCKER_BUILD_ARGS:-} \
+bah bud --isolation chroot --layers --force-rm --pull-never "${build_args[@]}" ${BPDL_DOCKER_BUILD_ARGS:-} \
 	-f Dockerfile -t "$image" . 2>&1 | while IFS= read -r line; do printf '  | %(%T)T %s\n' -1 "$line"; done
 [ "${PIPESTATUS[0]}" = 0 ] || { log "FAIL: the image did not build"; exit 1; }
 log "image built ($(elapsed)): $(bah images --format '{{.Size}}' "$image") "
@@ -159,11 +165,17 @@ if [ -n "$notebooks" ] && inside sh -c 'command -v jupyter' >/dev/null; then
 	[ "${PIPESTATUS[0]}" = 0 ] || { log "FAIL: notebooks/run.sh inside the image"; exit 1; }
 fi
 
-log "a tiny study as the default command runs it (MNIST, 600 images, 1 epoch, every rule)"
-inside reproduce -quick -offline -train-limit 600 -epochs 1 -out /out/figures >"$cache/last-study.log" 2>&1 ||
+# As `docker run -u "$(id -u):$(id -g)"` runs it: a uid the image does not know.
+log "a tiny study as the default command runs it, as uid 4321 (MNIST, 600 images, 1 epoch, every rule)"
+bah run --isolation chroot --user 4321:4321 --workingdir /work "$c" -- \
+	reproduce -quick -offline -train-limit 600 -epochs 1 -out /out/figures >"$cache/last-study.log" 2>&1 ||
 	{ tail -n 20 "$cache/last-study.log"; log "FAIL: the tiny study"; exit 1; }
 tr '\r' '\n' <"$cache/last-study.log" | grep -v -e '^ *$' -e ' loss .*%' | tail -n 3 | sed 's/^/  | /'
 inside test -s /out/figures/MANIFEST || { log "FAIL: the study wrote no /out/figures/MANIFEST"; exit 1; }
+inside sh -c 'ls /out/figures/*.html' >/dev/null 2>&1 || { log "FAIL: the study wrote no HTML figure"; exit 1; }
+if inside sh -c 'command -v chromium' >/dev/null; then
+	inside sh -c 'ls /out/figures/*.png' >/dev/null 2>&1 || { log "FAIL: chromium is in the image, but the study wrote no PNG"; exit 1; }
+fi
 log "it wrote: $(inside ls /out/figures | tr '\n' ' ')"
 
 log "the test suite: GOEXPERIMENT=simd go test ./... (no ../shared in the image)"
