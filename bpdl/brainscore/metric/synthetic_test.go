@@ -3,7 +3,6 @@ package metric
 import (
 	"fmt"
 	"math"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -11,29 +10,10 @@ import (
 	"github.com/bpdl/bpdl/bpdl/npy"
 )
 
-// SyntheticInputs extracts the brainscore-synthetic assembly into .npy files in a temporary directory
-// with testdata/gen_synthetic.py, and returns the directory. It skips the test when the shared data or
-// Debian's python3 with netCDF4 and NumPy is missing. (The project's own netCDF reader will replace it.)
-func syntheticInputs(t *testing.T) string {
-	t.Helper()
-	nc := shared.Path(t, "brainscore-synthetic", "assy_synthetic_MajajHong2015like_public.nc")
-	csvPath := shared.Path(t, "brainscore-synthetic", "stimulus_set.csv")
-	const py = "/usr/bin/python3"
-	if err := exec.Command(py, "-c", "import netCDF4, numpy").Run(); err != nil {
-		t.Skipf("reading the synthetic netCDF assembly needs %s with netCDF4 and numpy (apt-get install python3-netcdf4): %v", py, err)
-	}
-	dir := t.TempDir()
-	script := filepath.Join("testdata", "gen_synthetic.py")
-	if out, err := exec.Command(py, script, nc, csvPath, dir).CombinedOutput(); err != nil {
-		t.Fatalf("%s failed: %v\n%s", script, err, out)
-	}
-	return dir
-}
-
 func TestPredictivityMatchesSyntheticFixture(t *testing.T) {
 	ref := loadReference(t)
 	features := readMatrix(t, shared.Path(t, "brainscore-synthetic", "features_pixels8x8.npy"))
-	dir := syntheticInputs(t)
+	dir := shared.SyntheticNPY(t)
 	const tol = 1e-4
 	check := func(t *testing.T, what string, got, want float64) {
 		t.Helper()

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,25 +12,6 @@ import (
 	"github.com/bpdl/bpdl/bpdl/internal/shared"
 	"github.com/bpdl/bpdl/bpdl/npy"
 )
-
-// syntheticInputs extracts the brainscore-synthetic assembly into .npy files with the metric
-// package's testdata/gen_synthetic.py (Debian python3 with netCDF4), skipping when that or the shared
-// data is missing.
-func syntheticInputs(t *testing.T) string {
-	t.Helper()
-	nc := shared.Path(t, "brainscore-synthetic", "assy_synthetic_MajajHong2015like_public.nc")
-	csvPath := shared.Path(t, "brainscore-synthetic", "stimulus_set.csv")
-	const py = "/usr/bin/python3"
-	if err := exec.Command(py, "-c", "import netCDF4, numpy").Run(); err != nil {
-		t.Skipf("reading the synthetic netCDF assembly needs %s with netCDF4 and numpy (apt-get install python3-netcdf4): %v", py, err)
-	}
-	dir := t.TempDir()
-	script := filepath.Join("..", "metric", "testdata", "gen_synthetic.py")
-	if out, err := exec.Command(py, script, nc, csvPath, dir).CombinedOutput(); err != nil {
-		t.Fatalf("%s failed: %v\n%s", script, err, out)
-	}
-	return dir
-}
 
 // reference is the part of reference_scores.json the test compares with.
 type reference struct {
@@ -56,7 +36,7 @@ func TestRunMatchesSyntheticReference(t *testing.T) {
 	if err := json.Unmarshal(b, &ref); err != nil {
 		t.Fatal(err)
 	}
-	dir := syntheticInputs(t)
+	dir := shared.SyntheticNPY(t)
 	const tol = 1e-4
 	for _, region := range []string{"V4", "IT"} {
 		want := ref.Regions[region]

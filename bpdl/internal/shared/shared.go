@@ -4,6 +4,7 @@ package shared
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -18,15 +19,24 @@ func DataDir() (string, bool) {
 		st, err := os.Stat(d)
 		return d, err == nil && st.IsDir()
 	}
+	root, ok := moduleRoot()
+	if !ok {
+		return "", false
+	}
+	d := filepath.Join(filepath.Dir(root), "shared", "data")
+	st, err := os.Stat(d)
+	return d, err == nil && st.IsDir()
+}
+
+// moduleRoot returns the nearest directory at or above the working directory that holds go.mod.
+func moduleRoot() (string, bool) {
 	wd, err := os.Getwd()
 	if err != nil {
 		return "", false
 	}
 	for dir := wd; ; {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			d := filepath.Join(filepath.Dir(dir), "shared", "data")
-			st, err := os.Stat(d)
-			return d, err == nil && st.IsDir()
+			return dir, true
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
@@ -49,4 +59,27 @@ func Path(tb testing.TB, elem ...string) string {
 		tb.Skipf("shared test data %s not found: skipping", p)
 	}
 	return p
+}
+
+// SyntheticNPY extracts the brainscore-synthetic assembly into .npy files in a temporary directory with
+// bpdl/brainscore/metric/testdata/gen_synthetic.py, and returns the directory. It skips the test when the
+// shared data or Debian's python3 with netCDF4 and NumPy is missing.
+func SyntheticNPY(tb testing.TB) string {
+	tb.Helper()
+	nc := Path(tb, "brainscore-synthetic", "assy_synthetic_MajajHong2015like_public.nc")
+	csvPath := Path(tb, "brainscore-synthetic", "stimulus_set.csv")
+	const py = "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import netCDF4, numpy").Run(); err != nil {
+		tb.Skipf("reading the synthetic netCDF assembly needs %s with netCDF4 and numpy (apt-get install python3-netcdf4): %v", py, err)
+	}
+	root, ok := moduleRoot()
+	if !ok {
+		tb.Fatal("no go.mod at or above the working directory")
+	}
+	dir := tb.TempDir()
+	script := filepath.Join(root, "bpdl", "brainscore", "metric", "testdata", "gen_synthetic.py")
+	if out, err := exec.Command(py, script, nc, csvPath, dir).CombinedOutput(); err != nil {
+		tb.Fatalf("%s failed: %v\n%s", script, err, out)
+	}
+	return dir
 }
