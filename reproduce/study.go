@@ -336,8 +336,8 @@ func toReportRun(r *train.Result, backendName string) report.Run {
 	return rr
 }
 
-// spikeRaster is the trained spiking net's spikes on the first test example, layer by layer ("input",
-// "hidden1", ...), for the raster figure.
+// spikeRaster is the trained spiking net's spikes on the first test example, layer by layer (named by
+// snn.LayerName, as the spike_rate_* metrics are), for the raster figure.
 func spikeRaster(net *snn.Net, test *data.Set) (*report.Raster, error) {
 	if test.N == 0 {
 		return nil, errors.New("no test example")
@@ -348,11 +348,7 @@ func spikeRaster(net *snn.Net, test *data.Set) (*report.Raster, error) {
 	}
 	out := &report.Raster{Steps: r.Steps, DT: 1000 * net.Config().DT, Label: int(test.Y[0])}
 	for l, s := range r.Spikes {
-		name := "input"
-		if l > 0 {
-			name = fmt.Sprintf("hidden%d", l)
-		}
-		out.Layers = append(out.Layers, report.RasterLayer{Name: name, Units: r.Units[l], Spikes: s})
+		out.Layers = append(out.Layers, report.RasterLayer{Name: snn.LayerName(l), Units: r.Units[l], Spikes: s})
 	}
 	return out, nil
 }

@@ -114,10 +114,7 @@ func (s *SNN) Probe(x, y *tensors.Tensor) ([]Metric, error) {
 	}
 	metrics := []Metric{{Name: "probe_loss", Value: p.Loss}, {Name: "probe_accuracy", Value: p.Accuracy}}
 	for l := range p.Spikes {
-		layer := "input"
-		if l > 0 {
-			layer = fmt.Sprintf("hidden%d", l)
-		}
+		layer := snn.LayerName(l)
 		metrics = append(metrics,
 			Metric{Name: "spikes_" + layer, Value: float64(p.Spikes[l])},
 			Metric{Name: "spike_rate_" + layer, Value: p.Rates[l]})
