@@ -58,7 +58,7 @@ type DTP struct {
 	// Init draws the forward and feedback weights (biases are zero). The study: Xavier-uniform.
 	Init WeightInit
 	// Feedback is the optimiser of the feedback weights. The study: SGD, lr 1.01149118237e-4.
-	Feedback optim.Config
+	Feedback optim.Optimizer
 	// Settings are the forward optimiser and training settings. The study: SGD lr 0.01 without momentum or
 	// clipping, batch 4, 25 epochs, one feedback-only epoch first.
 	Settings Settings
@@ -94,9 +94,9 @@ func NewDTP() DTP {
 		FeedbackActivation: ActReLU,
 		OutputReLU:         true,
 		Init:               XavierUniform,
-		Feedback:           optim.Config{Kind: optim.SGD, LR: 1.01149118237e-4},
+		Feedback:           optim.SGDOptimizer{LR: 1.01149118237e-4},
 		Settings: Settings{
-			Optimizer:      optim.Config{Kind: optim.SGD, LR: 0.01},
+			Optimizer:      optim.SGDOptimizer{LR: 0.01},
 			Batch:          4,
 			Epochs:         25,
 			PretrainEpochs: 1,
@@ -124,10 +124,10 @@ func NewDTPTuned() DTP {
 		FeedbackActivation: ActLinear,
 		OutputReLU:         false,
 		Init:               XavierNormal,
-		Feedback: optim.Config{Kind: optim.Adam, LR: 0.0019584756448113774,
+		Feedback: optim.AdamOptimizer{LR: 0.0019584756448113774,
 			Beta1: 0.9, Beta2: 0.999, Eps: 7.541132645747324e-06},
 		Settings: Settings{
-			Optimizer: optim.Config{Kind: optim.Adam, LR: 6.185037324617764e-05 / step,
+			Optimizer: optim.AdamOptimizer{LR: 6.185037324617764e-05 / step,
 				Beta1: 0.9, Beta2: 0.999, Eps: 1.0170111936290766e-08},
 			Batch:  128,
 			Epochs: 25,
@@ -173,6 +173,9 @@ func (d DTP) validate() error {
 	default:
 		return fmt.Errorf("%s: unknown initialisation %q", d.Label, d.Init)
 	}
+	if d.Feedback == nil {
+		return fmt.Errorf("%s: no feedback optimiser", d.Label)
+	}
 	if err := d.Feedback.Validate(); err != nil {
 		return fmt.Errorf("%s feedback optimiser: %w", d.Label, err)
 	}
@@ -192,7 +195,8 @@ func (d DTP) xavier(rng *rand.Rand, rows, cols int) *tensors.Tensor {
 	return nn.Uniform(rng, nn.XavierUniformBound(cols, rows), rows, cols)
 }
 
-// InitParams implements Initializer: Xavier weights ([out, in]) and zero biases, as DTPLayer.
+// InitParams draws the forward parameters (package train calls it in place of nn.InitPyTorch): Xavier
+// weights ([out, in]) and zero biases, as DTPLayer.
 func (d DTP) InitParams(spec nn.Spec, rng *rand.Rand) *nn.Params {
 	p := &nn.Params{}
 	for l := 0; l < spec.Layers(); l++ {
@@ -386,7 +390,7 @@ func (d DTP) trainFeedback(s *Step, rng *Node, fb, state []*Node) (aux, losses [
 		rng, rec, grads[2*(l-1)], grads[2*(l-1)+1] = d.reconstruct(s, l, rng, fb[2*(l-1)], fb[2*(l-1)+1])
 		losses = append(losses, rec)
 	}
-	newFB, newState := d.Feedback.Step(fb, grads, state)
+	newFB, newState := optim.Step(d.Feedback, fb, optim.DenseGrads(grads), state)
 	aux = append(append([]*Node{rng}, newFB...), newState...)
 	return aux, losses
 }

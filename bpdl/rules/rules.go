@@ -55,36 +55,67 @@ type Update struct {
 
 	// Deltas and Inputs, when a rule sets them, factor its updates: GW[l] = Deltas[l]^T Inputs[l] and
 	// GB[l] = the batch sum of Deltas[l], with Deltas[l] [batch, out] and Inputs[l] [batch, in]. The
-	// training step then computes the global update norm from [batch, batch] Gram matrices instead of
-	// passes over every weight (||D^T H||_F^2 = sum((D D^T) ⊙ (H H^T))), and scales the small deltas
-	// rather than the big matrices when clipping.
+	// optimiser then takes the global update norm from [batch, batch] Gram matrices instead of passes
+	// over every weight (||D^T H||_F^2 = sum((D D^T) ⊙ (H H^T))), and scales the small deltas rather
+	// than the big matrices when clipping (see Grads and optim.Step).
 	Deltas, Inputs []*Node
 }
 
-// Settings are the training settings a rule was published with, when they differ from the study's
-// BP settings (Paper).
+// Grads returns the update directions as the optimiser takes them (optim.Step), weight then bias for
+// every layer: factored (optim.LayerGrads) when the rule set Deltas and Inputs, so that clipping costs
+// only Gram matrices and scales the small deltas, else GW and GB as they are.
+func (u *Update) Grads() []optim.Grad {
+	var out []optim.Grad
+	for l := range u.GW {
+		if u.Deltas != nil {
+			w, b := optim.LayerGrads(u.Deltas[l], u.Inputs[l])
+			out = append(out, w, b)
+		} else {
+			out = append(out, optim.Grad{Dense: u.GW[l]}, optim.Grad{Dense: u.GB[l]})
+		}
+	}
+	return out
+}
+
+// Settings are the hyper-parameters of a training run: the optimiser (clipping included), the batch
+// size and the number of epochs. A rule's published settings (DefaultsOf) are the defaults of the runs
+// that train it; package train uses this type for every learner.
 type Settings struct {
-	Optimizer      optim.Config
+	Optimizer      optim.Optimizer
 	Batch          int
 	Epochs         int
 	PretrainEpochs int // epochs that train only the rule's own tensors before training starts (DTP)
 }
 
-// Paper are the study's training settings for BP, FA and DFA: SGD lr 1e-3, momentum 0.9, clipping at a
+// Study are the study's training settings for BP, FA and DFA: SGD lr 1e-3, momentum 0.9, clipping at a
 // global norm of 2.0, batch 4, 25 epochs.
-func Paper() Settings { return Settings{Optimizer: optim.Paper(), Batch: 4, Epochs: 25} }
+func Study() Settings { return Settings{Optimizer: optim.Study(), Batch: 4, Epochs: 25} }
 
-// Defaulter is implemented by rules whose settings differ from Paper.
+// Validate checks the settings.
+func (s Settings) Validate() error {
+	if s.Batch <= 0 {
+		return fmt.Errorf("batch size %d must be > 0", s.Batch)
+	}
+	if s.Epochs < 0 || s.PretrainEpochs < 0 {
+		return fmt.Errorf("epochs %d and pretraining epochs %d must be >= 0", s.Epochs, s.PretrainEpochs)
+	}
+	if s.Optimizer == nil {
+		return fmt.Errorf("no optimiser")
+	}
+	return s.Optimizer.Validate()
+}
+
+// Defaulter is implemented by rules whose settings differ from Study.
 type Defaulter interface {
 	Defaults() Settings
 }
 
-// DefaultsOf returns r's settings: r.Defaults() for a Defaulter, else Paper().
+// DefaultsOf returns r's settings: r.Defaults() for a Defaulter, else Study().
 func DefaultsOf(r Rule) Settings {
 	if d, ok := r.(Defaulter); ok {
 		return d.Defaults()
 	}
-	return Paper()
+	return Study()
 }
 
 // Pretrainer is implemented by rules that train their own tensors alone before training starts (DTP's
@@ -97,13 +128,6 @@ type Pretrainer interface {
 // per-layer reconstruction loss). Names are fixed for a spec; values are scalars.
 type Diagnoser interface {
 	Diagnostics(s *Step) (names []string, values []*Node)
-}
-
-// Initializer is implemented by rules whose published nets initialise the forward parameters differently
-// from PyTorch's default (nn.InitPyTorch); DTP uses Xavier-uniform weights and zero biases. The training
-// loop calls InitParams, when a rule has it, before Setup, with the same rng.
-type Initializer interface {
-	InitParams(spec nn.Spec, rng *rand.Rand) *nn.Params
 }
 
 // Outputer is implemented by rules whose published net applies a nonlinearity to the output layer (the

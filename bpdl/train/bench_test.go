@@ -12,7 +12,7 @@ import (
 func BenchmarkMLPStep(b *testing.B) {
 	for _, batch := range []int{4, 128} {
 		b.Run("bp/batch="+strconv.Itoa(batch), func(b *testing.B) {
-			spec := nn.NewSpec(3072, nn.PaperHidden, 10)
+			spec := nn.NewSpec(3072, nn.StudyHidden, 10)
 			l, err := DefaultRegistry().New("bp", testBackend(b), Options{Spec: spec, Seed: 1})
 			if err != nil {
 				b.Fatal(err)

@@ -13,7 +13,6 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/bpdl/bpdl/bpdl/nn"
-	"github.com/bpdl/bpdl/bpdl/optim"
 	"github.com/bpdl/bpdl/bpdl/rules"
 	"github.com/bpdl/bpdl/bpdl/snn"
 )
@@ -57,13 +56,10 @@ type Learner interface {
 	SetState([]*tensors.Tensor) error
 }
 
-// Settings are the hyper-parameters of a training run.
-type Settings struct {
-	Optimizer      optim.Config
-	Batch          int
-	Epochs         int
-	PretrainEpochs int
-}
+// Settings are the hyper-parameters of a training run: the optimiser (clipping included), batch size
+// and epochs. They are rules.Settings, the type a rule's published settings come in, under the name the
+// learners of this package use.
+type Settings = rules.Settings
 
 // Options configure a learner; zero values mean the learner's published defaults.
 type Options struct {
@@ -90,23 +86,12 @@ func (o Overrides) Apply(s Settings) Settings {
 		s.Batch = o.Batch
 	}
 	if o.LR > 0 {
-		s.Optimizer.LR = o.LR
+		s.Optimizer = s.Optimizer.WithLearningRate(o.LR)
 	}
 	if o.ClipSet {
-		s.Optimizer.Clip = o.Clip
+		s.Optimizer = s.Optimizer.WithClipNorm(o.Clip)
 	}
 	return s
-}
-
-// Validate checks a learner's settings.
-func (s Settings) Validate() error {
-	if s.Batch <= 0 {
-		return fmt.Errorf("batch size %d must be > 0", s.Batch)
-	}
-	if s.Epochs < 0 || s.PretrainEpochs < 0 {
-		return fmt.Errorf("epochs %d and pretraining epochs %d must be >= 0", s.Epochs, s.PretrainEpochs)
-	}
-	return s.Optimizer.Validate()
 }
 
 // Constructor makes a learner on a backend.

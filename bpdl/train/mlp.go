@@ -44,8 +44,7 @@ func NewMLP(backend compute.Backend, rule rules.Rule, opts Options) (*MLP, error
 	if err := opts.Spec.Validate(); err != nil {
 		return nil, err
 	}
-	d := rules.DefaultsOf(rule)
-	settings := opts.Override.Apply(Settings{Optimizer: d.Optimizer, Batch: d.Batch, Epochs: d.Epochs, PretrainEpochs: d.PretrainEpochs})
+	settings := opts.Override.Apply(rules.DefaultsOf(rule))
 	if err := settings.Validate(); err != nil {
 		return nil, fmt.Errorf("rule %s: %w", rule.Name(), err)
 	}
@@ -110,9 +109,7 @@ func (m *MLP) compile() error {
 		for l := range w {
 			params = append(params, w[l], b[l])
 		}
-		cfg := m.settings.Optimizer
-		cfg.Clip = 0 // clippedGrads has clipped
-		newParams, newOpt := cfg.Step(params, clippedGrads(u, m.settings.Optimizer.Clip), opt)
+		newParams, newOpt := optim.Step(m.settings.Optimizer, params, u.Grads(), opt)
 		out := append(append(append(newParams, u.Aux...), newOpt...), u.Loss)
 		return out
 	})
@@ -164,32 +161,6 @@ func (m *MLP) compile() error {
 		return out
 	})
 	return err
-}
-
-// clippedGrads returns the rule's updates, W then b per layer, scaled as torch.nn.utils.clip_grad_norm_
-// does when clip > 0. For factored updates (Update.Deltas) the norm comes from small Gram matrices and the
-// scale is applied to the deltas before the weight updates are formed, so no extra pass over the weights
-// is made.
-func clippedGrads(u *rules.Update, clip float64) []*Node {
-	var grads []*Node
-	switch {
-	case clip <= 0:
-		for l := range u.GW {
-			grads = append(grads, u.GW[l], u.GB[l])
-		}
-	case u.Deltas != nil:
-		coef := optim.ClipCoefficient(optim.FactoredNorm(u.Deltas, u.Inputs), clip)
-		for l, d := range u.Deltas {
-			gw, gb := rules.LayerGrads(Mul(d, ConvertDType(coef, d.DType())), u.Inputs[l])
-			grads = append(grads, gw, gb)
-		}
-	default:
-		for l := range u.GW {
-			grads = append(grads, u.GW[l], u.GB[l])
-		}
-		grads, _ = optim.ClipGlobalNorm(grads, clip)
-	}
-	return grads
 }
 
 func (m *MLP) args(x, y *tensors.Tensor, withOpt bool) []any {
