@@ -156,10 +156,22 @@ func (a *Activations) Input(l int) *Node {
 
 // Forward runs the net on x [batch, Sizes[0]]: ReLU hidden layers and a linear output layer.
 func Forward(x *Node, w, b []*Node) *Activations {
+	return ForwardFrom(x, Linear(x, w[0], b[0]), w, b)
+}
+
+// ForwardFrom is Forward with the first layer's pre-activation pre0 = x W[0]^T + b[0] given, computed
+// elsewhere (package train's CPU fast path computes it with a hand-written kernel); w[0] and b[0] are not
+// used and may be nil.
+func ForwardFrom(x, pre0 *Node, w, b []*Node) *Activations {
 	a := &Activations{In: x}
 	h := x
 	for l := range w {
-		pre := Linear(h, w[l], b[l])
+		var pre *Node
+		if l == 0 {
+			pre = pre0
+		} else {
+			pre = Linear(h, w[l], b[l])
+		}
 		a.Pre = append(a.Pre, pre)
 		if l < len(w)-1 {
 			h = MaxScalar(pre, 0.0)

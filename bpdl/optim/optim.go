@@ -66,9 +66,13 @@ type SpanFunc func(p, g, s0, s1 []float32)
 // Grad is the gradient of one parameter, as Step takes it: Dense, or the factors of a dense layer's
 // gradient, D [batch, out] (the layer's errors) and H [batch, in] (its inputs): a weight's gradient is
 // D^T H ([out, in]); a bias's (H nil) is the batch sum of D ([out]).
+//
+// HGram, when set, is H H^T ([batch, batch]) computed elsewhere (package train's CPU fast path computes
+// the first layer's on the host), which Norm uses instead of forming it.
 type Grad struct {
 	Dense *Node
 	D, H  *Node
+	HGram *Node
 }
 
 // DenseGrads wraps gradients as Grads.
@@ -131,7 +135,10 @@ func Norm(grads []Grad) *Node {
 			add(ReduceAllSum(dd))
 			continue
 		}
-		hh := DotGeneral(g.H, []int{1}, nil, g.H, []int{1}, nil)
+		hh := g.HGram
+		if hh == nil {
+			hh = DotGeneral(g.H, []int{1}, nil, g.H, []int{1}, nil)
+		}
 		sq := ReduceAllSum(Mul(dd, hh))
 		if i+1 < len(grads) && grads[i+1].factored() && grads[i+1].H == nil && grads[i+1].D == g.D {
 			sq = Add(sq, ReduceAllSum(dd))
@@ -177,15 +184,22 @@ func HostClipCoefficient(norm, max float64) float32 {
 // Adam (PyTorch): t <- t+1; m <- b1 m + (1-b1) g; s <- b2 s + (1-b2) g^2;
 // p <- p - lr (m/(1-b1^t)) / (sqrt(s/(1-b2^t)) + eps).
 func Step(o Optimizer, params []*Node, grads []Grad, state []*Node) (newParams, newState []*Node) {
-	var coef *Node
-	if max := o.ClipNorm(); max > 0 {
-		coef = ClipCoefficient(Norm(grads), max)
-	}
+	coef := ClipFactor(o, grads)
 	gs := make([]*Node, len(grads))
 	for i, g := range grads {
 		gs[i] = g.Value(coef)
 	}
 	return o.Apply(params, gs, state)
+}
+
+// ClipFactor returns the factor by which o scales the gradients before its update: ClipCoefficient of
+// their Norm when o clips, nil when it does not. Step applies it; callers that apply the update outside
+// the graph (through Span, with factored gradients) scale the factors D by it.
+func ClipFactor(o Optimizer, grads []Grad) *Node {
+	if max := o.ClipNorm(); max > 0 {
+		return ClipCoefficient(Norm(grads), max)
+	}
+	return nil
 }
 
 // validateCommon checks what every optimiser shares: a finite positive learning rate and a clipping norm

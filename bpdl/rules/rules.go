@@ -34,6 +34,9 @@ type Rule interface {
 }
 
 // Step is what a rule sees of one mini-batch, inside a graph.
+//
+// A rule uses the first layer's weights W[0] and B[0] only through Fwd: package train's CPU fast path
+// computes the first layer's forward pass outside the graph (NewStepFrom) and leaves them nil.
 type Step struct {
 	Spec      nn.Spec
 	X, Labels *Node   // inputs [batch, in] and integer labels [batch]
@@ -45,6 +48,12 @@ type Step struct {
 // NewStep runs the forward pass and returns the Step for it.
 func NewStep(spec nn.Spec, x, labels *Node, w, b, aux []*Node) *Step {
 	return &Step{Spec: spec, X: x, Labels: labels, W: w, B: b, Aux: aux, Fwd: nn.Forward(x, w, b)}
+}
+
+// NewStepFrom is NewStep with the first layer's pre-activation pre0 = x W[0]^T + b[0] given
+// (nn.ForwardFrom); w[0] and b[0] may be nil.
+func NewStepFrom(spec nn.Spec, x, pre0, labels *Node, w, b, aux []*Node) *Step {
+	return &Step{Spec: spec, X: x, Labels: labels, W: w, B: b, Aux: aux, Fwd: nn.ForwardFrom(x, pre0, w, b)}
 }
 
 // Update is a rule's result for one mini-batch.

@@ -66,6 +66,9 @@ type Options struct {
 	Spec     nn.Spec   // the net's sizes (input and output from the dataset)
 	Seed     uint64    // seeds the initial weights and every random draw of the learner
 	Override Overrides // changes to the default settings
+	// GraphStep makes an MLP take every training step as one GoMLX graph even on the go backend, where
+	// it otherwise runs the CPU fast path (see MLP); for comparisons.
+	GraphStep bool
 }
 
 // Overrides are changes to a learner's default settings; zero values keep the default.

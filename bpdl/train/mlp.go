@@ -29,6 +29,9 @@ type MLP struct {
 
 	step, pretrain, logits, probe, layers *Exec
 	diagNames                             []string // names of the rule's diagnostics, set when the probe graph is built
+
+	// fast is the step on GoMLX's go backend (see cpuStep), nil where the step graph runs.
+	fast *cpuStep
 }
 
 // ParamsInitializer is implemented by rules that initialise the forward weights differently from
@@ -67,6 +70,11 @@ func NewMLP(backend compute.Backend, rule rules.Rule, opts Options) (*MLP, error
 	m.opt = settings.Optimizer.State(pshapes)
 	if err := m.compile(); err != nil {
 		return nil, err
+	}
+	if !opts.GraphStep {
+		if m.fast, err = newCPUStep(m); err != nil {
+			return nil, fmt.Errorf("rule %s: %w", rule.Name(), err)
+		}
 	}
 	return m, nil
 }
@@ -202,6 +210,16 @@ func (m *MLP) donated(args []any) ([]any, error) {
 
 // Step implements Learner.
 func (m *MLP) Step(x, y *tensors.Tensor) (float64, error) {
+	if m.fast != nil {
+		loss, ok, err := m.fast.run(x, y)
+		if err != nil {
+			return 0, fmt.Errorf("%s training step: %w", m.rule.Name(), err)
+		}
+		if ok {
+			return loss, nil
+		}
+		m.fast = nil // the rule's updates are not factored: the step graph from now on
+	}
 	args, err := m.donated(m.args(x, y, true))
 	if err != nil {
 		return 0, fmt.Errorf("%s training step: %w", m.rule.Name(), err)
@@ -328,6 +346,16 @@ func (m *MLP) SetState(ts []*tensors.Tensor) error {
 	m.params = ts[:np]
 	m.aux = ts[np : np+na]
 	m.opt = ts[np+na:]
+	if m.fast != nil {
+		var err error
+		if m.params, err = shareAll(m.backend, m.params); err != nil {
+			return err
+		}
+		if m.opt, err = shareAll(m.backend, m.opt); err != nil {
+			return err
+		}
+		m.fast.views()
+	}
 	return nil
 }
 

@@ -1,0 +1,250 @@
+//go:build goexperiment.simd && amd64
+
+package dense
+
+import "simd/archsimd"
+
+// The vector kernels, 16-wide AVX-512. Go's register allocator keeps about fifteen vectors in registers,
+// so the product tiles hold eight accumulators: four rows by 32 columns, one broadcast of a by two loads
+// of b per step (the shape that measured fastest, ~75% of the FMA peak of one Zen 4 core; see
+// docs/speed.md).
+
+var hasAVX512 = archsimd.X86.AVX512() && archsimd.X86.FMA()
+
+// Accelerated reports whether the vector kernels run (GOEXPERIMENT=simd on amd64, a CPU with AVX-512).
+func Accelerated() bool { return hasAVX512 }
+
+// tiledRows is the batch size from which Linear uses the register tiles rather than dot products.
+const tiledRows = 16
+
+// linearPanel is the number of inputs (q) a pass of the tiled Linear covers, so that the panel of x
+// transposed that the tiles read stays in the L2 cache.
+const linearPanel = 256
+
+func (ws *Workspace) linear(out, x, w, b []float32, m, n, k, workers int) {
+	switch {
+	case !hasAVX512:
+		linearGo(out, x, w, b, m, n, k, workers)
+	case m >= tiledRows:
+		ws.linearTiled(out, x, w, b, m, n, k, workers)
+	default:
+		ws.linearDot(out, x, w, b, m, n, k, workers)
+	}
+}
+
+// linearTiled computes out^T [n, mp] = w [n, k] x^T [k, mp], x transposed and padded with zeros to mp, a
+// multiple of 32 columns, with tiles of four weight rows by 32 batch rows; every output is one chain of
+// fused multiply-adds over q in increasing order.
+func (ws *Workspace) linearTiled(out, x, w, b []float32, m, n, k, workers int) {
+	mp := (m + 31) &^ 31
+	xt := grow(&ws.xt, k*mp)
+	for q := 0; q < k; q++ {
+		row := xt[q*mp : (q+1)*mp]
+		for r := 0; r < m; r++ {
+			row[r] = x[r*k+q]
+		}
+		clear(row[m:])
+	}
+	outT := grow(&ws.outT, n*mp)
+	blocks := (n + 3) / 4
+	parallel(blocks, workers, func(lo, hi int) {
+		for q0 := 0; q0 < k; q0 += linearPanel {
+			nq := min(linearPanel, k-q0)
+			for blk := lo; blk < hi; blk++ {
+				o := 4 * blk
+				if o+4 <= n {
+					a0, a1, a2, a3 := w[o*k+q0:][:nq], w[(o+1)*k+q0:][:nq], w[(o+2)*k+q0:][:nq], w[(o+3)*k+q0:][:nq]
+					for j := 0; j < mp; j += 32 {
+						tile4x32(outT[o*mp+j:], mp, a0, a1, a2, a3, xt[q0*mp+j:], mp, q0 == 0)
+					}
+					continue
+				}
+				for ; o < n; o++ {
+					for j := 0; j < mp; j += 32 {
+						tile1(outT[o*mp+j:], w[o*k+q0:][:nq], xt[q0*mp+j:], mp, 32, q0 == 0)
+					}
+				}
+			}
+		}
+	})
+	for o := 0; o < n; o++ {
+		row := outT[o*mp : o*mp+m]
+		if b != nil {
+			for r, v := range row {
+				out[r*n+o] = v + b[o]
+			}
+		} else {
+			for r, v := range row {
+				out[r*n+o] = v
+			}
+		}
+	}
+}
+
+// linearDot computes each output as a dot product over 16-wide lanes, two weight rows by four batch rows
+// at a time, the lanes added at the end in a fixed order: for small batches, whose cost is reading w.
+func (ws *Workspace) linearDot(out, x, w, b []float32, m, n, k, workers int) {
+	mp := (m + 3) &^ 3
+	xp := x
+	if mp != m {
+		xp = grow(&ws.xt, mp*k)
+		copy(xp, x[:m*k])
+		clear(xp[m*k:])
+	}
+	pairs := (n + 1) / 2
+	parallel(pairs, workers, func(lo, hi int) {
+		var sums [8]float32
+		for pr := lo; pr < hi; pr++ {
+			o := 2 * pr
+			w0 := w[o*k : (o+1)*k]
+			w1 := w0
+			if o+1 < n {
+				w1 = w[(o+1)*k : (o+2)*k]
+			}
+			for r0 := 0; r0 < mp; r0 += 4 {
+				dot2x4(&sums, w0, w1, xp[r0*k:(r0+1)*k], xp[(r0+1)*k:(r0+2)*k], xp[(r0+2)*k:(r0+3)*k], xp[(r0+3)*k:(r0+4)*k])
+				for i := 0; i < 8; i++ {
+					oo, r := o+i/4, r0+i%4
+					if oo >= n || r >= m {
+						continue
+					}
+					s := sums[i]
+					if b != nil {
+						s += b[oo]
+					}
+					out[r*n+oo] = s
+				}
+			}
+		}
+	})
+}
+
+// dot2x4 sets sums[4*i + j] = <w_i, x_j> for the weight rows w0, w1 and batch rows x0..x3 (all of the same
+// length): 16 lanes of fused multiply-adds over the inputs in order, the lanes then added pairwise.
+func dot2x4(sums *[8]float32, w0, w1, x0, x1, x2, x3 []float32) {
+	k := len(w0)
+	w1, x0, x1, x2, x3 = w1[:k], x0[:k], x1[:k], x2[:k], x3[:k]
+	var c00, c01, c02, c03, c10, c11, c12, c13 archsimd.Float32x16
+	q := 0
+	for ; q+16 <= k; q += 16 {
+		u0 := archsimd.LoadFloat32x16((*[16]float32)(w0[q:]))
+		u1 := archsimd.LoadFloat32x16((*[16]float32)(w1[q:]))
+		v := archsimd.LoadFloat32x16((*[16]float32)(x0[q:]))
+		c00, c10 = v.MulAdd(u0, c00), v.MulAdd(u1, c10)
+		v = archsimd.LoadFloat32x16((*[16]float32)(x1[q:]))
+		c01, c11 = v.MulAdd(u0, c01), v.MulAdd(u1, c11)
+		v = archsimd.LoadFloat32x16((*[16]float32)(x2[q:]))
+		c02, c12 = v.MulAdd(u0, c02), v.MulAdd(u1, c12)
+		v = archsimd.LoadFloat32x16((*[16]float32)(x3[q:]))
+		c03, c13 = v.MulAdd(u0, c03), v.MulAdd(u1, c13)
+	}
+	if q < k {
+		u0 := archsimd.LoadFloat32x16SlicePart(w0[q:])
+		u1 := archsimd.LoadFloat32x16SlicePart(w1[q:])
+		v := archsimd.LoadFloat32x16SlicePart(x0[q:])
+		c00, c10 = v.MulAdd(u0, c00), v.MulAdd(u1, c10)
+		v = archsimd.LoadFloat32x16SlicePart(x1[q:])
+		c01, c11 = v.MulAdd(u0, c01), v.MulAdd(u1, c11)
+		v = archsimd.LoadFloat32x16SlicePart(x2[q:])
+		c02, c12 = v.MulAdd(u0, c02), v.MulAdd(u1, c12)
+		v = archsimd.LoadFloat32x16SlicePart(x3[q:])
+		c03, c13 = v.MulAdd(u0, c03), v.MulAdd(u1, c13)
+	}
+	sums[0], sums[1], sums[2], sums[3] = hsum(c00), hsum(c01), hsum(c02), hsum(c03)
+	sums[4], sums[5], sums[6], sums[7] = hsum(c10), hsum(c11), hsum(c12), hsum(c13)
+}
+
+// hsum adds the 16 lanes of v pairwise: halves, then halves again, in a fixed order.
+func hsum(v archsimd.Float32x16) float32 {
+	h := v.GetLo().Add(v.GetHi())
+	q := h.GetLo().Add(h.GetHi())
+	var t [4]float32
+	q.Store(&t)
+	return (t[0] + t[2]) + (t[1] + t[3])
+}
+
+// gradBlock: see gradBlockGo. Four rows by 32 columns at a time, then one row at a time; the last
+// columns with partial loads. Every value is a chain of fused multiply-adds over q in increasing order,
+// wherever it falls in the blocking.
+func gradBlock(g []float32, ldg int, a []float32, m, rows int, h []float32, k, i0, cols int) {
+	if !hasAVX512 {
+		gradBlockGo(g, ldg, a, m, rows, h, k, i0, cols)
+		return
+	}
+	full := cols &^ 31
+	if rows == 4 {
+		a0, a1, a2, a3 := a[:m], a[m:2*m], a[2*m:3*m], a[3*m:4*m]
+		for c := 0; c < full; c += 32 {
+			tile4x32(g[c:], ldg, a0, a1, a2, a3, h[i0+c:], k, true)
+		}
+	} else {
+		for r := 0; r < rows; r++ {
+			for c := 0; c < full; c += 32 {
+				tile1(g[r*ldg+c:], a[r*m:(r+1)*m], h[i0+c:], k, 32, true)
+			}
+		}
+	}
+	if full < cols {
+		for r := 0; r < rows; r++ {
+			tile1(g[r*ldg+full:], a[r*m:(r+1)*m], h[i0+full:], k, cols-full, true)
+		}
+	}
+}
+
+// tile4x32 accumulates into dst[r*ldd : r*ldd+32], r < 4, the products sum_q a_r[q] b[q*ldb : q*ldb+32]
+// over q < len(a0) (starting from zero when init is set, else from dst).
+func tile4x32(dst []float32, ldd int, a0, a1, a2, a3 []float32, b []float32, ldb int, init bool) {
+	n := len(a0)
+	a1, a2, a3 = a1[:n], a2[:n], a3[:n]
+	d := func(i int) *[16]float32 { return (*[16]float32)(dst[(i/2)*ldd+16*(i%2):]) }
+	var c0, c1, c2, c3, c4, c5, c6, c7 archsimd.Float32x16
+	if !init {
+		c0, c1, c2, c3 = archsimd.LoadFloat32x16(d(0)), archsimd.LoadFloat32x16(d(1)), archsimd.LoadFloat32x16(d(2)), archsimd.LoadFloat32x16(d(3))
+		c4, c5, c6, c7 = archsimd.LoadFloat32x16(d(4)), archsimd.LoadFloat32x16(d(5)), archsimd.LoadFloat32x16(d(6)), archsimd.LoadFloat32x16(d(7))
+	}
+	for q := 0; q < n; q++ {
+		row := b[q*ldb:]
+		v := archsimd.LoadFloat32x16((*[16]float32)(row))
+		u := archsimd.LoadFloat32x16((*[16]float32)(row[16:]))
+		s := archsimd.BroadcastFloat32x16(a0[q])
+		c0, c1 = s.MulAdd(v, c0), s.MulAdd(u, c1)
+		s = archsimd.BroadcastFloat32x16(a1[q])
+		c2, c3 = s.MulAdd(v, c2), s.MulAdd(u, c3)
+		s = archsimd.BroadcastFloat32x16(a2[q])
+		c4, c5 = s.MulAdd(v, c4), s.MulAdd(u, c5)
+		s = archsimd.BroadcastFloat32x16(a3[q])
+		c6, c7 = s.MulAdd(v, c6), s.MulAdd(u, c7)
+	}
+	c0.Store(d(0))
+	c1.Store(d(1))
+	c2.Store(d(2))
+	c3.Store(d(3))
+	c4.Store(d(4))
+	c5.Store(d(5))
+	c6.Store(d(6))
+	c7.Store(d(7))
+}
+
+// tile1 is tile4x32 for one row and the first w <= 32 columns.
+func tile1(dst []float32, a0 []float32, b []float32, ldb, w int, init bool) {
+	w0, w1 := min(w, 16), max(0, w-16)
+	var c0, c1 archsimd.Float32x16
+	if !init {
+		c0 = archsimd.LoadFloat32x16SlicePart(dst[:w0])
+		if w1 > 0 {
+			c1 = archsimd.LoadFloat32x16SlicePart(dst[16 : 16+w1])
+		}
+	}
+	for q, s := range a0 {
+		row := b[q*ldb:]
+		bs := archsimd.BroadcastFloat32x16(s)
+		c0 = bs.MulAdd(archsimd.LoadFloat32x16SlicePart(row[:w0]), c0)
+		if w1 > 0 {
+			c1 = bs.MulAdd(archsimd.LoadFloat32x16SlicePart(row[16:16+w1]), c1)
+		}
+	}
+	c0.StoreSlicePart(dst[:w0])
+	if w1 > 0 {
+		c1.StoreSlicePart(dst[16 : 16+w1])
+	}
+}
