@@ -74,6 +74,27 @@ func (ws *Workspace) Linear(out, x, w, b []float32, m, n, k, workers int) {
 // that stays in cache and handed to span row by row; the gradient entry (o, i) is the sum over the batch,
 // in order, of d[r, o] h[r, i].
 func (ws *Workspace) Update(w, b Param, d, h []float32, m, n, k int, span optim.SpanFunc, workers int) {
+	ws.update(w, b, d, h, m, n, k, span, nil, max(1, workers))
+}
+
+// UpdateLinear is Update followed by Linear(out, x, w, b, mx, n, k) on the updated parameters, in one pass
+// over the weights: each block of weight rows enters the next batch's product while it is in cache. The
+// results are those of Update then Linear, bit for bit. w.P and b.P must not be nil.
+func (ws *Workspace) UpdateLinear(w, b Param, d, h []float32, m, n, k int, span optim.SpanFunc, out, x []float32, mx, workers int) {
+	check("UpdateLinear", out, mx*n, x, mx*k, nil, 0)
+	if w.P == nil || b.P == nil {
+		panic("dense: UpdateLinear needs the weight and the bias")
+	}
+	ws.update(w, b, d, h, m, n, k, span, &next{out: out, x: x, m: mx}, max(1, workers))
+}
+
+// next is the product UpdateLinear computes with the updated weights: out = x w^T + b, x [m, k].
+type next struct {
+	out, x []float32
+	m      int
+}
+
+func (ws *Workspace) update(w, b Param, d, h []float32, m, n, k int, span optim.SpanFunc, nx *next, workers int) {
 	check("Update", d, m*n, h, m*k, nil, 0)
 	if w.P != nil {
 		checkParam("weight", w, n*k)
@@ -100,6 +121,16 @@ func (ws *Workspace) Update(w, b Param, d, h []float32, m, n, k int, span optim.
 			dt[o*m+r] = d[r*n+o]
 		}
 	}
+	var fwd forward
+	if nx != nil {
+		if nx.m == 0 {
+			nx = nil
+		} else if fwd = ws.newForward(nx.out, nx.x, w.P, b.P, nx.m, n, k); fwd == nil {
+			// No fused product on this machine: the product after the update.
+			defer ws.linear(nx.out, nx.x, w.P, b.P, nx.m, n, k, workers)
+			nx = nil
+		}
+	}
 	blocks := (n + 3) / 4
 	workers = max(1, min(workers, blocks))
 	for len(ws.g) < workers {
@@ -118,22 +149,46 @@ func (ws *Workspace) Update(w, b Param, d, h []float32, m, n, k int, span optim.
 	parallelIndexed(blocks, workers, func(p, lo, hi int) {
 		g := ws.g[p]
 		if m*k <= updateRowMajor {
-			// h fits in cache: the weights row after row.
+			// h fits in cache: the weights row after row, each block into the next product when done.
 			for blk := lo; blk < hi; blk++ {
 				for i0 := 0; i0 < k; i0 += updateChunk {
 					update(g, blk, i0)
+				}
+				if nx != nil {
+					fwd.rows(4*blk, min(4*blk+4, n), 0, k)
 				}
 			}
 			return
 		}
 		// A panel of h's columns at a time, so that it stays in the L2 cache while every row block uses
-		// it.
+		// it; the next product takes the same panel of its inputs, when its tiles allow.
+		panels := nx != nil && fwd.panels()
 		for i0 := 0; i0 < k; i0 += updateChunk {
 			for blk := lo; blk < hi; blk++ {
 				update(g, blk, i0)
+				if panels {
+					fwd.rows(4*blk, min(4*blk+4, n), i0, min(i0+updateChunk, k))
+				}
 			}
 		}
+		if nx != nil && !panels {
+			fwd.rows(4*lo, min(4*hi, n), 0, k)
+		}
 	})
+	if nx != nil {
+		fwd.finish()
+	}
+}
+
+// forward is a product x w^T + b that UpdateLinear computes rows of weights at a time (kernels_*.go).
+type forward interface {
+	// rows computes the contributions of inputs [q0, q1) to the outputs of weight rows [o0, o1); the
+	// ranges of a row come in increasing order, from q0 = 0.
+	rows(o0, o1, q0, q1 int)
+	// panels reports whether rows may be called with q ranges shorter than the whole input.
+	panels() bool
+	// finish writes the outputs.
+	finish()
 }
 
 // updateRowMajor is the size of h (values) up to which Update goes through the weights row after row;

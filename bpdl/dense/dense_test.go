@@ -149,3 +149,71 @@ func TestUpdate(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateLinear checks that UpdateLinear gives, bit for bit, what Update then Linear give: the
+// parameters, optimiser state and the next product, for batches that take every path (rows or panels
+// of the weights; dot products or tiles for the product).
+func TestUpdateLinear(t *testing.T) {
+	opt := optim.SGDOptimizer{LR: 0.1, Momentum: 0.9}
+	for _, tc := range []struct{ m, mx, n, k int }{
+		{4, 4, 37, 600}, {4, 33, 9, 100}, {128, 128, 13, 1100}, {128, 5, 10, 1030}, {3, 0, 6, 50}, {40, 20, 64, 2000},
+	} {
+		t.Run(fmt.Sprintf("m=%d/mx=%d/%dx%d", tc.m, tc.mx, tc.n, tc.k), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(tc.m), uint64(tc.k)))
+			d, h, x := random(rng, tc.m*tc.n), random(rng, tc.m*tc.k), random(rng, tc.mx*tc.k)
+			w0, b0 := random(rng, tc.n*tc.k), random(rng, tc.n)
+			run := func(fused bool, workers int) []float32 {
+				w, b := append([]float32{}, w0...), append([]float32{}, b0...)
+				vw, vb := make([]float32, len(w)), make([]float32, len(b))
+				out := make([]float32, tc.mx*tc.n)
+				var ws Workspace
+				for step := 1; step <= 2; step++ {
+					if fused {
+						ws.UpdateLinear(Param{P: w, S0: vw}, Param{P: b, S0: vb}, d, h, tc.m, tc.n, tc.k, opt.Span(step, 1), out, x, tc.mx, workers)
+					} else {
+						ws.Update(Param{P: w, S0: vw}, Param{P: b, S0: vb}, d, h, tc.m, tc.n, tc.k, opt.Span(step, 1), workers)
+						ws.Linear(out, x, w, b, tc.mx, tc.n, tc.k, workers)
+					}
+				}
+				return append(append(append(append(w, b...), vw...), vb...), out...)
+			}
+			want := run(false, 1)
+			for _, workers := range []int{1, 2, 3} {
+				got := run(true, workers)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("workers=%d: value %d = %g fused, %g apart", workers, i, got[i], want[i])
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestGradBlockPaths checks that the kernels' ways of forming a gradient block (tiles of four rows, one
+// row, the batch-of-four rows) give the same bits as a tile does.
+func TestGradBlockPaths(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, m := range []int{1, 3, 4, 5} {
+		k, cols := 200, 150
+		a, h := random(rng, 4*m), random(rng, m*k)
+		want := make([]float32, 4*cols)
+		gradBlock(want, cols, a, m, 4, h, k, 37, cols)
+		for rows := 1; rows <= 4; rows++ {
+			got := make([]float32, 4*cols)
+			gradBlock(got, cols, a, m, rows, h, k, 37, cols)
+			for i := 0; i < rows*cols; i++ {
+				if got[i] != want[i] {
+					t.Fatalf("m=%d rows=%d: value %d = %g, %g with four rows", m, rows, i, got[i], want[i])
+				}
+			}
+		}
+		ref := make([]float32, 4*cols)
+		gradBlockGo(ref, cols, a, m, 4, h, k, 37, cols)
+		for i := range ref {
+			if math.Abs(float64(ref[i]-want[i])) > 1e-5*(1+math.Abs(float64(ref[i]))) {
+				t.Fatalf("m=%d: value %d = %g, portable %g", m, i, want[i], ref[i])
+			}
+		}
+	}
+}

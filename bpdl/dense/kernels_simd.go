@@ -36,6 +36,19 @@ func (ws *Workspace) linear(out, x, w, b []float32, m, n, k, workers int) {
 // multiple of 32 columns, with tiles of four weight rows by 32 batch rows; every output is one chain of
 // fused multiply-adds over q in increasing order.
 func (ws *Workspace) linearTiled(out, x, w, b []float32, m, n, k, workers int) {
+	f := ws.newTiled(out, x, w, b, m, n, k)
+	parallel((n+3)/4, workers, func(lo, hi int) { f.rows(4*lo, min(4*hi, n), 0, k) })
+	f.finish()
+}
+
+// tiled is the tiled product as a forward: x transposed and padded (xt, [k, mp]) and the outputs
+// transposed (outT, [n, mp]).
+type tiled struct {
+	out, w, b, xt, outT []float32
+	m, mp, n, k         int
+}
+
+func (ws *Workspace) newTiled(out, x, w, b []float32, m, n, k int) *tiled {
 	mp := (m + 31) &^ 31
 	xt := grow(&ws.xt, k*mp)
 	for q := 0; q < k; q++ {
@@ -45,45 +58,74 @@ func (ws *Workspace) linearTiled(out, x, w, b []float32, m, n, k, workers int) {
 		}
 		clear(row[m:])
 	}
-	outT := grow(&ws.outT, n*mp)
-	blocks := (n + 3) / 4
-	parallel(blocks, workers, func(lo, hi int) {
-		for q0 := 0; q0 < k; q0 += linearPanel {
-			nq := min(linearPanel, k-q0)
-			for blk := lo; blk < hi; blk++ {
-				o := 4 * blk
-				if o+4 <= n {
-					a0, a1, a2, a3 := w[o*k+q0:][:nq], w[(o+1)*k+q0:][:nq], w[(o+2)*k+q0:][:nq], w[(o+3)*k+q0:][:nq]
-					for j := 0; j < mp; j += 32 {
-						tile4x32(outT[o*mp+j:], mp, a0, a1, a2, a3, xt[q0*mp+j:], mp, q0 == 0)
-					}
-					continue
-				}
-				for ; o < n; o++ {
-					for j := 0; j < mp; j += 32 {
-						tile1(outT[o*mp+j:], w[o*k+q0:][:nq], xt[q0*mp+j:], mp, 32, q0 == 0)
-					}
-				}
+	return &tiled{out: out, w: w, b: b, xt: xt, outT: grow(&ws.outT, n*mp), m: m, mp: mp, n: n, k: k}
+}
+
+func (f *tiled) panels() bool { return true }
+
+// rows runs the tiles of weight rows [o0, o1) over inputs [q0, q1), a panel of linearPanel inputs at a
+// time so that the panel of xt stays in the L2 cache.
+func (f *tiled) rows(o0, o1, q0, q1 int) {
+	w, xt, outT, k, mp := f.w, f.xt, f.outT, f.k, f.mp
+	for p0 := q0; p0 < q1; p0 += linearPanel {
+		nq := min(linearPanel, q1-p0)
+		o := o0
+		for ; o+4 <= o1; o += 4 {
+			a0, a1, a2, a3 := w[o*k+p0:][:nq], w[(o+1)*k+p0:][:nq], w[(o+2)*k+p0:][:nq], w[(o+3)*k+p0:][:nq]
+			for j := 0; j < mp; j += 32 {
+				tile4x32(outT[o*mp+j:], mp, a0, a1, a2, a3, xt[p0*mp+j:], mp, p0 == 0)
 			}
 		}
-	})
-	for o := 0; o < n; o++ {
-		row := outT[o*mp : o*mp+m]
-		if b != nil {
-			for r, v := range row {
-				out[r*n+o] = v + b[o]
-			}
-		} else {
-			for r, v := range row {
-				out[r*n+o] = v
+		for ; o < o1; o++ {
+			for j := 0; j < mp; j += 32 {
+				tile1(outT[o*mp+j:], w[o*k+p0:][:nq], xt[p0*mp+j:], mp, 32, p0 == 0)
 			}
 		}
 	}
 }
 
+// finish writes out[r, o] = outT[o, r] + b[o].
+func (f *tiled) finish() {
+	for o := 0; o < f.n; o++ {
+		row := f.outT[o*f.mp : o*f.mp+f.m]
+		if f.b != nil {
+			for r, v := range row {
+				f.out[r*f.n+o] = v + f.b[o]
+			}
+		} else {
+			for r, v := range row {
+				f.out[r*f.n+o] = v
+			}
+		}
+	}
+}
+
+// newForward returns the product UpdateLinear computes rows at a time: the tiles from tiledRows batch
+// rows, else dot products (whose rows take the whole input at once).
+func (ws *Workspace) newForward(out, x, w, b []float32, m, n, k int) forward {
+	switch {
+	case !hasAVX512:
+		return nil
+	case m >= tiledRows:
+		return ws.newTiled(out, x, w, b, m, n, k)
+	}
+	return ws.newDot(out, x, w, b, m, n, k)
+}
+
 // linearDot computes each output as a dot product over 16-wide lanes, two weight rows by four batch rows
 // at a time, the lanes added at the end in a fixed order: for small batches, whose cost is reading w.
 func (ws *Workspace) linearDot(out, x, w, b []float32, m, n, k, workers int) {
+	f := ws.newDot(out, x, w, b, m, n, k)
+	parallel((n+3)/4, workers, func(lo, hi int) { f.rows(4*lo, min(4*hi, n), 0, k) })
+}
+
+// dots is the dot-product form of the product: x padded with zero rows to a multiple of four (xp).
+type dots struct {
+	out, w, b, xp []float32
+	m, mp, n, k   int
+}
+
+func (ws *Workspace) newDot(out, x, w, b []float32, m, n, k int) *dots {
 	mp := (m + 3) &^ 3
 	xp := x
 	if mp != m {
@@ -91,32 +133,37 @@ func (ws *Workspace) linearDot(out, x, w, b []float32, m, n, k, workers int) {
 		copy(xp, x[:m*k])
 		clear(xp[m*k:])
 	}
-	pairs := (n + 1) / 2
-	parallel(pairs, workers, func(lo, hi int) {
-		var sums [8]float32
-		for pr := lo; pr < hi; pr++ {
-			o := 2 * pr
-			w0 := w[o*k : (o+1)*k]
-			w1 := w0
-			if o+1 < n {
-				w1 = w[(o+1)*k : (o+2)*k]
-			}
-			for r0 := 0; r0 < mp; r0 += 4 {
-				dot2x4(&sums, w0, w1, xp[r0*k:(r0+1)*k], xp[(r0+1)*k:(r0+2)*k], xp[(r0+2)*k:(r0+3)*k], xp[(r0+3)*k:(r0+4)*k])
-				for i := 0; i < 8; i++ {
-					oo, r := o+i/4, r0+i%4
-					if oo >= n || r >= m {
-						continue
-					}
-					s := sums[i]
-					if b != nil {
-						s += b[oo]
-					}
-					out[r*n+oo] = s
+	return &dots{out: out, w: w, b: b, xp: xp, m: m, mp: mp, n: n, k: k}
+}
+
+func (f *dots) panels() bool { return false }
+func (f *dots) finish()      {}
+
+// rows computes the outputs of weight rows [o0, o1) (o0 even) over the whole input.
+func (f *dots) rows(o0, o1, _, _ int) {
+	w, xp, k, n := f.w, f.xp, f.k, f.n
+	var sums [8]float32
+	for o := o0; o < o1; o += 2 {
+		w0 := w[o*k : (o+1)*k]
+		w1 := w0
+		if o+1 < o1 {
+			w1 = w[(o+1)*k : (o+2)*k]
+		}
+		for r0 := 0; r0 < f.mp; r0 += 4 {
+			dot2x4(&sums, w0, w1, xp[r0*k:(r0+1)*k], xp[(r0+1)*k:(r0+2)*k], xp[(r0+2)*k:(r0+3)*k], xp[(r0+3)*k:(r0+4)*k])
+			for i := 0; i < 8; i++ {
+				oo, r := o+i/4, r0+i%4
+				if oo >= o1 || r >= f.m {
+					continue
 				}
+				s := sums[i]
+				if f.b != nil {
+					s += f.b[oo]
+				}
+				f.out[r*n+oo] = s
 			}
 		}
-	})
+	}
 }
 
 // dot2x4 sets sums[4*i + j] = <w_i, x_j> for the weight rows w0, w1 and batch rows x0..x3 (all of the same
@@ -171,6 +218,12 @@ func gradBlock(g []float32, ldg int, a []float32, m, rows int, h []float32, k, i
 		gradBlockGo(g, ldg, a, m, rows, h, k, i0, cols)
 		return
 	}
+	if m == 4 {
+		for r := 0; r < rows; r++ {
+			grad4(g[r*ldg:r*ldg+cols], a[r*4:r*4+4], h, k, i0)
+		}
+		return
+	}
 	full := cols &^ 31
 	if rows == 4 {
 		a0, a1, a2, a3 := a[:m], a[m:2*m], a[2*m:3*m], a[3*m:4*m]
@@ -188,6 +241,30 @@ func gradBlock(g []float32, ldg int, a []float32, m, rows int, h []float32, k, i
 		for r := 0; r < rows; r++ {
 			tile1(g[r*ldg+full:], a[r*m:(r+1)*m], h[i0+full:], k, cols-full, true)
 		}
+	}
+}
+
+// grad4 is a row of gradBlock for a batch of four: g[c] = sum_q a[q] h[q*k + i0 + c], the four
+// coefficients broadcast once for the whole row (the same chain of fused multiply-adds as the tiles).
+func grad4(g []float32, a []float32, h []float32, k, i0 int) {
+	n := len(g)
+	s0, s1, s2, s3 := archsimd.BroadcastFloat32x16(a[0]), archsimd.BroadcastFloat32x16(a[1]), archsimd.BroadcastFloat32x16(a[2]), archsimd.BroadcastFloat32x16(a[3])
+	h0, h1, h2, h3 := h[i0:i0+n], h[k+i0:k+i0+n], h[2*k+i0:2*k+i0+n], h[3*k+i0:3*k+i0+n]
+	var zero archsimd.Float32x16
+	c := 0
+	for ; c+16 <= n; c += 16 {
+		v := s0.MulAdd(archsimd.LoadFloat32x16((*[16]float32)(h0[c:])), zero)
+		v = s1.MulAdd(archsimd.LoadFloat32x16((*[16]float32)(h1[c:])), v)
+		v = s2.MulAdd(archsimd.LoadFloat32x16((*[16]float32)(h2[c:])), v)
+		v = s3.MulAdd(archsimd.LoadFloat32x16((*[16]float32)(h3[c:])), v)
+		v.Store((*[16]float32)(g[c:]))
+	}
+	if c < n {
+		v := s0.MulAdd(archsimd.LoadFloat32x16SlicePart(h0[c:]), zero)
+		v = s1.MulAdd(archsimd.LoadFloat32x16SlicePart(h1[c:]), v)
+		v = s2.MulAdd(archsimd.LoadFloat32x16SlicePart(h2[c:]), v)
+		v = s3.MulAdd(archsimd.LoadFloat32x16SlicePart(h3[c:]), v)
+		v.StoreSlicePart(g[c:])
 	}
 }
 

@@ -89,7 +89,18 @@ func (m *MLP) Settings() Settings { return m.settings }
 func (m *MLP) Rule() rules.Rule { return m.rule }
 
 // Params returns the net's current parameters (shared, not copied).
-func (m *MLP) Params() *nn.Params { return nn.ParamsFromTensors(m.params) }
+func (m *MLP) Params() *nn.Params {
+	m.flush()
+	return nn.ParamsFromTensors(m.params)
+}
+
+// flush applies any update the fast path holds back (see cpuStep); every reader of the parameters calls
+// it first.
+func (m *MLP) flush() {
+	if m.fast != nil {
+		m.fast.flush()
+	}
+}
 
 // split cuts a graph's inputs [x, y, params..., aux..., opt...] into their parts.
 func (m *MLP) split(in []*Node) (x, y *Node, w, b, aux, opt []*Node) {
@@ -250,6 +261,7 @@ func (m *MLP) PretrainStep(x, y *tensors.Tensor) (float64, error) {
 	if m.pretrain == nil {
 		return 0, fmt.Errorf("rule %s has no pretraining phase", m.rule.Name())
 	}
+	m.flush()
 	outs, err := m.pretrain.Exec(m.args(x, y, false)...)
 	if err != nil {
 		return 0, fmt.Errorf("%s pretraining step: %w", m.rule.Name(), err)
@@ -261,6 +273,7 @@ func (m *MLP) PretrainStep(x, y *tensors.Tensor) (float64, error) {
 
 // Logits implements Learner.
 func (m *MLP) Logits(x *tensors.Tensor) (*tensors.Tensor, error) {
+	m.flush()
 	args := []any{x}
 	for _, t := range m.params {
 		args = append(args, t)
@@ -275,6 +288,7 @@ func (m *MLP) Logits(x *tensors.Tensor) (*tensors.Tensor, error) {
 // Probe implements Learner: the probe batch's loss, the angle between the rule's update and the true
 // gradient for every weight matrix, and the rule's own diagnostics.
 func (m *MLP) Probe(x, y *tensors.Tensor) ([]Metric, error) {
+	m.flush()
 	outs, err := m.probe.Exec(m.args(x, y, false)...)
 	if err != nil {
 		return nil, fmt.Errorf("%s probe: %w", m.rule.Name(), err)
@@ -298,6 +312,7 @@ func (m *MLP) Probe(x, y *tensors.Tensor) ([]Metric, error) {
 // Layers implements Learner: the pre-activations ("fc1", "fc2", ...: the Linear outputs before ReLU, what
 // the study's hooks recorded) of the hidden layers, or their ReLU outputs when postReLU is set.
 func (m *MLP) Layers(x *tensors.Tensor, postReLU bool) ([]Layer, error) {
+	m.flush()
 	args := []any{x}
 	for _, t := range m.params {
 		args = append(args, t)
@@ -324,6 +339,7 @@ func (m *MLP) Layers(x *tensors.Tensor, postReLU bool) ([]Layer, error) {
 
 // State implements Learner: params, then the rule's tensors, then the optimiser state.
 func (m *MLP) State() ([]*tensors.Tensor, error) {
+	m.flush()
 	var out []*tensors.Tensor
 	out = append(out, m.params...)
 	out = append(out, m.aux...)
@@ -333,6 +349,9 @@ func (m *MLP) State() ([]*tensors.Tensor, error) {
 
 // SetState implements Learner.
 func (m *MLP) SetState(ts []*tensors.Tensor) error {
+	if m.fast != nil {
+		m.fast.release() // the pending update belongs to the state being replaced
+	}
 	cur, _ := m.State()
 	if len(ts) != len(cur) {
 		return fmt.Errorf("%s: state has %d tensors, want %d", m.rule.Name(), len(ts), len(cur))

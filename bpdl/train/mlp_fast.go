@@ -29,6 +29,11 @@ import (
 //     forming each block of the gradient in cache and handing it to the optimiser's host update
 //     (optim.Optimizer.Span): the weights and optimiser state are read and written once.
 //
+// The first layer's update waits for the next step (or for anything that reads the parameters, which
+// calls flush first), where dense.UpdateLinear applies it and computes the next batch's pre-activation
+// in the same pass over the weights: step 1 of one step and step 3 of the previous one read the first
+// layer's weights once between them. The values are those of the update followed by the product.
+//
 // The parameters and optimiser state live in tensors shared between Go and the backend (no copies), in
 // the layout the step graph uses, so checkpoints and the other graphs (logits, probe, layers) do not
 // change. The results equal the step graph's up to float32 rounding (the products are summed in another
@@ -43,6 +48,15 @@ type cpuStep struct {
 	steps    []float32     // Adam's step count (the optimiser state's scalar), or nil
 	buffers  map[int]*cpuBuffers
 	unusable bool // set by the tail graph when the rule's Update is not factored
+
+	// The first layer's update of the previous step, until the next step or flush applies it: the
+	// factors (the tail graph's output holding the scaled deltas, and a copy of the inputs), the batch
+	// size and the optimiser's update of that step.
+	pending  bool
+	pendD    *tensors.Tensor
+	pendX    []float32
+	pendM    int
+	pendSpan optim.SpanFunc
 }
 
 // cpuBuffers are the shared tensors of one batch size that the kernels write and the tail graph reads.
@@ -191,7 +205,13 @@ func (c *cpuStep) run(x, y *tensors.Tensor) (loss float64, ok bool, err error) {
 		return 0, false, err
 	}
 	xv := view(x)
-	c.ws.Linear(buf.pre0View, xv, c.w[0].P, c.b[0].P, batch, sizes[1], sizes[0], workers)
+	if c.pending {
+		c.ws.UpdateLinear(c.w[0], c.b[0], view(c.pendD), c.pendX, c.pendM, sizes[1], sizes[0], c.pendSpan,
+			buf.pre0View, xv, batch, workers)
+		c.release()
+	} else {
+		c.ws.Linear(buf.pre0View, xv, c.w[0].P, c.b[0].P, batch, sizes[1], sizes[0], workers)
+	}
 	args := []any{buf.pre0, y, x}
 	if c.clip {
 		c.ws.Linear(buf.gramVw, xv, xv, nil, batch, batch, sizes[0], workers)
@@ -219,18 +239,35 @@ func (c *cpuStep) run(x, y *tensors.Tensor) (loss float64, ok bool, err error) {
 		step = int(c.steps[0])
 	}
 	span := m.settings.Optimizer.Span(step, 1)
-	for l := 0; l < layers; l++ {
-		h := xv
-		if l > 0 {
-			h = view(outs[layers+l-1])
-		}
-		c.ws.Update(c.w[l], c.b[l], view(outs[l]), h, batch, sizes[l+1], sizes[l], span, workers)
+	for l := 1; l < layers; l++ {
+		c.ws.Update(c.w[l], c.b[l], view(outs[l]), view(outs[layers+l-1]), batch, sizes[l+1], sizes[l], span, workers)
 	}
+	// The first layer's update waits for the next step.
+	c.pending, c.pendD, c.pendM, c.pendSpan = true, outs[0], batch, span
+	c.pendX = append(c.pendX[:0], xv[:batch*sizes[0]]...)
 	n := 2*layers - 1
 	loss = scalar(outs[n])
-	finalize(m.aux, outs[:n+1])
+	finalize(m.aux, outs[1:n+1])
 	m.aux = outs[n+1:]
 	return loss, true, nil
+}
+
+// flush applies the first layer's pending update, if any: every reader of the parameters calls it.
+func (c *cpuStep) flush() {
+	if !c.pending {
+		return
+	}
+	sizes := c.m.spec.Sizes
+	c.ws.Update(c.w[0], c.b[0], view(c.pendD), c.pendX, c.pendM, sizes[1], sizes[0], c.pendSpan, dense.Workers())
+	c.release()
+}
+
+// release forgets the pending update (applied, or replaced by SetState).
+func (c *cpuStep) release() {
+	if c.pendD != nil {
+		_ = c.pendD.FinalizeAll()
+	}
+	c.pending, c.pendD, c.pendSpan = false, nil, nil
 }
 
 // buffersFor returns the shared tensors for a batch size, made on first use.

@@ -1,0 +1,35 @@
+//go:build goexperiment.simd && amd64
+
+package dense
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestGrad4EqualsTiles checks that the batch-of-four row kernel gives the bits of the four-row tiles and
+// of the one-row tiles.
+func TestGrad4EqualsTiles(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(4, 4))
+	k, i0, cols := 300, 13, 224
+	a, h := random(rng, 16), random(rng, 4*k)
+	tiles := make([]float32, 4*cols)
+	for c := 0; c < cols; c += 32 {
+		tile4x32(tiles[c:], cols, a[0:4], a[4:8], a[8:12], a[12:16], h[i0+c:], k, true)
+	}
+	for r := 0; r < 4; r++ {
+		row, one := make([]float32, cols-5), make([]float32, cols)
+		grad4(row, a[4*r:4*r+4], h, k, i0)
+		for c := 0; c < cols; c += 32 {
+			tile1(one[c:], a[4*r:4*r+4], h[i0+c:], k, 32, true)
+		}
+		for c := range row {
+			if row[c] != tiles[r*cols+c] || one[c] != tiles[r*cols+c] {
+				t.Fatalf("row %d column %d: grad4 %g, tile1 %g, tile4x32 %g", r, c, row[c], one[c], tiles[r*cols+c])
+			}
+		}
+	}
+}
