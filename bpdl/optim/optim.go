@@ -60,6 +60,22 @@ type Optimizer interface {
 	Span(step int, coef float32) SpanFunc
 }
 
+// ParamState returns the state entries of parameter i (Slots() of them) from state laid out as State
+// makes it.
+func ParamState[T any](o Optimizer, state []T, i int) []T {
+	n := o.Slots()
+	return state[n*i : n*(i+1)]
+}
+
+// StepCount returns the entry of state laid out as State makes it for params parameters that counts the
+// steps taken (Adam's t, a float32 scalar), if the optimiser has one.
+func StepCount[T any](o Optimizer, state []T, params int) (t T, ok bool) {
+	if n := o.Slots() * params; len(state) == n+1 {
+		return state[n], true
+	}
+	return t, false
+}
+
 // SpanFunc updates a span of a parameter in place; see Optimizer.Span.
 type SpanFunc func(p, g, s0, s1 []float32)
 

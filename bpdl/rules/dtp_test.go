@@ -10,6 +10,7 @@ import (
 
 	"github.com/bpdl/bpdl/bpdl/nn"
 	"github.com/bpdl/bpdl/bpdl/optim"
+	"github.com/bpdl/bpdl/bpdl/pack"
 )
 
 // inverse2 returns the inverse of a 2x2 matrix.
@@ -48,7 +49,7 @@ func TestDTPTargetsThroughExactInverse(t *testing.T) {
 	dtp.OutputReLU = false
 	dtp.TargetStep = 0.3
 	outs := execute(t, withStep(spec, func(s *Step) []*Node {
-		targets, _ := dtp.Targets(s, s.Aux)
+		targets, _ := dtp.Targets(s, []Mapping[*Node]{{Q: s.Aux[0], D: s.Aux[1]}, {Q: s.Aux[2], D: s.Aux[3]}})
 		return targets
 	}), stepArgs(tensorOf(false, 2, 2, x.v...), tensors.FromFlatDataAndDimensions(labels, 2), params, fb)...)
 
@@ -122,8 +123,7 @@ func TestDTPNoErrorNoUpdate(t *testing.T) {
 		dtp.TargetStep = 0
 		layers := spec.Layers()
 		outs := execute(t, withStep(spec, func(s *Step) []*Node {
-			_, fb, _ := dtp.feedback(s)
-			targets, _ := dtp.Targets(s, fb)
+			targets, _ := dtp.Targets(s, dtp.feedback(s).Mappings)
 			out := append(targets, dtp.outputs(s)...)
 			return append(out, updateNodes(dtp.Updates(s))[:2*layers]...)
 		}), stepArgs(x, y, params, aux)...)
@@ -153,8 +153,7 @@ func TestDTPForwardUpdatesAreLocalGradients(t *testing.T) {
 		spec, params, aux, x, y := dtpCase(t, dtp, []int{12, 10, 8, 5}, 6, 2)
 		layers := spec.Layers()
 		outs := execute(t, withStep(spec, func(s *Step) []*Node {
-			_, fb, _ := dtp.feedback(s)
-			targets, _ := dtp.Targets(s, fb)
+			targets, _ := dtp.Targets(s, dtp.feedback(s).Mappings)
 			h := dtp.outputs(s)
 			batch := float64(x.Shape().Dimensions[0])
 			var out []*Node
@@ -186,13 +185,15 @@ func TestDTPFeedbackGradients(t *testing.T) {
 			dtp.FeedbackActivation, dtp.OutputReLU = act, outReLU
 			spec, params, aux, x, y := dtpCase(t, dtp, []int{12, 10, 8, 5}, 6, 3)
 			outs := execute(t, withStep(spec, func(s *Step) []*Node {
-				rng, fb, _ := dtp.feedback(s)
+				aux := dtp.feedback(s)
+				rng := aux.RNG
 				var out []*Node
 				for l := 1; l < spec.Layers(); l++ {
 					var loss, dq, db *Node
-					rng, loss, dq, db = dtp.reconstruct(s, l, rng, fb[2*(l-1)], fb[2*(l-1)+1])
+					g := aux.Mappings[l-1]
+					rng, loss, dq, db = dtp.reconstruct(s, l, rng, g)
 					out = append(out, dq, db)
-					out = append(out, Gradient(loss, fb[2*(l-1)], fb[2*(l-1)+1])...)
+					out = append(out, Gradient(loss, g.Q, g.D)...)
 				}
 				return out
 			}), stepArgs(x, y, params, aux)...)
@@ -291,8 +292,11 @@ func TestDTPInitAndSetup(t *testing.T) {
 		if len(aux) != wantLen {
 			t.Fatalf("%s: %d aux tensors, want %d", dtp.Name(), len(aux), wantLen)
 		}
+		named := dtpAux[*tensors.Tensor]{Mappings: make([]Mapping[*tensors.Tensor], spec.Layers()-1),
+			Opt: make([]*tensors.Tensor, wantLen-1-2*(spec.Layers()-1))}
+		pack.MustUnflatten(&named, aux)
 		for l := 1; l < spec.Layers(); l++ {
-			q, d := aux[2*l-1].Shape().Dimensions, aux[2*l].Shape().Dimensions
+			q, d := named.Mappings[l-1].Q.Shape().Dimensions, named.Mappings[l-1].D.Shape().Dimensions
 			if q[0] != spec.Sizes[l] || q[1] != spec.Sizes[l+1] || d[0] != spec.Sizes[l] {
 				t.Errorf("%s: feedback of layer %d has Q %v and d %v, want [%d %d] and [%d]",
 					dtp.Name(), l+1, q, d, spec.Sizes[l], spec.Sizes[l+1], spec.Sizes[l])

@@ -11,27 +11,85 @@ import (
 
 	"github.com/bpdl/bpdl/bpdl/nn"
 	"github.com/bpdl/bpdl/bpdl/optim"
+	"github.com/bpdl/bpdl/bpdl/pack"
 	"github.com/bpdl/bpdl/bpdl/rules"
 )
 
 // MLP is a fully connected net (package nn) trained by a learning rule (package rules) and an optimiser.
 // Its state is the net's parameters, the rule's own tensors and the optimiser's state; one compiled graph
-// computes a whole training step (forward pass, the rule's updates, clipping and the optimiser step).
+// computes a whole training step (forward pass, the rule's updates, clipping and the optimiser step), or,
+// on GoMLX's go backend, the CPU fast path (cpuStep) computes the same step.
 type MLP struct {
 	rule     rules.Rule
 	spec     nn.Spec
 	settings Settings
 	backend  compute.Backend
 
-	params []*tensors.Tensor // W0, B0, W1, B1, ...
-	aux    []*tensors.Tensor // the rule's own tensors
-	opt    []*tensors.Tensor // optimiser state
+	state state[*tensors.Tensor]
 
 	step, pretrain, logits, probe, layers *Exec
 	diagNames                             []string // names of the rule's diagnostics, set when the probe graph is built
 
 	// fast is the step on GoMLX's go backend (see cpuStep), nil where the step graph runs.
 	fast *cpuStep
+}
+
+// layer is a dense layer's parameters: weights [out, in] and biases [out] (tensors, or graph nodes).
+type layer[T any] struct{ W, B T }
+
+// state is everything that defines an MLP, in the order of State and of checkpoints (package pack
+// flattens it): the layers' parameters W_0, b_0, W_1, b_1, ..., the rule's own tensors (Rule.Setup) and
+// the optimiser's state (Optimizer.State, for the parameters in that order).
+type state[T any] struct {
+	Layers []layer[T]
+	Aux    []T
+	Opt    []T
+}
+
+// params returns the parameters of the layers, in order: W_0, b_0, W_1, b_1, ...
+func (s state[T]) params() []T { return pack.Flatten[T](struct{ Layers []layer[T] }{s.Layers}) }
+
+// The arguments of the MLP's graphs, by name; package pack lays them out as the graphs take them.
+type (
+	// stepArgs are the training and pretraining graphs' arguments: a batch and the whole state.
+	stepArgs[T any] struct {
+		X, Y  T
+		State state[T]
+	}
+	// netArgs are the arguments of the graphs that only run the net (logits, layers).
+	netArgs[T any] struct {
+		X      T
+		Layers []layer[T]
+	}
+	// probeArgs are the probe graph's arguments: a batch, the parameters and the rule's tensors.
+	probeArgs[T any] struct {
+		X, Y   T
+		Layers []layer[T]
+		Aux    []T
+	}
+)
+
+// shape returns a state of nodes shaped like m's state, for pack.Unflatten.
+func (m *MLP) shape() state[*Node] {
+	return state[*Node]{Layers: make([]layer[*Node], len(m.state.Layers)), Aux: make([]*Node, len(m.state.Aux)),
+		Opt: make([]*Node, len(m.state.Opt))}
+}
+
+// weights returns the weights and biases of layers as separate lists, as rules.Step takes them.
+func weights(layers []layer[*Node]) (w, b []*Node) {
+	for _, l := range layers {
+		w, b = append(w, l.W), append(b, l.B)
+	}
+	return w, b
+}
+
+// argsOf returns the flat arguments of a graph for an arguments struct of tensors.
+func argsOf(s any) []any {
+	var out []any
+	for _, t := range pack.Flatten[*tensors.Tensor](s) {
+		out = append(out, t)
+	}
+	return out
 }
 
 // ParamsInitializer is implemented by rules that initialise the forward weights differently from
@@ -62,12 +120,16 @@ func NewMLP(backend compute.Backend, rule rules.Rule, opts Options) (*MLP, error
 	if err != nil {
 		return nil, fmt.Errorf("rule %s: %w", rule.Name(), err)
 	}
-	m := &MLP{rule: rule, spec: opts.Spec, settings: settings, backend: backend, params: p.Tensors(), aux: aux}
+	m := &MLP{rule: rule, spec: opts.Spec, settings: settings, backend: backend}
+	for l := range p.W {
+		m.state.Layers = append(m.state.Layers, layer[*tensors.Tensor]{W: p.W[l], B: p.B[l]})
+	}
+	m.state.Aux = aux
 	var pshapes []shapes.Shape
-	for _, t := range m.params {
+	for _, t := range m.state.params() {
 		pshapes = append(pshapes, t.Shape())
 	}
-	m.opt = settings.Optimizer.State(pshapes)
+	m.state.Opt = settings.Optimizer.State(pshapes)
 	if err := m.compile(); err != nil {
 		return nil, err
 	}
@@ -91,7 +153,11 @@ func (m *MLP) Rule() rules.Rule { return m.rule }
 // Params returns the net's current parameters (shared, not copied).
 func (m *MLP) Params() *nn.Params {
 	m.flush()
-	return nn.ParamsFromTensors(m.params)
+	p := &nn.Params{}
+	for _, l := range m.state.Layers {
+		p.W, p.B = append(p.W, l.W), append(p.B, l.B)
+	}
+	return p
 }
 
 // flush applies any update the fast path holds back (see cpuStep); every reader of the parameters calls
@@ -102,45 +168,28 @@ func (m *MLP) flush() {
 	}
 }
 
-// split cuts a graph's inputs [x, y, params..., aux..., opt...] into their parts.
-func (m *MLP) split(in []*Node) (x, y *Node, w, b, aux, opt []*Node) {
-	x, y = in[0], in[1]
-	np := len(m.params)
-	for i := 0; i < np; i += 2 {
-		w = append(w, in[2+i])
-		b = append(b, in[3+i])
-	}
-	if len(in) >= 2+np+len(m.aux) { // the logits and layers graphs take no rule or optimiser state
-		aux = in[2+np : 2+np+len(m.aux)]
-		opt = in[2+np+len(m.aux):]
-	}
-	return
-}
-
 func (m *MLP) compile() error {
 	var err error
-	// Training step: [x, y, params, aux, opt] -> [params', aux', opt', loss].
+	// Training step: stepArgs -> [the new state, loss].
 	m.step, err = NewExec(m.backend, func(in []*Node) []*Node {
-		x, y, w, b, aux, opt := m.split(in)
-		s := rules.NewStep(m.spec, x, y, w, b, aux)
-		u := m.rule.Updates(s)
-		var params []*Node
-		for l := range w {
-			params = append(params, w[l], b[l])
-		}
-		newParams, newOpt := optim.Step(m.settings.Optimizer, params, u.Grads(), opt)
-		out := append(append(append(newParams, u.Aux...), newOpt...), u.Loss)
-		return out
+		a := stepArgs[*Node]{State: m.shape()}
+		pack.MustUnflatten(&a, in)
+		w, b := weights(a.State.Layers)
+		u := m.rule.Updates(rules.NewStep(m.spec, a.X, a.Y, w, b, a.State.Aux))
+		newParams, newOpt := optim.Step(m.settings.Optimizer, a.State.params(), u.Grads(), a.State.Opt)
+		return append(append(append(newParams, u.Aux...), newOpt...), u.Loss)
 	})
 	if err != nil {
 		return err
 	}
 	m.step = m.step.WithName(m.rule.Name() + "-step")
 	if pt, ok := m.rule.(rules.Pretrainer); ok {
-		// Pretraining step: [x, y, params, aux, opt] -> [aux', loss].
+		// Pretraining step: stepArgs -> [aux', loss].
 		m.pretrain, err = NewExec(m.backend, func(in []*Node) []*Node {
-			x, y, w, b, aux, _ := m.split(in)
-			u := pt.Pretrain(rules.NewStep(m.spec, x, y, w, b, aux))
+			a := stepArgs[*Node]{State: m.shape()}
+			pack.MustUnflatten(&a, in)
+			w, b := weights(a.State.Layers)
+			u := pt.Pretrain(rules.NewStep(m.spec, a.X, a.Y, w, b, a.State.Aux))
 			return append(append([]*Node{}, u.Aux...), u.Loss)
 		})
 		if err != nil {
@@ -148,15 +197,20 @@ func (m *MLP) compile() error {
 		}
 	}
 	m.logits, err = NewExec(m.backend, func(in []*Node) *Node {
-		_, _, w, b, _, _ := m.split(append([]*Node{in[0], nil}, in[1:]...))
-		return rules.OutputOf(m.rule, nn.Forward(in[0], w, b).Logits)
+		a := netArgs[*Node]{Layers: m.shape().Layers}
+		pack.MustUnflatten(&a, in)
+		w, b := weights(a.Layers)
+		return rules.OutputOf(m.rule, nn.Forward(a.X, w, b).Logits)
 	})
 	if err != nil {
 		return err
 	}
 	m.probe, err = NewExec(m.backend, func(in []*Node) []*Node {
-		x, y, w, b, aux, _ := m.split(in)
-		s := rules.NewStep(m.spec, x, y, w, b, aux)
+		sh := m.shape()
+		a := probeArgs[*Node]{Layers: sh.Layers, Aux: sh.Aux}
+		pack.MustUnflatten(&a, in)
+		w, b := weights(a.Layers)
+		s := rules.NewStep(m.spec, a.X, a.Y, w, b, a.Aux)
 		loss, _ := rules.LossOf(m.rule, s)
 		out := []*Node{loss}
 		out = append(out, rules.AlignmentAngles(m.rule, s)...)
@@ -171,8 +225,10 @@ func (m *MLP) compile() error {
 		return err
 	}
 	m.layers, err = NewExec(m.backend, func(in []*Node) []*Node {
-		_, _, w, b, _, _ := m.split(append([]*Node{in[0], nil}, in[1:]...))
-		fwd := nn.Forward(in[0], w, b)
+		a := netArgs[*Node]{Layers: m.shape().Layers}
+		pack.MustUnflatten(&a, in)
+		w, b := weights(a.Layers)
+		fwd := nn.Forward(a.X, w, b)
 		hidden := len(w) - 1
 		out := make([]*Node, 0, 2*hidden)
 		out = append(out, fwd.Pre[:hidden]...)
@@ -182,29 +238,11 @@ func (m *MLP) compile() error {
 	return err
 }
 
-func (m *MLP) args(x, y *tensors.Tensor, withOpt bool) []any {
-	args := make([]any, 0, 2+len(m.params)+len(m.aux)+len(m.opt))
-	args = append(args, x)
-	if y != nil {
-		args = append(args, y)
-	}
-	for _, t := range m.params {
-		args = append(args, t)
-	}
-	for _, t := range m.aux {
-		args = append(args, t)
-	}
-	if withOpt {
-		for _, t := range m.opt {
-			args = append(args, t)
-		}
-	}
-	return args
-}
-
-// donated returns args with the learner's state tensors (every argument after x and y) replaced by their
-// donated device buffers, so the backend can update them in place. The tensors are invalid afterwards.
-func (m *MLP) donated(args []any) ([]any, error) {
+// donated returns the step graph's arguments with the learner's state tensors (every argument after x
+// and y) replaced by their donated device buffers, so the backend can update them in place. The tensors
+// are invalid afterwards.
+func (m *MLP) donated(x, y *tensors.Tensor) ([]any, error) {
+	args := argsOf(stepArgs[*tensors.Tensor]{X: x, Y: y, State: m.state})
 	for i := 2; i < len(args); i++ {
 		t := args[i].(*tensors.Tensor)
 		if t.IsShared() {
@@ -231,7 +269,7 @@ func (m *MLP) Step(x, y *tensors.Tensor) (float64, error) {
 		}
 		m.fast = nil // the rule's updates are not factored: the step graph from now on
 	}
-	args, err := m.donated(m.args(x, y, true))
+	args, err := m.donated(x, y)
 	if err != nil {
 		return 0, fmt.Errorf("%s training step: %w", m.rule.Name(), err)
 	}
@@ -239,11 +277,9 @@ func (m *MLP) Step(x, y *tensors.Tensor) (float64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%s training step: %w", m.rule.Name(), err)
 	}
-	np, na := len(m.params), len(m.aux)
-	finalize(m.params, m.aux, m.opt)
-	m.params = outs[:np]
-	m.aux = outs[np : np+na]
-	m.opt = outs[np+na : len(outs)-1]
+	finalize(pack.Flatten[*tensors.Tensor](m.state))
+	m.state = m.stateShape()
+	pack.MustUnflatten(&m.state, outs[:len(outs)-1])
 	return scalar(outs[len(outs)-1]), nil
 }
 
@@ -262,23 +298,19 @@ func (m *MLP) PretrainStep(x, y *tensors.Tensor) (float64, error) {
 		return 0, fmt.Errorf("rule %s has no pretraining phase", m.rule.Name())
 	}
 	m.flush()
-	outs, err := m.pretrain.Exec(m.args(x, y, false)...)
+	outs, err := m.pretrain.Exec(argsOf(stepArgs[*tensors.Tensor]{X: x, Y: y, State: m.state})...)
 	if err != nil {
 		return 0, fmt.Errorf("%s pretraining step: %w", m.rule.Name(), err)
 	}
-	finalize(m.aux)
-	m.aux = outs[:len(outs)-1]
+	finalize(m.state.Aux)
+	m.state.Aux = outs[:len(outs)-1]
 	return scalar(outs[len(outs)-1]), nil
 }
 
 // Logits implements Learner.
 func (m *MLP) Logits(x *tensors.Tensor) (*tensors.Tensor, error) {
 	m.flush()
-	args := []any{x}
-	for _, t := range m.params {
-		args = append(args, t)
-	}
-	outs, err := m.logits.Exec(args...)
+	outs, err := m.logits.Exec(argsOf(netArgs[*tensors.Tensor]{X: x, Layers: m.state.Layers})...)
 	if err != nil {
 		return nil, err
 	}
@@ -289,7 +321,7 @@ func (m *MLP) Logits(x *tensors.Tensor) (*tensors.Tensor, error) {
 // gradient for every weight matrix, and the rule's own diagnostics.
 func (m *MLP) Probe(x, y *tensors.Tensor) ([]Metric, error) {
 	m.flush()
-	outs, err := m.probe.Exec(m.args(x, y, false)...)
+	outs, err := m.probe.Exec(argsOf(probeArgs[*tensors.Tensor]{X: x, Y: y, Layers: m.state.Layers, Aux: m.state.Aux})...)
 	if err != nil {
 		return nil, fmt.Errorf("%s probe: %w", m.rule.Name(), err)
 	}
@@ -313,11 +345,7 @@ func (m *MLP) Probe(x, y *tensors.Tensor) ([]Metric, error) {
 // the study's hooks recorded) of the hidden layers, or their ReLU outputs when postReLU is set.
 func (m *MLP) Layers(x *tensors.Tensor, postReLU bool) ([]Layer, error) {
 	m.flush()
-	args := []any{x}
-	for _, t := range m.params {
-		args = append(args, t)
-	}
-	outs, err := m.layers.Exec(args...)
+	outs, err := m.layers.Exec(argsOf(netArgs[*tensors.Tensor]{X: x, Layers: m.state.Layers})...)
 	if err != nil {
 		return nil, err
 	}
@@ -337,14 +365,16 @@ func (m *MLP) Layers(x *tensors.Tensor, postReLU bool) ([]Layer, error) {
 	return res, nil
 }
 
-// State implements Learner: params, then the rule's tensors, then the optimiser state.
+// State implements Learner: the parameters, then the rule's tensors, then the optimiser state (see state).
 func (m *MLP) State() ([]*tensors.Tensor, error) {
 	m.flush()
-	var out []*tensors.Tensor
-	out = append(out, m.params...)
-	out = append(out, m.aux...)
-	out = append(out, m.opt...)
-	return out, nil
+	return pack.Flatten[*tensors.Tensor](m.state), nil
+}
+
+// stateShape returns an empty state of m's shape, for pack.Unflatten.
+func (m *MLP) stateShape() state[*tensors.Tensor] {
+	return state[*tensors.Tensor]{Layers: make([]layer[*tensors.Tensor], len(m.state.Layers)),
+		Aux: make([]*tensors.Tensor, len(m.state.Aux)), Opt: make([]*tensors.Tensor, len(m.state.Opt))}
 }
 
 // SetState implements Learner.
@@ -361,20 +391,12 @@ func (m *MLP) SetState(ts []*tensors.Tensor) error {
 			return fmt.Errorf("%s: state tensor %d has shape %s, want %s", m.rule.Name(), i, ts[i].Shape(), cur[i].Shape())
 		}
 	}
-	np, na := len(m.params), len(m.aux)
-	m.params = ts[:np]
-	m.aux = ts[np : np+na]
-	m.opt = ts[np+na:]
+	st := m.stateShape()
+	pack.MustUnflatten(&st, ts)
 	if m.fast != nil {
-		var err error
-		if m.params, err = shareAll(m.backend, m.params); err != nil {
-			return err
-		}
-		if m.opt, err = shareAll(m.backend, m.opt); err != nil {
-			return err
-		}
-		m.fast.views()
+		return m.fast.adopt(st)
 	}
+	m.state = st
 	return nil
 }
 

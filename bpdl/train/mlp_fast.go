@@ -11,6 +11,7 @@ import (
 
 	"github.com/bpdl/bpdl/bpdl/dense"
 	"github.com/bpdl/bpdl/bpdl/optim"
+	"github.com/bpdl/bpdl/bpdl/pack"
 	"github.com/bpdl/bpdl/bpdl/rules"
 )
 
@@ -74,20 +75,16 @@ func newCPUStep(m *MLP) (*cpuStep, error) {
 	if m.backend.Name() != goBackendName || !m.backend.HasSharedBuffers() {
 		return nil, nil
 	}
-	for _, t := range append(append([]*tensors.Tensor{}, m.params...), m.opt...) {
+	for _, t := range append(m.state.params(), m.state.Opt...) {
 		if t.DType() != dtypes.Float32 {
 			return nil, nil
 		}
 	}
 	c := &cpuStep{m: m, clip: m.settings.Optimizer.ClipNorm() > 0, buffers: map[int]*cpuBuffers{}}
+	if err := c.adopt(m.state); err != nil {
+		return nil, err
+	}
 	var err error
-	if m.params, err = shareAll(m.backend, m.params); err != nil {
-		return nil, err
-	}
-	if m.opt, err = shareAll(m.backend, m.opt); err != nil {
-		return nil, err
-	}
-	c.views()
 	c.tail, err = NewExec(m.backend, c.tailGraph)
 	if err != nil {
 		return nil, err
@@ -96,28 +93,47 @@ func newCPUStep(m *MLP) (*cpuStep, error) {
 	return c, nil
 }
 
+// adopt makes st the MLP's state, its parameters and optimiser state in shared tensors (copied there
+// unless they are already), and points the kernels at them.
+func (c *cpuStep) adopt(st state[*tensors.Tensor]) error {
+	var err error
+	for l := range st.Layers {
+		if st.Layers[l].W, err = share(c.m.backend, st.Layers[l].W); err != nil {
+			return err
+		}
+		if st.Layers[l].B, err = share(c.m.backend, st.Layers[l].B); err != nil {
+			return err
+		}
+	}
+	if st.Opt, err = shareAll(c.m.backend, st.Opt); err != nil {
+		return err
+	}
+	c.m.state = st
+	c.views()
+	return nil
+}
+
 // views points the kernels' parameters at the shared tensors' data.
 func (c *cpuStep) views() {
-	m := c.m
-	slots := m.settings.Optimizer.Slots()
-	param := func(i int) dense.Param {
-		p := dense.Param{P: view(m.params[i])}
-		if slots > 0 {
-			p.S0 = view(m.opt[slots*i])
+	st, o := c.m.state, c.m.settings.Optimizer
+	param := func(p *tensors.Tensor, i int) dense.Param {
+		dp := dense.Param{P: view(p)}
+		if s := optim.ParamState(o, st.Opt, i); len(s) > 0 {
+			dp.S0 = view(s[0])
+			if len(s) > 1 {
+				dp.S1 = view(s[1])
+			}
 		}
-		if slots > 1 {
-			p.S1 = view(m.opt[slots*i+1])
-		}
-		return p
+		return dp
 	}
 	c.w, c.b = nil, nil
-	for l := 0; l < m.spec.Layers(); l++ {
-		c.w = append(c.w, param(2*l))
-		c.b = append(c.b, param(2*l+1))
+	for l, ly := range st.Layers {
+		c.w = append(c.w, param(ly.W, 2*l))
+		c.b = append(c.b, param(ly.B, 2*l+1))
 	}
 	c.steps = nil
-	if extra := len(m.opt) - slots*len(m.params); extra == 1 {
-		c.steps = view(m.opt[len(m.opt)-1])
+	if t, ok := optim.StepCount(o, st.Opt, 2*len(st.Layers)); ok {
+		c.steps = view(t)
 	}
 }
 
@@ -159,37 +175,57 @@ func view(t *tensors.Tensor) []float32 {
 	return v
 }
 
-// tailGraph is step 2 of cpuStep: [pre0, y, x, (x x^T), W_1, b_1, ..., aux...] -> [the deltas of every
-// layer scaled by the clipping factor, the inputs of layers 1.., loss, aux'...].
+// tailArgs are the tail graph's arguments: the first layer's pre-activation computed by the kernels, the
+// batch, x x^T when the optimiser clips, the parameters of the layers after the first, the rule's
+// tensors.
+type tailArgs[T any] struct {
+	Pre0, Y, X T
+	Gram       []T // x x^T, or nothing
+	Layers     []layer[T]
+	Aux        []T
+}
+
+// tailOut are the tail graph's results: every layer's deltas, scaled by the clipping factor, and the
+// inputs of the layers after the first (the rule's update factors), the loss and the rule's new tensors.
+type tailOut[T any] struct {
+	Deltas, Inputs []T
+	Loss           T
+	Aux            []T
+}
+
+// tailShape returns empty tail results of m's shape, for pack.Unflatten.
+func (c *cpuStep) tailShape() tailOut[*tensors.Tensor] {
+	layers := c.m.spec.Layers()
+	return tailOut[*tensors.Tensor]{Deltas: make([]*tensors.Tensor, layers), Inputs: make([]*tensors.Tensor, layers-1),
+		Aux: make([]*tensors.Tensor, len(c.m.state.Aux))}
+}
+
+// tailGraph is step 2 of cpuStep: tailArgs -> tailOut.
 func (c *cpuStep) tailGraph(in []*Node) []*Node {
 	m := c.m
 	layers := m.spec.Layers()
-	pre0, y, x := in[0], in[1], in[2]
-	i := 3
-	var gram *Node
+	a := tailArgs[*Node]{Layers: make([]layer[*Node], layers-1), Aux: make([]*Node, len(m.state.Aux))}
 	if c.clip {
-		gram, i = in[3], 4
+		a.Gram = make([]*Node, 1)
 	}
-	w, b := make([]*Node, layers), make([]*Node, layers)
-	for l := 1; l < layers; l++ {
-		w[l], b[l] = in[i], in[i+1]
-		i += 2
-	}
-	u := m.rule.Updates(rules.NewStepFrom(m.spec, x, pre0, y, w, b, in[i:]))
+	pack.MustUnflatten(&a, in)
+	w, b := weights(append([]layer[*Node]{{}}, a.Layers...)) // the first layer's are not needed
+	u := m.rule.Updates(rules.NewStepFrom(m.spec, a.X, a.Pre0, a.Y, w, b, a.Aux))
 	if u.Deltas == nil {
 		c.unusable = true
 		return []*Node{u.Loss}
 	}
-	deltas := append([]*Node{}, u.Deltas...)
+	out := tailOut[*Node]{Deltas: append([]*Node{}, u.Deltas...), Inputs: u.Inputs[1:], Loss: u.Loss, Aux: u.Aux}
 	grads := u.Grads()
-	grads[0].HGram = gram
+	if c.clip {
+		grads[0].HGram = a.Gram[0]
+	}
 	if coef := optim.ClipFactor(m.settings.Optimizer, grads); coef != nil {
-		for l, d := range deltas {
-			deltas[l] = Mul(d, ConvertDType(coef, d.DType()))
+		for l, d := range out.Deltas {
+			out.Deltas[l] = Mul(d, ConvertDType(coef, d.DType()))
 		}
 	}
-	out := append(deltas, u.Inputs[1:]...)
-	return append(append(out, u.Loss), u.Aux...)
+	return pack.Flatten[*Node](out)
 }
 
 // run takes one training step and returns the batch loss; ok is false when the rule's updates are not
@@ -212,27 +248,21 @@ func (c *cpuStep) run(x, y *tensors.Tensor) (loss float64, ok bool, err error) {
 	} else {
 		c.ws.Linear(buf.pre0View, xv, c.w[0].P, c.b[0].P, batch, sizes[1], sizes[0], workers)
 	}
-	args := []any{buf.pre0, y, x}
+	a := tailArgs[*tensors.Tensor]{Pre0: buf.pre0, Y: y, X: x, Layers: m.state.Layers[1:], Aux: m.state.Aux}
 	if c.clip {
 		c.ws.Linear(buf.gramVw, xv, xv, nil, batch, batch, sizes[0], workers)
-		args = append(args, buf.gram)
+		a.Gram = []*tensors.Tensor{buf.gram}
 	}
-	for l := 1; l < layers; l++ {
-		args = append(args, m.params[2*l], m.params[2*l+1])
-	}
-	for _, t := range m.aux {
-		args = append(args, t)
-	}
-	outs, err := c.tail.Exec(args...)
+	outs, err := c.tail.Exec(argsOf(a)...)
 	if err != nil {
 		return 0, false, err
 	}
 	if c.unusable {
-		for _, o := range outs {
-			_ = o.FinalizeAll()
-		}
+		finalize(outs)
 		return 0, false, nil
 	}
+	res := c.tailShape()
+	pack.MustUnflatten(&res, outs)
 	step := 1
 	if c.steps != nil {
 		c.steps[0]++
@@ -240,15 +270,14 @@ func (c *cpuStep) run(x, y *tensors.Tensor) (loss float64, ok bool, err error) {
 	}
 	span := m.settings.Optimizer.Span(step, 1)
 	for l := 1; l < layers; l++ {
-		c.ws.Update(c.w[l], c.b[l], view(outs[l]), view(outs[layers+l-1]), batch, sizes[l+1], sizes[l], span, workers)
+		c.ws.Update(c.w[l], c.b[l], view(res.Deltas[l]), view(res.Inputs[l-1]), batch, sizes[l+1], sizes[l], span, workers)
 	}
 	// The first layer's update waits for the next step.
-	c.pending, c.pendD, c.pendM, c.pendSpan = true, outs[0], batch, span
+	c.pending, c.pendD, c.pendM, c.pendSpan = true, res.Deltas[0], batch, span
 	c.pendX = append(c.pendX[:0], xv[:batch*sizes[0]]...)
-	n := 2*layers - 1
-	loss = scalar(outs[n])
-	finalize(m.aux, outs[1:n+1])
-	m.aux = outs[n+1:]
+	loss = scalar(res.Loss)
+	finalize(m.state.Aux, res.Deltas[1:], res.Inputs, []*tensors.Tensor{res.Loss})
+	m.state.Aux = res.Aux
 	return loss, true, nil
 }
 
