@@ -13,6 +13,7 @@ import (
 
 	"github.com/bpdl/bpdl/bpdl/backend"
 	"github.com/bpdl/bpdl/bpdl/data"
+	"github.com/bpdl/bpdl/bpdl/diag"
 	"github.com/bpdl/bpdl/bpdl/nn"
 	"github.com/bpdl/bpdl/bpdl/report"
 	"github.com/bpdl/bpdl/bpdl/snn"
@@ -251,16 +252,14 @@ func ReportRun(t *Trained) report.Run {
 		WallSeconds: res.WallSeconds, ExamplesPerSec: res.ExamplesPerSec}
 	for _, p := range res.History {
 		rp := report.Point{Phase: p.Phase, Epoch: p.Epoch, Step: p.Step, Examples: p.Examples, TrainLoss: p.TrainLoss, TestAccuracy: p.TestAccuracy}
-		for _, m := range p.Metrics {
-			rp.Metrics = append(rp.Metrics, report.Metric{Name: m.Name, Value: m.Value})
-		}
+		rp.Metrics = append(rp.Metrics, p.Metrics...)
 		rr.History = append(rr.History, rp)
 	}
 	return rr
 }
 
 // Raster is a trained spiking net's spikes on the first test example, layer by layer (named by
-// snn.LayerName, as the spike_rate_* metrics are), for the raster figure.
+// diag.SpikingLayer, as the spike-rate diagnostics are), for the raster figure.
 func Raster(net *snn.Net, test *data.Set) (*report.Raster, error) {
 	if test.N == 0 {
 		return nil, errors.New("no test example")
@@ -271,7 +270,7 @@ func Raster(net *snn.Net, test *data.Set) (*report.Raster, error) {
 	}
 	out := &report.Raster{Steps: r.Steps, DT: 1000 * net.Config().DT, Label: int(test.Y[0])}
 	for l, sp := range r.Spikes {
-		out.Layers = append(out.Layers, report.RasterLayer{Name: snn.LayerName(l), Units: r.Units[l], Spikes: sp})
+		out.Layers = append(out.Layers, report.RasterLayer{Name: diag.SpikingLayer(l), Units: r.Units[l], Spikes: sp})
 	}
 	return out, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/bpdl/bpdl/bpdl/data/fetch"
+	"github.com/bpdl/bpdl/bpdl/diag"
 )
 
 // Checkpoint is the saved state of a run after a whole epoch.
@@ -60,8 +61,9 @@ type pointJSON struct {
 }
 
 type metricJS struct {
-	Name  string   `json:"name"`
-	Value *float64 `json:"value"`
+	Kind  diag.Kind `json:"kind"`
+	Layer int       `json:"layer,omitempty"`
+	Value *float64  `json:"value"`
 }
 
 func finite(v float64) *float64 {
@@ -84,7 +86,7 @@ func SaveCheckpoint(path string, c *Checkpoint) error {
 	for _, p := range c.History {
 		pj := pointJSON{Phase: p.Phase, Epoch: p.Epoch, Step: p.Step, Examples: p.Examples, TrainLoss: finite(p.TrainLoss), TestAccuracy: finite(p.TestAccuracy)}
 		for _, m := range p.Metrics {
-			pj.Metrics = append(pj.Metrics, metricJS{Name: m.Name, Value: finite(m.Value)})
+			pj.Metrics = append(pj.Metrics, metricJS{Kind: m.Kind, Layer: m.Layer, Value: finite(m.Value)})
 		}
 		h.History = append(h.History, pj)
 	}
@@ -155,7 +157,7 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 	for _, pj := range h.History {
 		p := Point{Phase: pj.Phase, Epoch: pj.Epoch, Step: pj.Step, Examples: pj.Examples, TrainLoss: orNaN(pj.TrainLoss), TestAccuracy: orNaN(pj.TestAccuracy)}
 		for _, m := range pj.Metrics {
-			p.Metrics = append(p.Metrics, Metric{Name: m.Name, Value: orNaN(m.Value)})
+			p.Metrics = append(p.Metrics, diag.Metric{Kind: m.Kind, Layer: m.Layer, Value: orNaN(m.Value)})
 		}
 		c.History = append(c.History, p)
 	}

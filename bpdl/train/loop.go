@@ -13,6 +13,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/bpdl/bpdl/bpdl/data"
+	"github.com/bpdl/bpdl/bpdl/diag"
 )
 
 // Run describes one training run of a learner on a dataset.
@@ -48,7 +49,7 @@ type Point struct {
 	Examples     int
 	TrainLoss    float64
 	TestAccuracy float64
-	Metrics      []Metric
+	Metrics      []diag.Metric
 }
 
 // Result is the outcome of a run.
