@@ -13,7 +13,6 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/bpdl/bpdl/bpdl/brainscore/metric"
-	"github.com/bpdl/bpdl/bpdl/brainscore/stimuli"
 	"github.com/bpdl/bpdl/bpdl/internal/shared"
 )
 
@@ -45,7 +44,11 @@ func TestRSA92Pixels(t *testing.T) {
 			t.Run(key, func(t *testing.T) {
 				w := want[key]
 				d.Bootstrap, d.Seed = w.Bootstrap, uint32(w.Seed)
-				res, err := d.Score(context.Background(), NewPixels(shape[0], shape[1], shape[2]), stimuli.Study(shape[0], shape[1], shape[2]), id)
+				b, err := d.Benchmark(id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := b.Score(context.Background(), NewPixels(shape[0], shape[1], shape[2]))
 				if err != nil {
 					t.Fatal(err)
 				}
