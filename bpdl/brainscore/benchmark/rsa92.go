@@ -2,7 +2,9 @@ package benchmark
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 
@@ -37,8 +39,8 @@ type RSA92 struct {
 	Images []*stimuli.Image
 	// Categories name each image's category ("human bodypart", ..., "artificial inanimate").
 	Categories []string
-	// MacaqueIT and HumanIT are the dissimilarity matrices, 92 × 92 in row-major order.
-	MacaqueIT, HumanIT []float64
+	// MacaqueIT and HumanIT are the dissimilarity matrices, 92 × 92.
+	MacaqueIT, HumanIT *mat.SymDense
 	// Bootstrap is the number of bootstrap resamples of the images for the interval (1000).
 	Bootstrap int
 	// Seed seeds the bootstrap.
@@ -89,7 +91,7 @@ func LoadRSA92(path string) (*RSA92, error) {
 	if rdms == nil || len(rdms.Elems) != 2 {
 		return nil, fmt.Errorf("benchmark: rsa92: %s: want a struct array RDMs_mIT_hIT_fig1 of 2 RDMs", path)
 	}
-	for i, dst := range []*[]float64{&d.MacaqueIT, &d.HumanIT} {
+	for i, dst := range []**mat.SymDense{&d.MacaqueIT, &d.HumanIT} {
 		r, err := rdms.Field(i, "RDM")
 		if err != nil {
 			return nil, fmt.Errorf("benchmark: rsa92: %s: %w", path, err)
@@ -98,32 +100,11 @@ func LoadRSA92(path string) (*RSA92, error) {
 		if len(r.Numbers) != pairs {
 			return nil, fmt.Errorf("benchmark: rsa92: %s: RDM %d has %d entries, want the %d pairs of 92 images", path, i+1, len(r.Numbers), pairs)
 		}
-		*dst = squareForm(r.Numbers, rsa92Images)
-	}
-	return d, nil
-}
-
-// upper returns the entries above the diagonal of an n × n row-major matrix, row by row.
-func upper(m []float64, n int) []float64 {
-	out := make([]float64, 0, n*(n-1)/2)
-	for i := range n {
-		out = append(out, m[i*n+i+1:(i+1)*n]...)
-	}
-	return out
-}
-
-// squareForm expands a condensed dissimilarity vector (pairs (i, j), i < j, row by row) to a symmetric
-// n × n matrix with a zero diagonal.
-func squareForm(v []float64, n int) []float64 {
-	out := make([]float64, n*n)
-	k := 0
-	for i := range n {
-		for j := i + 1; j < n; j++ {
-			out[i*n+j], out[j*n+i] = v[k], v[k]
-			k++
+		if *dst, err = metric.SquareForm(r.Numbers); err != nil {
+			return nil, fmt.Errorf("benchmark: rsa92: %s: RDM %d: %w", path, i+1, err)
 		}
 	}
-	return out
+	return d, nil
 }
 
 // rsa92Definition registers the benchmark of one of the two brain RDMs; both share the file.
@@ -158,7 +139,7 @@ type RSA92Benchmark struct {
 	// model's input.
 	Preprocess Preprocessor
 	identifier string
-	brain      []float64
+	brain      *mat.SymDense
 }
 
 // Benchmark returns the benchmark of the macaque IT (RSA92MacaqueIT) or human IT (RSA92HumanIT)
@@ -173,8 +154,8 @@ func (d *RSA92) Benchmark(identifier string) (*RSA92Benchmark, error) {
 	default:
 		return nil, fmt.Errorf("benchmark: rsa92 has no benchmark %q (%s, %s)", identifier, RSA92MacaqueIT, RSA92HumanIT)
 	}
-	if err := checkSquare(identifier, b.brain, rsa92Images); err != nil {
-		return nil, err
+	if b.brain == nil || b.brain.SymmetricDim() != len(d.Images) {
+		return nil, fmt.Errorf("benchmark: %s: the RDM does not cover the %d images", identifier, len(d.Images))
 	}
 	return b, nil
 }
@@ -241,6 +222,7 @@ func (b *RSA92Benchmark) ScoreFeatures(model string, layers []string, features m
 		res.Notes = append(res.Notes, "preprocessing "+prepName)
 	}
 	res.Layers = make([]LayerScore, len(layers))
+	errs := make([]error, len(layers))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	for k, l := range layers {
@@ -256,22 +238,23 @@ func (b *RSA92Benchmark) ScoreFeatures(model string, layers []string, features m
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			rdm := metric.RDM(f)
-			model := make([]float64, rsa92Images*rsa92Images)
-			for i := range rsa92Images {
-				for j := range rsa92Images {
-					model[i*rsa92Images+j] = rdm.At(i, j)
-				}
-			}
 			s := nanScore(l)
-			s.Raw = metric.Spearman(upper(model, rsa92Images), upper(brain, rsa92Images))
-			boot := rsaBootstrap(model, brain, rsa92Images, d.Bootstrap, d.Seed)
-			s.Low, s.High = metric.Percentile(boot, 2.5), metric.Percentile(boot, 97.5)
-			s.Error = (s.High - s.Low) / 2
-			res.Layers[k] = s // a layer with a constant image pattern has NaN scores
+			r, err := metric.RSA(metric.RDM(f), brain, d.Bootstrap, d.Seed)
+			if err != nil {
+				errs[k] = fmt.Errorf("benchmark: %s: layer %s: %w", identifier, l, err)
+				return
+			}
+			if !math.IsNaN(r.Score) { // a layer with a constant image pattern has NaN scores
+				s.Raw, s.Low, s.High = r.Score, r.Low, r.High
+				s.Error = (s.High - s.Low) / 2
+			}
+			res.Layers[k] = s
 		}()
 	}
 	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	res.Commit("")
 	return res, nil
 }
