@@ -11,6 +11,7 @@ import (
 	"github.com/bpdl/bpdl/bpdl/brainscore/benchmark"
 	"github.com/bpdl/bpdl/bpdl/brainscore/brainio"
 	"github.com/bpdl/bpdl/bpdl/npy"
+	"github.com/bpdl/bpdl/bpdl/study"
 )
 
 // sharedData is the project's shared test data, ../shared/data beside the module root (or
@@ -205,7 +206,7 @@ func TestStudyScoresOffline(t *testing.T) {
 		t.Skip("shared test data not found: skipping")
 	}
 	sharedPath(t, "cowley-v4", "responses_raw_210325.npy")
-	t.Setenv(BrainDataEnvVar, local)
+	t.Setenv(study.BrainDataEnvVar, local)
 	out := t.TempDir()
 	args := append([]string{"-out", out, "-offline"}, tiny...)
 	for i, a := range args {
