@@ -1,6 +1,7 @@
 package optim
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/gomlx/compute/shapes"
@@ -129,4 +130,40 @@ func (c Config) Span(step int, coef float32) SpanFunc { return c.must().Span(ste
 // Step is Step(c, params, DenseGrads(grads), state): one step, clipping included.
 func (c Config) Step(params, grads, state []*Node) (newParams, newState []*Node) {
 	return Step(c, params, DenseGrads(grads), state)
+}
+
+// document is the JSON form of an optimiser: its kind and every hyper-parameter any kind has, the layout
+// Config had, so that settings encoded before the optimiser types (and the run fingerprints made from
+// them) read and hash the same.
+type document struct {
+	Kind     Kind
+	LR       float64
+	Momentum float64
+	Beta1    float64
+	Beta2    float64
+	Eps      float64
+	Clip     float64
+}
+
+// MarshalOptimizer encodes o, an optimiser of this package, as JSON:
+// {"Kind":"sgd","LR":...,"Momentum":...,"Beta1":0,"Beta2":0,"Eps":0,"Clip":...}.
+func MarshalOptimizer(o Optimizer) ([]byte, error) {
+	c := ConfigOf(o)
+	if c.Kind == "" {
+		return nil, fmt.Errorf("optim: cannot encode optimiser %T", o)
+	}
+	return json.Marshal(document(c))
+}
+
+// UnmarshalOptimizer decodes what MarshalOptimizer encodes.
+func UnmarshalOptimizer(data []byte) (Optimizer, error) {
+	var d document
+	if err := json.Unmarshal(data, &d); err != nil {
+		return nil, fmt.Errorf("optim: %w", err)
+	}
+	o := Config(d).Optimizer()
+	if o == nil {
+		return nil, fmt.Errorf("optim: unknown optimiser %q (want %q or %q)", d.Kind, SGD, Adam)
+	}
+	return o, nil
 }

@@ -7,6 +7,7 @@
 package rules
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -15,6 +16,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // GoMLX graph code reads best with the dot import.
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/bpdl/bpdl/bpdl/diag"
 	"github.com/bpdl/bpdl/bpdl/nn"
 	"github.com/bpdl/bpdl/bpdl/optim"
 )
@@ -96,6 +98,37 @@ type Settings struct {
 	PretrainEpochs int // epochs that train only the rule's own tensors before training starts (DTP)
 }
 
+// settingsJSON is the JSON form of Settings: the optimiser as optim.MarshalOptimizer encodes it.
+type settingsJSON struct {
+	Optimizer      json.RawMessage
+	Batch          int
+	Epochs         int
+	PretrainEpochs int
+}
+
+// MarshalJSON encodes the settings, the optimiser with its kind (optim.MarshalOptimizer).
+func (s Settings) MarshalJSON() ([]byte, error) {
+	o, err := optim.MarshalOptimizer(s.Optimizer)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(settingsJSON{Optimizer: o, Batch: s.Batch, Epochs: s.Epochs, PretrainEpochs: s.PretrainEpochs})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes.
+func (s *Settings) UnmarshalJSON(data []byte) error {
+	var j settingsJSON
+	if err := json.Unmarshal(data, &j); err != nil {
+		return err
+	}
+	o, err := optim.UnmarshalOptimizer(j.Optimizer)
+	if err != nil {
+		return err
+	}
+	*s = Settings{Optimizer: o, Batch: j.Batch, Epochs: j.Epochs, PretrainEpochs: j.PretrainEpochs}
+	return nil
+}
+
 // Study are the study's training settings for BP, FA and DFA: SGD lr 1e-3, momentum 0.9, clipping at a
 // global norm of 2.0, batch 4, 25 epochs.
 func Study() Settings { return Settings{Optimizer: optim.Study(), Batch: 4, Epochs: 25} }
@@ -134,9 +167,16 @@ type Pretrainer interface {
 }
 
 // Diagnoser is implemented by rules that report their own diagnostics on a probe batch (for example DTP's
-// per-layer reconstruction loss). Names are fixed for a spec; values are scalars.
+// per-layer reconstruction loss). The list is fixed for a spec.
 type Diagnoser interface {
-	Diagnostics(s *Step) (names []string, values []*Node)
+	Diagnostics(s *Step) []Diagnostic
+}
+
+// Diagnostic is one of a rule's diagnostics: what it measures, for which layer, and its scalar value.
+type Diagnostic struct {
+	Kind  diag.Kind
+	Layer int
+	Value *Node
 }
 
 // Outputer is implemented by rules whose published net applies a nonlinearity to the output layer (the
