@@ -42,7 +42,7 @@ func Workers() int { return runtime.GOMAXPROCS(0) }
 // Workspace holds the buffers the kernels reuse from call to call, so that a training step allocates
 // nothing. The zero Workspace is ready to use; it is not safe for concurrent use.
 type Workspace struct {
-	xt, outT, dt, gb []float32
+	xt, outT, dt, gb, hp []float32
 	g                [][]float32 // one gradient block per worker
 }
 
@@ -136,11 +136,16 @@ func (ws *Workspace) update(w, b Param, d, h []float32, m, n, k int, span optim.
 	for len(ws.g) < workers {
 		ws.g = append(ws.g, make([]float32, 4*updateChunk))
 	}
+	hp := ws.packInputs(h, m, k)
 	update := func(g []float32, blk, i0 int) {
 		o0 := 4 * blk
 		rows := min(4, n-o0)
 		cols := min(updateChunk, k-i0)
-		gradBlock(g, updateChunk, dt[o0*m:], m, rows, h, k, i0, cols)
+		if hp != nil {
+			gradBlockPacked(g, updateChunk, dt[o0*m:], m, rows, hp, i0, cols)
+		} else {
+			gradBlock(g, updateChunk, dt[o0*m:], m, rows, h, k, i0, cols)
+		}
 		for r := 0; r < rows; r++ {
 			off := (o0+r)*k + i0
 			span(w.P[off:off+cols], g[r*updateChunk:r*updateChunk+cols], sub(w.S0, off, cols), sub(w.S1, off, cols))

@@ -33,3 +33,33 @@ func TestGrad4EqualsTiles(t *testing.T) {
 		}
 	}
 }
+
+// TestGradBlockPackedEqualsGradBlock checks that the packed inputs give the bits of the unpacked ones,
+// partial tiles and leftover rows included.
+func TestGradBlockPackedEqualsGradBlock(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(6, 6))
+	for _, m := range []int{1, 5, 33} {
+		k := 1100
+		a, h := random(rng, 4*m), random(rng, m*k)
+		var ws Workspace
+		hp := ws.packInputs(h, m, k)
+		for _, rows := range []int{4, 3} {
+			for _, i0 := range []int{0, 512, 1024} {
+				cols := min(512, k-i0)
+				want, got := make([]float32, 4*512), make([]float32, 4*512)
+				gradBlock(want, 512, a, m, rows, h, k, i0, cols)
+				gradBlockPacked(got, 512, a, m, rows, hp, i0, cols)
+				for r := 0; r < rows; r++ {
+					for c := 0; c < cols; c++ {
+						if got[r*512+c] != want[r*512+c] {
+							t.Fatalf("m=%d rows=%d i0=%d: (%d, %d) = %g packed, %g not", m, rows, i0, r, c, got[r*512+c], want[r*512+c])
+						}
+					}
+				}
+			}
+		}
+	}
+}
