@@ -43,7 +43,7 @@ func Workers() int { return runtime.GOMAXPROCS(0) }
 // nothing. The zero Workspace is ready to use; it is not safe for concurrent use.
 type Workspace struct {
 	xt, outT, dt, gb, hp []float32
-	g                [][]float32 // one gradient block per worker
+	g                    [][]float32 // one gradient block per worker
 }
 
 // grow returns a buffer of n values from *buf, reallocated when too small (its contents are unspecified).
