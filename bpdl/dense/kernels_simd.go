@@ -9,8 +9,7 @@ import (
 
 // The vector kernels, 16-wide AVX-512. Go's register allocator keeps about fifteen vectors in registers,
 // so the product tiles hold eight accumulators: four rows by 32 columns, one broadcast of a by two loads
-// of b per step (the shape that measured fastest, ~75% of the FMA peak of one Zen 4 core; see
-// docs/speed.md).
+// of b per step, the fastest of the shapes tried (docs/speed.md lists them with their measurements).
 
 var hasAVX512 = archsimd.X86.AVX512() && archsimd.X86.FMA()
 
@@ -261,8 +260,7 @@ func gradBlock(g []float32, ldg int, a []float32, m, rows int, h []float32, k, i
 // packInputs returns h [m, k] packed for gradBlockPacked, or nil where gradBlock reads h as it is (no
 // AVX-512, or a batch of four, whose rows grad4 reads directly). The packed layout is h's columns in
 // tiles of 32, each tile's m rows of 32 values in a row (the last tile padded with zeros): the tiles
-// read it sequentially instead of one row of h every 4k bytes, which measured ~30% faster on the update's
-// product (single thread, batch 128, 3072 inputs; see docs/speed.md).
+// read it sequentially instead of one row of h every 4k bytes, which is faster (docs/speed.md).
 func (ws *Workspace) packInputs(h []float32, m, k int) []float32 {
 	if !hasAVX512 || m == 4 {
 		return nil
@@ -322,9 +320,8 @@ func grad4(g []float32, a []float32, h []float32, k, i0 int) {
 // tile4x32 accumulates into dst[r*ldd : r*ldd+32], r < 4, the products sum_q a_r[q] b[q*ldb : q*ldb+32]
 // over q < len(a0) (starting from zero when init is set, else from dst).
 //
-// The loop walks a and b with unsafe pointers, after checking the last element it reads of each (Go's
-// bounds checks and slice arithmetic in the loop cost about a quarter of its speed: 66-73 against 88-91
-// GFLOP per CPU-second on this machine's Zen 4, see docs/speed.md).
+// The loop walks a and b with unsafe pointers, after checking the last element it reads of each: Go's
+// bounds checks and slice arithmetic in the loop cost about a quarter of its speed (docs/speed.md).
 func tile4x32(dst []float32, ldd int, a0, a1, a2, a3 []float32, b []float32, ldb int, init bool) {
 	n := len(a0)
 	d := func(i int) *[16]float32 { return (*[16]float32)(dst[(i/2)*ldd+16*(i%2):]) }
