@@ -185,20 +185,26 @@ func dot2x4(sums *[8]float32, w0, w1, x0, x1, x2, x3 []float32) {
 	k := len(w0)
 	w1, x0, x1, x2, x3 = w1[:k], x0[:k], x1[:k], x2[:k], x3[:k]
 	var c00, c01, c02, c03, c10, c11, c12, c13 archsimd.Float32x16
-	q := 0
-	for ; q+16 <= k; q += 16 {
-		u0 := archsimd.LoadFloat32x16((*[16]float32)(w0[q:]))
-		u1 := archsimd.LoadFloat32x16((*[16]float32)(w1[q:]))
-		v := archsimd.LoadFloat32x16((*[16]float32)(x0[q:]))
-		c00, c10 = v.MulAdd(u0, c00), v.MulAdd(u1, c10)
-		v = archsimd.LoadFloat32x16((*[16]float32)(x1[q:]))
-		c01, c11 = v.MulAdd(u0, c01), v.MulAdd(u1, c11)
-		v = archsimd.LoadFloat32x16((*[16]float32)(x2[q:]))
-		c02, c12 = v.MulAdd(u0, c02), v.MulAdd(u1, c12)
-		v = archsimd.LoadFloat32x16((*[16]float32)(x3[q:]))
-		c03, c13 = v.MulAdd(u0, c03), v.MulAdd(u1, c13)
+	full := k &^ 15
+	if full > 0 {
+		pw0, pw1 := unsafe.Pointer(&w0[0]), unsafe.Pointer(&w1[0])
+		px0, px1, px2, px3 := unsafe.Pointer(&x0[0]), unsafe.Pointer(&x1[0]), unsafe.Pointer(&x2[0]), unsafe.Pointer(&x3[0])
+		ld := func(p unsafe.Pointer, o uintptr) archsimd.Float32x16 {
+			return archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(p, o)))
+		}
+		for o := uintptr(0); o < uintptr(full)*4; o += 64 {
+			u0, u1 := ld(pw0, o), ld(pw1, o)
+			v := ld(px0, o)
+			c00, c10 = v.MulAdd(u0, c00), v.MulAdd(u1, c10)
+			v = ld(px1, o)
+			c01, c11 = v.MulAdd(u0, c01), v.MulAdd(u1, c11)
+			v = ld(px2, o)
+			c02, c12 = v.MulAdd(u0, c02), v.MulAdd(u1, c12)
+			v = ld(px3, o)
+			c03, c13 = v.MulAdd(u0, c03), v.MulAdd(u1, c13)
+		}
 	}
-	if q < k {
+	if q := full; q < k {
 		u0 := archsimd.LoadFloat32x16SlicePart(w0[q:])
 		u1 := archsimd.LoadFloat32x16SlicePart(w1[q:])
 		v := archsimd.LoadFloat32x16SlicePart(x0[q:])
@@ -300,15 +306,18 @@ func grad4(g []float32, a []float32, h []float32, k, i0 int) {
 	s0, s1, s2, s3 := archsimd.BroadcastFloat32x16(a[0]), archsimd.BroadcastFloat32x16(a[1]), archsimd.BroadcastFloat32x16(a[2]), archsimd.BroadcastFloat32x16(a[3])
 	h0, h1, h2, h3 := h[i0:i0+n], h[k+i0:k+i0+n], h[2*k+i0:2*k+i0+n], h[3*k+i0:3*k+i0+n]
 	var zero archsimd.Float32x16
-	c := 0
-	for ; c+16 <= n; c += 16 {
-		v := s0.MulAdd(archsimd.LoadFloat32x16((*[16]float32)(h0[c:])), zero)
-		v = s1.MulAdd(archsimd.LoadFloat32x16((*[16]float32)(h1[c:])), v)
-		v = s2.MulAdd(archsimd.LoadFloat32x16((*[16]float32)(h2[c:])), v)
-		v = s3.MulAdd(archsimd.LoadFloat32x16((*[16]float32)(h3[c:])), v)
-		v.Store((*[16]float32)(g[c:]))
+	full := n &^ 15
+	if full > 0 {
+		p0, p1, p2, p3, pg := unsafe.Pointer(&h0[0]), unsafe.Pointer(&h1[0]), unsafe.Pointer(&h2[0]), unsafe.Pointer(&h3[0]), unsafe.Pointer(&g[0])
+		for o := uintptr(0); o < uintptr(full)*4; o += 64 {
+			v := s0.MulAdd(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(p0, o))), zero)
+			v = s1.MulAdd(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(p1, o))), v)
+			v = s2.MulAdd(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(p2, o))), v)
+			v = s3.MulAdd(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(p3, o))), v)
+			v.Store((*[16]float32)(unsafe.Add(pg, o)))
+		}
 	}
-	if c < n {
+	if c := full; c < n {
 		v := s0.MulAdd(archsimd.LoadFloat32x16SlicePart(h0[c:]), zero)
 		v = s1.MulAdd(archsimd.LoadFloat32x16SlicePart(h1[c:]), v)
 		v = s2.MulAdd(archsimd.LoadFloat32x16SlicePart(h2[c:]), v)

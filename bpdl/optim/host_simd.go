@@ -2,68 +2,121 @@
 
 package optim
 
-import "simd/archsimd"
+import (
+	"simd/archsimd"
+	"unsafe"
+)
 
-// With GOEXPERIMENT=simd on amd64 the span kernels use 8-wide AVX2 vectors when the CPU has them. They do
-// the operations of the portable kernels in the same order, without fused multiply-adds, so they give
-// identical results (the vector square root is correctly rounded, as float32(math.Sqrt(float64(x))) is).
+// With GOEXPERIMENT=simd on amd64 the span kernels use 16-wide AVX-512 vectors, or 8-wide AVX2 ones, when
+// the CPU has them. They do the operations of the portable kernels in the same order, without fused
+// multiply-adds, so they give identical results (the vector square root is correctly rounded, as
+// float32(math.Sqrt(float64(x))) is). The loops walk their slices with unsafe pointers after checking
+// the lengths once: Go's per-iteration slicing and bounds checks otherwise cost more than the arithmetic.
 
-var hasAVX2 = archsimd.X86.AVX2()
+var (
+	hasAVX2   = archsimd.X86.AVX2()
+	hasAVX512 = hasAVX2 && archsimd.X86.AVX512()
+)
+
+// at16 returns a pointer to the 16 values of s starting at byte offset off.
+func at16(s unsafe.Pointer, off uintptr) *[16]float32 { return (*[16]float32)(unsafe.Add(s, off)) }
+
+// at8 returns a pointer to the 8 values of s starting at byte offset off.
+func at8(s unsafe.Pointer, off uintptr) *[8]float32 { return (*[8]float32)(unsafe.Add(s, off)) }
+
+// vectors returns how many values of an n-long span the vector loop covers, and the vector width.
+func vectors(n int) (done, width int) {
+	switch {
+	case hasAVX512:
+		return n &^ 15, 16
+	case hasAVX2:
+		return n &^ 7, 8
+	}
+	return 0, 1
+}
 
 func sgdSpan(p, g []float32, lr, coef float32) {
-	if !hasAVX2 {
-		sgdSpanGo(p, g, lr, coef)
-		return
-	}
 	n := len(p)
 	g = g[:n]
-	vlr, vcoef := archsimd.BroadcastFloat32x8(lr), archsimd.BroadcastFloat32x8(coef)
-	k := 0
-	for ; k+8 <= n; k += 8 {
-		step := archsimd.LoadFloat32x8Slice(g[k:]).Mul(vcoef).Mul(vlr)
-		archsimd.LoadFloat32x8Slice(p[k:]).Sub(step).StoreSlice(p[k:])
+	done, width := vectors(n)
+	if done > 0 {
+		pp, pg := unsafe.Pointer(&p[0]), unsafe.Pointer(&g[0])
+		end := uintptr(done) * 4
+		if width == 16 {
+			vlr, vcoef := archsimd.BroadcastFloat32x16(lr), archsimd.BroadcastFloat32x16(coef)
+			for o := uintptr(0); o < end; o += 64 {
+				step := archsimd.LoadFloat32x16(at16(pg, o)).Mul(vcoef).Mul(vlr)
+				archsimd.LoadFloat32x16(at16(pp, o)).Sub(step).Store(at16(pp, o))
+			}
+		} else {
+			vlr, vcoef := archsimd.BroadcastFloat32x8(lr), archsimd.BroadcastFloat32x8(coef)
+			for o := uintptr(0); o < end; o += 32 {
+				step := archsimd.LoadFloat32x8(at8(pg, o)).Mul(vcoef).Mul(vlr)
+				archsimd.LoadFloat32x8(at8(pp, o)).Sub(step).Store(at8(pp, o))
+			}
+		}
 	}
-	sgdSpanGo(p[k:], g[k:], lr, coef)
+	sgdSpanGo(p[done:], g[done:], lr, coef)
 }
 
 func momentumSpan(p, g, v []float32, lr, mu, coef float32) {
-	if !hasAVX2 {
-		momentumSpanGo(p, g, v, lr, mu, coef)
-		return
-	}
 	n := len(p)
 	g, v = g[:n], v[:n]
-	vlr, vmu, vcoef := archsimd.BroadcastFloat32x8(lr), archsimd.BroadcastFloat32x8(mu), archsimd.BroadcastFloat32x8(coef)
-	k := 0
-	for ; k+16 <= n; k += 16 {
-		v0 := archsimd.LoadFloat32x8Slice(v[k:]).Mul(vmu).Add(archsimd.LoadFloat32x8Slice(g[k:]).Mul(vcoef))
-		v1 := archsimd.LoadFloat32x8Slice(v[k+8:]).Mul(vmu).Add(archsimd.LoadFloat32x8Slice(g[k+8:]).Mul(vcoef))
-		v0.StoreSlice(v[k:])
-		v1.StoreSlice(v[k+8:])
-		archsimd.LoadFloat32x8Slice(p[k:]).Sub(v0.Mul(vlr)).StoreSlice(p[k:])
-		archsimd.LoadFloat32x8Slice(p[k+8:]).Sub(v1.Mul(vlr)).StoreSlice(p[k+8:])
+	done, width := vectors(n)
+	if done > 0 {
+		pp, pg, pv := unsafe.Pointer(&p[0]), unsafe.Pointer(&g[0]), unsafe.Pointer(&v[0])
+		end := uintptr(done) * 4
+		if width == 16 {
+			vlr, vmu, vcoef := archsimd.BroadcastFloat32x16(lr), archsimd.BroadcastFloat32x16(mu), archsimd.BroadcastFloat32x16(coef)
+			for o := uintptr(0); o < end; o += 64 {
+				vv := archsimd.LoadFloat32x16(at16(pv, o)).Mul(vmu).Add(archsimd.LoadFloat32x16(at16(pg, o)).Mul(vcoef))
+				vv.Store(at16(pv, o))
+				archsimd.LoadFloat32x16(at16(pp, o)).Sub(vv.Mul(vlr)).Store(at16(pp, o))
+			}
+		} else {
+			vlr, vmu, vcoef := archsimd.BroadcastFloat32x8(lr), archsimd.BroadcastFloat32x8(mu), archsimd.BroadcastFloat32x8(coef)
+			for o := uintptr(0); o < end; o += 32 {
+				vv := archsimd.LoadFloat32x8(at8(pv, o)).Mul(vmu).Add(archsimd.LoadFloat32x8(at8(pg, o)).Mul(vcoef))
+				vv.Store(at8(pv, o))
+				archsimd.LoadFloat32x8(at8(pp, o)).Sub(vv.Mul(vlr)).Store(at8(pp, o))
+			}
+		}
 	}
-	momentumSpanGo(p[k:], g[k:], v[k:], lr, mu, coef)
+	momentumSpanGo(p[done:], g[done:], v[done:], lr, mu, coef)
 }
 
 func adamSpan(c adamCoef, p, g, m, s []float32) {
-	if !hasAVX2 {
-		adamSpanGo(c, p, g, m, s)
-		return
-	}
 	n := len(p)
 	g, m, s = g[:n], m[:n], s[:n]
-	b := archsimd.BroadcastFloat32x8
-	lr, b1, b2, nb1, nb2, eps, coef, bc1, bc2 := b(c.lr), b(c.b1), b(c.b2), b(c.nb1), b(c.nb2), b(c.eps), b(c.coef), b(c.bc1), b(c.bc2)
-	k := 0
-	for ; k+8 <= n; k += 8 {
-		gn := archsimd.LoadFloat32x8Slice(g[k:]).Mul(coef)
-		mm := archsimd.LoadFloat32x8Slice(m[k:]).Mul(b1).Add(gn.Mul(nb1))
-		ss := archsimd.LoadFloat32x8Slice(s[k:]).Mul(b2).Add(gn.Mul(gn).Mul(nb2))
-		mm.StoreSlice(m[k:])
-		ss.StoreSlice(s[k:])
-		step := mm.Div(bc1).Div(ss.Div(bc2).Sqrt().Add(eps)).Mul(lr)
-		archsimd.LoadFloat32x8Slice(p[k:]).Sub(step).StoreSlice(p[k:])
+	done, width := vectors(n)
+	if done > 0 {
+		pp, pg, pm, ps := unsafe.Pointer(&p[0]), unsafe.Pointer(&g[0]), unsafe.Pointer(&m[0]), unsafe.Pointer(&s[0])
+		end := uintptr(done) * 4
+		if width == 16 {
+			b := archsimd.BroadcastFloat32x16
+			lr, b1, b2, nb1, nb2, eps, coef, bc1, bc2 := b(c.lr), b(c.b1), b(c.b2), b(c.nb1), b(c.nb2), b(c.eps), b(c.coef), b(c.bc1), b(c.bc2)
+			for o := uintptr(0); o < end; o += 64 {
+				gn := archsimd.LoadFloat32x16(at16(pg, o)).Mul(coef)
+				mm := archsimd.LoadFloat32x16(at16(pm, o)).Mul(b1).Add(gn.Mul(nb1))
+				ss := archsimd.LoadFloat32x16(at16(ps, o)).Mul(b2).Add(gn.Mul(gn).Mul(nb2))
+				mm.Store(at16(pm, o))
+				ss.Store(at16(ps, o))
+				step := mm.Div(bc1).Div(ss.Div(bc2).Sqrt().Add(eps)).Mul(lr)
+				archsimd.LoadFloat32x16(at16(pp, o)).Sub(step).Store(at16(pp, o))
+			}
+		} else {
+			b := archsimd.BroadcastFloat32x8
+			lr, b1, b2, nb1, nb2, eps, coef, bc1, bc2 := b(c.lr), b(c.b1), b(c.b2), b(c.nb1), b(c.nb2), b(c.eps), b(c.coef), b(c.bc1), b(c.bc2)
+			for o := uintptr(0); o < end; o += 32 {
+				gn := archsimd.LoadFloat32x8(at8(pg, o)).Mul(coef)
+				mm := archsimd.LoadFloat32x8(at8(pm, o)).Mul(b1).Add(gn.Mul(nb1))
+				ss := archsimd.LoadFloat32x8(at8(ps, o)).Mul(b2).Add(gn.Mul(gn).Mul(nb2))
+				mm.Store(at8(pm, o))
+				ss.Store(at8(ps, o))
+				step := mm.Div(bc1).Div(ss.Div(bc2).Sqrt().Add(eps)).Mul(lr)
+				archsimd.LoadFloat32x8(at8(pp, o)).Sub(step).Store(at8(pp, o))
+			}
+		}
 	}
-	adamSpanGo(c, p[k:], g[k:], m[k:], s[k:])
+	adamSpanGo(c, p[done:], g[done:], m[done:], s[done:])
 }
