@@ -26,7 +26,7 @@ func BenchmarkKernels(b *testing.B) {
 	n, k := 1536, 3072
 	rng := rand.New(rand.NewPCG(1, 2))
 	w, v, bias := random(rng, n*k), make([]float32, n*k), random(rng, n)
-	span := optim.Study().Span(1, 1)
+	span := optim.HostStepOf(optim.Study(), 1, 1)
 	for _, m := range []int{4, 128} {
 		x, d := random(rng, m*k), random(rng, m*n)
 		out := make([]float32, m*n)

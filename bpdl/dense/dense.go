@@ -69,23 +69,24 @@ func (ws *Workspace) Linear(out, x, w, b []float32, m, n, k, workers int) {
 
 // Update takes one optimiser step on a dense layer's weight w [n, k] and bias b [n] (either may have a
 // nil P to leave it out), whose gradients are d^T h ([n, k]) and the batch sum of d ([n]), for d [m, n]
-// and h [m, k]. span is the optimiser's update for this step (optim.Optimizer.Span), with the gradient
+// and h [m, k]. step is the optimiser's update for this step (optim.HostStepOf), with the gradient
 // already scaled (clipped) through d. The gradient of a block of four weight rows is formed in a buffer
-// that stays in cache and handed to span row by row; the gradient entry (o, i) is the sum over the batch,
-// in order, of d[r, o] h[r, i].
-func (ws *Workspace) Update(w, b Param, d, h []float32, m, n, k int, span optim.SpanFunc, workers int) {
-	ws.update(w, b, d, h, m, n, k, span, nil, max(1, workers))
+// that stays in cache and handed to step.Span row by row; for a batch of four, step.Rows4 (when there is
+// one) forms each row's gradient in the same pass as the update. Either way the gradient entry (o, i) is
+// the chain of fused multiply-adds over the batch, in order, of d[r, o] h[r, i].
+func (ws *Workspace) Update(w, b Param, d, h []float32, m, n, k int, step optim.HostStep, workers int) {
+	ws.update(w, b, d, h, m, n, k, step, nil, max(1, workers))
 }
 
 // UpdateLinear is Update followed by Linear(out, x, w, b, mx, n, k) on the updated parameters, in one pass
 // over the weights: each block of weight rows enters the next batch's product while it is in cache. The
 // results are those of Update then Linear, bit for bit. w.P and b.P must not be nil.
-func (ws *Workspace) UpdateLinear(w, b Param, d, h []float32, m, n, k int, span optim.SpanFunc, out, x []float32, mx, workers int) {
+func (ws *Workspace) UpdateLinear(w, b Param, d, h []float32, m, n, k int, step optim.HostStep, out, x []float32, mx, workers int) {
 	check("UpdateLinear", out, mx*n, x, mx*k, nil, 0)
 	if w.P == nil || b.P == nil {
 		panic("dense: UpdateLinear needs the weight and the bias")
 	}
-	ws.update(w, b, d, h, m, n, k, span, &next{out: out, x: x, m: mx}, max(1, workers))
+	ws.update(w, b, d, h, m, n, k, step, &next{out: out, x: x, m: mx}, max(1, workers))
 }
 
 // next is the product UpdateLinear computes with the updated weights: out = x w^T + b, x [m, k].
@@ -94,7 +95,8 @@ type next struct {
 	m      int
 }
 
-func (ws *Workspace) update(w, b Param, d, h []float32, m, n, k int, span optim.SpanFunc, nx *next, workers int) {
+func (ws *Workspace) update(w, b Param, d, h []float32, m, n, k int, step optim.HostStep, nx *next, workers int) {
+	span := step.Span
 	check("Update", d, m*n, h, m*k, nil, 0)
 	if w.P != nil {
 		checkParam("weight", w, n*k)
@@ -137,6 +139,10 @@ func (ws *Workspace) update(w, b Param, d, h []float32, m, n, k int, span optim.
 		ws.g = append(ws.g, make([]float32, 4*updateChunk))
 	}
 	hp := ws.packInputs(h, m, k)
+	rows4 := step.Rows4
+	if m != 4 {
+		rows4 = nil
+	}
 	update := func(g []float32, blk, i0 int) {
 		o0 := 4 * blk
 		rows := min(4, n-o0)
@@ -156,8 +162,15 @@ func (ws *Workspace) update(w, b Param, d, h []float32, m, n, k int, span optim.
 		if m*k <= updateRowMajor {
 			// h fits in cache: the weights row after row, each block into the next product when done.
 			for blk := lo; blk < hi; blk++ {
-				for i0 := 0; i0 < k; i0 += updateChunk {
-					update(g, blk, i0)
+				if rows4 != nil {
+					for o := 4 * blk; o < min(4*blk+4, n); o++ {
+						a := [4]float32{dt[4*o], dt[4*o+1], dt[4*o+2], dt[4*o+3]}
+						rows4(w.P[o*k:(o+1)*k], sub(w.S0, o*k, k), sub(w.S1, o*k, k), a, h[:k], h[k:2*k], h[2*k:3*k], h[3*k:4*k])
+					}
+				} else {
+					for i0 := 0; i0 < k; i0 += updateChunk {
+						update(g, blk, i0)
+					}
 				}
 				if nx != nil {
 					fwd.rows(4*blk, min(4*blk+4, n), 0, k)

@@ -117,7 +117,7 @@ func TestUpdate(t *testing.T) {
 					w, b := append([]float32{}, w0...), append([]float32{}, b0...)
 					var ws Workspace
 					for step := 1; step <= 2; step++ {
-						ws.Update(param(w, 0), param(b, 1), d, h, m, n, k, opt.Span(step, 1), workers)
+						ws.Update(param(w, 0), param(b, 1), d, h, m, n, k, optim.HostStepOf(opt, step, 1), workers)
 					}
 					// Two steps of SGD move w by about lr (1 + 1.9) g; Adam by about 2 lr per step. A
 					// float32 error e in g moves w by e times that factor, and Adam divides by |g|.
@@ -169,9 +169,9 @@ func TestUpdateLinear(t *testing.T) {
 				var ws Workspace
 				for step := 1; step <= 2; step++ {
 					if fused {
-						ws.UpdateLinear(Param{P: w, S0: vw}, Param{P: b, S0: vb}, d, h, tc.m, tc.n, tc.k, opt.Span(step, 1), out, x, tc.mx, workers)
+						ws.UpdateLinear(Param{P: w, S0: vw}, Param{P: b, S0: vb}, d, h, tc.m, tc.n, tc.k, optim.HostStepOf(opt, step, 1), out, x, tc.mx, workers)
 					} else {
-						ws.Update(Param{P: w, S0: vw}, Param{P: b, S0: vb}, d, h, tc.m, tc.n, tc.k, opt.Span(step, 1), workers)
+						ws.Update(Param{P: w, S0: vw}, Param{P: b, S0: vb}, d, h, tc.m, tc.n, tc.k, optim.HostStepOf(opt, step, 1), workers)
 						ws.Linear(out, x, w, b, tc.mx, tc.n, tc.k, workers)
 					}
 				}

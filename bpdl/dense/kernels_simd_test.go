@@ -3,8 +3,11 @@
 package dense
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/bpdl/bpdl/bpdl/optim"
 )
 
 // TestGrad4EqualsTiles checks that the batch-of-four row kernel gives the bits of the four-row tiles and
@@ -59,6 +62,40 @@ func TestGradBlockPackedEqualsGradBlock(t *testing.T) {
 						}
 					}
 				}
+			}
+		}
+	}
+}
+
+// TestRows4EqualsSpan checks that an update through the optimiser's Rows4Func (the gradient formed in the
+// update's pass) gives the bits of the update through its Span (the gradient formed in a buffer first), for
+// SGD with and without momentum, at a batch of four.
+func TestRows4EqualsSpan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	m, n, k := 4, 9, 1000
+	d, h := random(rng, m*n), random(rng, m*k)
+	for _, opt := range []optim.Optimizer{optim.Study(), optim.SGDOptimizer{LR: 0.05}} {
+		step := optim.HostStepOf(opt, 1, 0.7)
+		if step.Rows4 == nil {
+			t.Skipf("%v: no Rows4 on this CPU", opt)
+		}
+		run := func(hs optim.HostStep) []float32 {
+			w, b := random(rand.New(rand.NewPCG(1, 1)), n*k), make([]float32, n)
+			vw, vb := make([]float32, n*k), make([]float32, n)
+			pw, pb := Param{P: w}, Param{P: b}
+			if opt.Slots() > 0 {
+				pw.S0, pb.S0 = vw, vb
+			}
+			var ws Workspace
+			for i := 0; i < 3; i++ {
+				ws.Update(pw, pb, d, h, m, n, k, hs, 2)
+			}
+			return append(w, vw...)
+		}
+		want, got := run(optim.HostStep{Span: step.Span}), run(step)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%v: value %d = %g with Rows4, %g with Span", opt, i, got[i], want[i])
 			}
 		}
 	}

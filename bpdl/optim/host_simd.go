@@ -16,6 +16,8 @@ import (
 var (
 	hasAVX2   = archsimd.X86.AVX2()
 	hasAVX512 = hasAVX2 && archsimd.X86.AVX512()
+	// vectorFMA reports whether the Rows4Func kernels run: they need the vector fused multiply-add.
+	vectorFMA = hasAVX512 && archsimd.X86.FMA()
 )
 
 // at16 returns a pointer to the 16 values of s starting at byte offset off.
@@ -119,4 +121,72 @@ func adamSpan(c adamCoef, p, g, m, s []float32) {
 		}
 	}
 	adamSpanGo(c, p[done:], g[done:], m[done:], s[done:])
+}
+
+// rows4 forms 16 values of a Rows4Func's gradient at byte offset o of the rows.
+func rows4(s0, s1, s2, s3 archsimd.Float32x16, h0, h1, h2, h3 unsafe.Pointer, o uintptr) archsimd.Float32x16 {
+	var zero archsimd.Float32x16
+	g := s0.MulAdd(archsimd.LoadFloat32x16(at16(h0, o)), zero)
+	g = s1.MulAdd(archsimd.LoadFloat32x16(at16(h1, o)), g)
+	g = s2.MulAdd(archsimd.LoadFloat32x16(at16(h2, o)), g)
+	return s3.MulAdd(archsimd.LoadFloat32x16(at16(h3, o)), g)
+}
+
+// rows4Part is rows4 for the last n < 16 values.
+func rows4Part(s0, s1, s2, s3 archsimd.Float32x16, h0, h1, h2, h3 []float32) archsimd.Float32x16 {
+	var zero archsimd.Float32x16
+	g := s0.MulAdd(archsimd.LoadFloat32x16SlicePart(h0), zero)
+	g = s1.MulAdd(archsimd.LoadFloat32x16SlicePart(h1), g)
+	g = s2.MulAdd(archsimd.LoadFloat32x16SlicePart(h2), g)
+	return s3.MulAdd(archsimd.LoadFloat32x16SlicePart(h3), g)
+}
+
+func broadcast4(a [4]float32) (s0, s1, s2, s3 archsimd.Float32x16) {
+	b := archsimd.BroadcastFloat32x16
+	return b(a[0]), b(a[1]), b(a[2]), b(a[3])
+}
+
+// sgdRows4 is sgdSpan with the gradient of a Rows4Func.
+func sgdRows4(p []float32, a [4]float32, h0, h1, h2, h3 []float32, lr, coef float32) {
+	n := len(p)
+	h0, h1, h2, h3 = h0[:n], h1[:n], h2[:n], h3[:n]
+	s0, s1, s2, s3 := broadcast4(a)
+	vlr, vcoef := archsimd.BroadcastFloat32x16(lr), archsimd.BroadcastFloat32x16(coef)
+	full := n &^ 15
+	if full > 0 {
+		pp, p0, p1, p2, p3 := unsafe.Pointer(&p[0]), unsafe.Pointer(&h0[0]), unsafe.Pointer(&h1[0]), unsafe.Pointer(&h2[0]), unsafe.Pointer(&h3[0])
+		for o := uintptr(0); o < uintptr(full)*4; o += 64 {
+			g := rows4(s0, s1, s2, s3, p0, p1, p2, p3, o)
+			archsimd.LoadFloat32x16(at16(pp, o)).Sub(g.Mul(vcoef).Mul(vlr)).Store(at16(pp, o))
+		}
+	}
+	if c := full; c < n {
+		g := rows4Part(s0, s1, s2, s3, h0[c:], h1[c:], h2[c:], h3[c:])
+		archsimd.LoadFloat32x16SlicePart(p[c:]).Sub(g.Mul(vcoef).Mul(vlr)).StoreSlicePart(p[c:])
+	}
+}
+
+// momentumRows4 is momentumSpan with the gradient of a Rows4Func.
+func momentumRows4(p, v []float32, a [4]float32, h0, h1, h2, h3 []float32, lr, mu, coef float32) {
+	n := len(p)
+	v, h0, h1, h2, h3 = v[:n], h0[:n], h1[:n], h2[:n], h3[:n]
+	s0, s1, s2, s3 := broadcast4(a)
+	vlr, vmu, vcoef := archsimd.BroadcastFloat32x16(lr), archsimd.BroadcastFloat32x16(mu), archsimd.BroadcastFloat32x16(coef)
+	full := n &^ 15
+	if full > 0 {
+		pp, pv := unsafe.Pointer(&p[0]), unsafe.Pointer(&v[0])
+		p0, p1, p2, p3 := unsafe.Pointer(&h0[0]), unsafe.Pointer(&h1[0]), unsafe.Pointer(&h2[0]), unsafe.Pointer(&h3[0])
+		for o := uintptr(0); o < uintptr(full)*4; o += 64 {
+			g := rows4(s0, s1, s2, s3, p0, p1, p2, p3, o)
+			vv := archsimd.LoadFloat32x16(at16(pv, o)).Mul(vmu).Add(g.Mul(vcoef))
+			vv.Store(at16(pv, o))
+			archsimd.LoadFloat32x16(at16(pp, o)).Sub(vv.Mul(vlr)).Store(at16(pp, o))
+		}
+	}
+	if c := full; c < n {
+		g := rows4Part(s0, s1, s2, s3, h0[c:], h1[c:], h2[c:], h3[c:])
+		vv := archsimd.LoadFloat32x16SlicePart(v[c:]).Mul(vmu).Add(g.Mul(vcoef))
+		vv.StoreSlicePart(v[c:])
+		archsimd.LoadFloat32x16SlicePart(p[c:]).Sub(vv.Mul(vlr)).StoreSlicePart(p[c:])
+	}
 }

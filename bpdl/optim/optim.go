@@ -79,6 +79,36 @@ func StepCount[T any](o Optimizer, state []T, params int) (t T, ok bool) {
 // SpanFunc updates a span of a parameter in place; see Optimizer.Span.
 type SpanFunc func(p, g, s0, s1 []float32)
 
+// Rows4Func updates a span of a parameter in place, as a SpanFunc does, from a gradient it forms in the
+// same pass: g = a[0] h0 + a[1] h1 + a[2] h2 + a[3] h3 (rows of a layer's inputs, for a batch of four),
+// each element the chain of fused multiply-adds a[3]*h3 + (a[2]*h2 + (a[1]*h1 + a[0]*h0)) that package
+// dense's product tiles compute. The gradient never reaches memory.
+type Rows4Func func(p, s0, s1 []float32, a [4]float32, h0, h1, h2, h3 []float32)
+
+// HostStep is an optimiser's host update for one step: Span, and Rows4 where the optimiser and the CPU
+// have it (nil otherwise). Both give the same bits for the same gradient.
+type HostStep struct {
+	Span  SpanFunc
+	Rows4 Rows4Func
+}
+
+// rows4er is implemented by the optimisers that have a Rows4Func.
+type rows4er interface {
+	spanRows4(step int, coef float32) Rows4Func
+}
+
+// HostStepOf returns o's host update for the step-th step (counted from 1) with the clipping factor coef.
+func HostStepOf(o Optimizer, step int, coef float32) HostStep {
+	hs := HostStep{Span: o.Span(step, coef)}
+	if c, ok := o.(Config); ok {
+		o = c.Optimizer()
+	}
+	if r, ok := o.(rows4er); ok && vectorFMA {
+		hs.Rows4 = r.spanRows4(step, coef)
+	}
+	return hs
+}
+
 // Grad is the gradient of one parameter, as Step takes it: Dense, or the factors of a dense layer's
 // gradient, D [batch, out] (the layer's errors) and H [batch, in] (its inputs): a weight's gradient is
 // D^T H ([out, in]); a bias's (H nil) is the batch sum of D ([out]).

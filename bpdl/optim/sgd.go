@@ -86,3 +86,16 @@ func (o SGDOptimizer) Span(_ int, coef float32) SpanFunc {
 	}
 	return func(p, g, v, _ []float32) { momentumSpan(p, g, v, lr, mu, coef) }
 }
+
+// spanRows4 is Span with the gradient formed in the same pass (see Rows4Func).
+func (o SGDOptimizer) spanRows4(_ int, coef float32) Rows4Func {
+	lr, mu := float32(o.LR), float32(o.Momentum)
+	if o.Momentum == 0 {
+		return func(p, _, _ []float32, a [4]float32, h0, h1, h2, h3 []float32) {
+			sgdRows4(p, a, h0, h1, h2, h3, lr, coef)
+		}
+	}
+	return func(p, v, _ []float32, a [4]float32, h0, h1, h2, h3 []float32) {
+		momentumRows4(p, v, a, h0, h1, h2, h3, lr, mu, coef)
+	}
+}

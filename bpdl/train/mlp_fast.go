@@ -57,7 +57,7 @@ type cpuStep struct {
 	pendD    *tensors.Tensor
 	pendX    []float32
 	pendM    int
-	pendSpan optim.SpanFunc
+	pendSpan optim.HostStep
 }
 
 // cpuBuffers are the shared tensors of one batch size that the kernels write and the tail graph reads.
@@ -268,7 +268,7 @@ func (c *cpuStep) run(x, y *tensors.Tensor) (loss float64, ok bool, err error) {
 		c.steps[0]++
 		step = int(c.steps[0])
 	}
-	span := m.settings.Optimizer.Span(step, 1)
+	span := optim.HostStepOf(m.settings.Optimizer, step, 1)
 	for l := 1; l < layers; l++ {
 		c.ws.Update(c.w[l], c.b[l], view(res.Deltas[l]), view(res.Inputs[l-1]), batch, sizes[l+1], sizes[l], span, workers)
 	}
@@ -296,7 +296,7 @@ func (c *cpuStep) release() {
 	if c.pendD != nil {
 		_ = c.pendD.FinalizeAll()
 	}
-	c.pending, c.pendD, c.pendSpan = false, nil, nil
+	c.pending, c.pendD, c.pendSpan = false, nil, optim.HostStep{}
 }
 
 // buffersFor returns the shared tensors for a batch size, made on first use.
