@@ -143,6 +143,24 @@ func HostNorm(xs [][]float32, workers int) float64 {
 	return math.Sqrt(total)
 }
 
+// HostFactoredNorm is Norm for the factored gradients of dense layers, on the host: layer l's weight
+// gradient D_l^T H_l and bias gradient (the batch sum of D_l), given the Gram matrices dd[l] = D_l D_l^T
+// and hh[l] = H_l H_l^T (each [batch, batch], row-major): ||D^T H||_F^2 = sum((D D^T) ⊙ (H H^T)) and
+// ||1^T D||^2 = sum(D D^T), summed in float64, layer after layer.
+func HostFactoredNorm(dd, hh [][]float32) float64 {
+	var total float64
+	for l := range dd {
+		var w, b float64
+		h := hh[l][:len(dd[l])]
+		for i, v := range dd[l] {
+			w += float64(v) * float64(h[i])
+			b += float64(v)
+		}
+		total += w + b
+	}
+	return math.Sqrt(math.Max(total, 0))
+}
+
 // sumSquares is sum_n x[n]^2 in float64, over four interleaved partial sums added in a fixed order.
 func sumSquares(x []float32) float64 {
 	var s0, s1, s2, s3 float64

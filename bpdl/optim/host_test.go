@@ -5,7 +5,10 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/bpdl/bpdl/bpdl/backend"
 )
 
 // TestHostEqualsGraph checks that Host.Step gives the parameters and state that Step in a graph gives,
@@ -127,5 +130,55 @@ func TestHostZeroGrads(t *testing.T) {
 		if v != 0 {
 			t.Fatalf("gradient %d = %g after a step with ZeroGrads", i, v)
 		}
+	}
+}
+
+// TestHostFactoredNorm checks HostFactoredNorm, given Gram matrices, against Norm of the same factored
+// gradients in a graph.
+func TestHostFactoredNorm(t *testing.T) {
+	be, err := backend.Open(backend.GoSequential)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, sizes := 6, []int{9, 7, 4}
+	var args []any
+	var dd, hh [][]float32
+	for l := 0; l+1 < len(sizes); l++ {
+		fs := randomVectors(uint64(10+l), []int{batch * sizes[l+1], batch * sizes[l]})
+		d, h := fs[0], fs[1]
+		args = append(args, tensors.FromFlatDataAndDimensions(d, batch, sizes[l+1]), tensors.FromFlatDataAndDimensions(h, batch, sizes[l]))
+		gram := func(x []float32, n int) []float32 {
+			g := make([]float32, batch*batch)
+			for i := 0; i < batch; i++ {
+				for j := 0; j < batch; j++ {
+					var s float64
+					for k := 0; k < n; k++ {
+						s += float64(x[i*n+k]) * float64(x[j*n+k])
+					}
+					g[i*batch+j] = float32(s)
+				}
+			}
+			return g
+		}
+		dd, hh = append(dd, gram(d, sizes[l+1])), append(hh, gram(h, sizes[l]))
+	}
+	exec, err := NewExec(be, func(in []*Node) *Node {
+		var grads []Grad
+		for l := 0; l < len(in); l += 2 {
+			w, b := LayerGrads(in[l], in[l+1])
+			grads = append(grads, w, b)
+		}
+		return Norm(grads)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs, err := exec.Exec(args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := float64(outs[0].Value().(float32))
+	if got := HostFactoredNorm(dd, hh); math.Abs(got-want) > 1e-5*want {
+		t.Errorf("HostFactoredNorm = %.7g, Norm in a graph = %.7g", got, want)
 	}
 }

@@ -112,13 +112,9 @@ func HostStepOf(o Optimizer, step int, coef float32) HostStep {
 // Grad is the gradient of one parameter, as Step takes it: Dense, or the factors of a dense layer's
 // gradient, D [batch, out] (the layer's errors) and H [batch, in] (its inputs): a weight's gradient is
 // D^T H ([out, in]); a bias's (H nil) is the batch sum of D ([out]).
-//
-// HGram, when set, is H H^T ([batch, batch]) computed elsewhere (package train's CPU fast path computes
-// the first layer's on the host), which Norm uses instead of forming it.
 type Grad struct {
 	Dense *Node
 	D, H  *Node
-	HGram *Node
 }
 
 // DenseGrads wraps gradients as Grads.
@@ -181,10 +177,7 @@ func Norm(grads []Grad) *Node {
 			add(ReduceAllSum(dd))
 			continue
 		}
-		hh := g.HGram
-		if hh == nil {
-			hh = DotGeneral(g.H, []int{1}, nil, g.H, []int{1}, nil)
-		}
+		hh := DotGeneral(g.H, []int{1}, nil, g.H, []int{1}, nil)
 		sq := ReduceAllSum(Mul(dd, hh))
 		if i+1 < len(grads) && grads[i+1].factored() && grads[i+1].H == nil && grads[i+1].D == g.D {
 			sq = Add(sq, ReduceAllSum(dd))

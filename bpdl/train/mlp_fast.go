@@ -20,15 +20,17 @@ import (
 // go backend runs a graph one operation at a time, each a full pass over memory, so the graph step reads
 // the first layer's 18.9 MB of weights (CIFAR-10) about ten times; here:
 //
-//  1. dense.Linear computes the first layer's pre-activation x W_0^T + b_0 (and, when the optimiser
-//     clips, the Gram matrix x x^T that the clipping norm needs);
-//  2. a GoMLX graph, the tail, computes everything else of the step exactly as the step graph does: the
-//     rest of the forward pass, the loss, the rule's updates in factored form (rules.Update.Deltas and
-//     Inputs) and its own tensors, and the clipping factor of the optimiser (optim.ClipFactor), by which
-//     it scales the deltas;
-//  3. dense.Update takes the optimiser's step on every layer's weights and biases from the factors,
+//  1. dense.Linear computes the first layer's pre-activation x W_0^T + b_0;
+//  2. a GoMLX graph, the tail, computes everything else of the rule's math exactly as the step graph
+//     does: the rest of the forward pass, the loss, the rule's updates in factored form
+//     (rules.Update.Deltas and Inputs) and its own tensors;
+//  3. when the optimiser clips, dense.Linear forms the factors' Gram matrices D D^T and H H^T ([batch,
+//     batch]) and optim.HostFactoredNorm the global norm, from which optim.HostClipCoefficient gives the
+//     clipping factor (the step graph computes the same in float32, in the graph);
+//  4. dense.Update takes the optimiser's step on every layer's weights and biases from the factors,
 //     forming each block of the gradient in cache and handing it to the optimiser's host update
-//     (optim.Optimizer.Span): the weights and optimiser state are read and written once.
+//     (optim.HostStepOf, with the clipping factor): the weights and optimiser state are read and written
+//     once.
 //
 // The first layer's update waits for the next step (or for anything that reads the parameters, which
 // calls flush first), where dense.UpdateLinear applies it and computes the next batch's pre-activation
@@ -60,10 +62,12 @@ type cpuStep struct {
 	pendSpan optim.HostStep
 }
 
-// cpuBuffers are the shared tensors of one batch size that the kernels write and the tail graph reads.
+// cpuBuffers are the buffers of one batch size: the first layer's pre-activation (shared with the
+// backend: the kernels write it, the tail graph reads it) and the Gram matrices of the clipping norm.
 type cpuBuffers struct {
-	pre0, gram       *tensors.Tensor
-	pre0View, gramVw []float32
+	pre0     *tensors.Tensor
+	pre0View []float32
+	dd, hh   [][]float32 // per layer, [batch, batch]
 }
 
 // goBackendName is what GoMLX's go backend answers to Name().
@@ -176,17 +180,15 @@ func view(t *tensors.Tensor) []float32 {
 }
 
 // tailArgs are the tail graph's arguments: the first layer's pre-activation computed by the kernels, the
-// batch, x x^T when the optimiser clips, the parameters of the layers after the first, the rule's
-// tensors.
+// batch, the parameters of the layers after the first, the rule's tensors.
 type tailArgs[T any] struct {
 	Pre0, Y, X T
-	Gram       []T // x x^T, or nothing
 	Layers     []layer[T]
 	Aux        []T
 }
 
-// tailOut are the tail graph's results: every layer's deltas, scaled by the clipping factor, and the
-// inputs of the layers after the first (the rule's update factors), the loss and the rule's new tensors.
+// tailOut are the tail graph's results: every layer's deltas and the inputs of the layers after the first
+// (the rule's update factors), the loss and the rule's new tensors.
 type tailOut[T any] struct {
 	Deltas, Inputs []T
 	Loss           T
@@ -205,9 +207,6 @@ func (c *cpuStep) tailGraph(in []*Node) []*Node {
 	m := c.m
 	layers := m.spec.Layers()
 	a := tailArgs[*Node]{Layers: make([]layer[*Node], layers-1), Aux: make([]*Node, len(m.state.Aux))}
-	if c.clip {
-		a.Gram = make([]*Node, 1)
-	}
 	pack.MustUnflatten(&a, in)
 	w, b := weights(append([]layer[*Node]{{}}, a.Layers...)) // the first layer's are not needed
 	u := m.rule.Updates(rules.NewStepFrom(m.spec, a.X, a.Pre0, a.Y, w, b, a.Aux))
@@ -215,16 +214,7 @@ func (c *cpuStep) tailGraph(in []*Node) []*Node {
 		c.unusable = true
 		return []*Node{u.Loss}
 	}
-	out := tailOut[*Node]{Deltas: append([]*Node{}, u.Deltas...), Inputs: u.Inputs[1:], Loss: u.Loss, Aux: u.Aux}
-	grads := u.Grads()
-	if c.clip {
-		grads[0].HGram = a.Gram[0]
-	}
-	if coef := optim.ClipFactor(m.settings.Optimizer, grads); coef != nil {
-		for l, d := range out.Deltas {
-			out.Deltas[l] = Mul(d, ConvertDType(coef, d.DType()))
-		}
-	}
+	out := tailOut[*Node]{Deltas: u.Deltas, Inputs: u.Inputs[1:], Loss: u.Loss, Aux: u.Aux}
 	return pack.Flatten[*Node](out)
 }
 
@@ -249,10 +239,6 @@ func (c *cpuStep) run(x, y *tensors.Tensor) (loss float64, ok bool, err error) {
 		c.ws.Linear(buf.pre0View, xv, c.w[0].P, c.b[0].P, batch, sizes[1], sizes[0], workers)
 	}
 	a := tailArgs[*tensors.Tensor]{Pre0: buf.pre0, Y: y, X: x, Layers: m.state.Layers[1:], Aux: m.state.Aux}
-	if c.clip {
-		c.ws.Linear(buf.gramVw, xv, xv, nil, batch, batch, sizes[0], workers)
-		a.Gram = []*tensors.Tensor{buf.gram}
-	}
 	outs, err := c.tail.Exec(argsOf(a)...)
 	if err != nil {
 		return 0, false, err
@@ -268,7 +254,20 @@ func (c *cpuStep) run(x, y *tensors.Tensor) (loss float64, ok bool, err error) {
 		c.steps[0]++
 		step = int(c.steps[0])
 	}
-	span := optim.HostStepOf(m.settings.Optimizer, step, 1)
+	coef := float32(1)
+	if c.clip {
+		for l := 0; l < layers; l++ {
+			h := xv
+			if l > 0 {
+				h = view(res.Inputs[l-1])
+			}
+			d := view(res.Deltas[l])
+			c.ws.Linear(buf.dd[l], d, d, nil, batch, batch, sizes[l+1], workers)
+			c.ws.Linear(buf.hh[l], h, h, nil, batch, batch, sizes[l], workers)
+		}
+		coef = optim.HostClipCoefficient(optim.HostFactoredNorm(buf.dd, buf.hh), m.settings.Optimizer.ClipNorm())
+	}
+	span := optim.HostStepOf(m.settings.Optimizer, step, coef)
 	for l := 1; l < layers; l++ {
 		c.ws.Update(c.w[l], c.b[l], view(res.Deltas[l]), view(res.Inputs[l-1]), batch, sizes[l+1], sizes[l], span, workers)
 	}
@@ -317,8 +316,9 @@ func (c *cpuStep) buffersFor(batch int) (*cpuBuffers, error) {
 		return nil, err
 	}
 	if c.clip {
-		if b.gram, b.gramVw, err = mk(batch, batch); err != nil {
-			return nil, err
+		for l := 0; l < c.m.spec.Layers(); l++ {
+			b.dd = append(b.dd, make([]float32, batch*batch))
+			b.hh = append(b.hh, make([]float32, batch*batch))
 		}
 	}
 	c.buffers[batch] = b

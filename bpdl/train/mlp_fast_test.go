@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/bpdl/bpdl/bpdl/nn"
@@ -13,7 +14,12 @@ import (
 // training steps on batches of the given size, and returns the losses and the final state.
 func trainSteps(t *testing.T, rule string, spec nn.Spec, batch, steps int, graph bool) ([]float64, [][]float32) {
 	t.Helper()
-	l, err := DefaultRegistry().New(rule, testBackend(t), Options{Spec: spec, Seed: 3, GraphStep: graph})
+	var o Overrides
+	if r, ok := strings.CutSuffix(rule, "+clip"); ok {
+		// A clipping norm small enough that every step clips.
+		rule, o = r, Overrides{Clip: 1e-3, ClipSet: true}
+	}
+	l, err := DefaultRegistry().New(rule, testBackend(t), Options{Spec: spec, Seed: 3, GraphStep: graph, Override: o})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,11 +54,24 @@ func trainSteps(t *testing.T, rule string, spec nn.Spec, batch, steps int, graph
 func TestCPUStepEqualsGraph(t *testing.T) {
 	spec := nn.NewSpec(40, []int{24, 16}, 5)
 	const steps = 6
-	for _, rule := range []string{"bp", "fa", "dfa", "dtp", "dtp-tuned"} {
+	for _, rule := range []string{"bp", "bp+clip", "fa", "dfa", "dtp", "dtp-tuned", "dtp-tuned+clip"} {
 		for _, batch := range []int{4, 5, 20} {
 			t.Run(fmt.Sprintf("%s/batch=%d", rule, batch), func(t *testing.T) {
 				lossF, fast := trainSteps(t, rule, spec, batch, steps, false)
 				lossG, graph := trainSteps(t, rule, spec, batch, steps, true)
+				if r, ok := strings.CutSuffix(rule, "+clip"); ok {
+					// The clipping must bite, or this case would test nothing more.
+					_, unclipped := trainSteps(t, r, spec, batch, steps, true)
+					var change float64
+					for i := range graph {
+						for j := range graph[i] {
+							change = math.Max(change, math.Abs(float64(graph[i][j]-unclipped[i][j])))
+						}
+					}
+					if change == 0 {
+						t.Fatalf("clipping at 1e-3 changed nothing")
+					}
+				}
 				for s := range lossF {
 					if math.Abs(lossF[s]-lossG[s]) > 1e-5*(1+math.Abs(lossG[s])) {
 						t.Errorf("step %d: loss %.7g on the fast path, %.7g in the graph", s+1, lossF[s], lossG[s])
