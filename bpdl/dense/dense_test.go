@@ -217,3 +217,23 @@ func TestGradBlockPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestGram checks that Gram gives Linear's bits.
+func TestGram(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, m := range []int{3, 16, 37, 70} {
+		k := 130
+		x := random(rng, m*k)
+		want, got := make([]float32, m*m), make([]float32, m*m)
+		var ws Workspace
+		ws.Linear(want, x, x, nil, m, m, k, 2)
+		for _, workers := range []int{1, 3} {
+			ws.Gram(got, x, m, k, workers)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("m=%d workers=%d: value %d = %g, Linear %g", m, workers, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

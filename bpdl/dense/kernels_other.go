@@ -24,3 +24,5 @@ func (ws *Workspace) packInputs(h []float32, m, k int) []float32 { return nil }
 func gradBlockPacked(g []float32, ldg int, a []float32, m, rows int, hp []float32, i0, cols int) {
 	panic("dense: no packed inputs without the vector kernels")
 }
+
+func (ws *Workspace) gram(out, x []float32, m, k, workers int) { linearGo(out, x, x, nil, m, m, k, workers) }

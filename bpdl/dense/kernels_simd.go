@@ -48,6 +48,7 @@ func (ws *Workspace) linearTiled(out, x, w, b []float32, m, n, k, workers int) {
 type tiled struct {
 	out, w, b, xt, outT []float32
 	m, mp, n, k         int
+	upper               bool // only the tiles on and above the diagonal (Gram)
 }
 
 func (ws *Workspace) newTiled(out, x, w, b []float32, m, n, k int) *tiled {
@@ -85,12 +86,20 @@ func (f *tiled) rows(o0, o1, q0, q1 int) {
 		o := o0
 		for ; o+4 <= o1; o += 4 {
 			a0, a1, a2, a3 := w[o*k+p0:][:nq], w[(o+1)*k+p0:][:nq], w[(o+2)*k+p0:][:nq], w[(o+3)*k+p0:][:nq]
-			for j := 0; j < mp; j += 32 {
+			j0 := 0
+			if f.upper {
+				j0 = o &^ 31
+			}
+			for j := j0; j < mp; j += 32 {
 				tile4x32(outT[o*mp+j:], mp, a0, a1, a2, a3, xt[(j*k+p0*32):], 32, p0 == 0)
 			}
 		}
 		for ; o < o1; o++ {
-			for j := 0; j < mp; j += 32 {
+			j0 := 0
+			if f.upper {
+				j0 = o &^ 31
+			}
+			for j := j0; j < mp; j += 32 {
 				tile1(outT[o*mp+j:], w[o*k+p0:][:nq], xt[(j*k+p0*32):], 32, 32, p0 == 0)
 			}
 		}
@@ -108,6 +117,31 @@ func (f *tiled) finish() {
 		} else {
 			for r, v := range row {
 				f.out[r*f.n+o] = v
+			}
+		}
+	}
+}
+
+func (ws *Workspace) gram(out, x []float32, m, k, workers int) {
+	if !hasAVX512 || m < tiledRows {
+		ws.linear(out, x, x, nil, m, m, k, workers)
+		return
+	}
+	f := ws.newTiled(out, x, x, nil, m, m, k)
+	f.upper = true
+	// Blocks dealt round-robin: the lower rows have fewer tiles.
+	blocks := (m + 3) / 4
+	parallelIndexed(workers, workers, func(p, _, _ int) {
+		for blk := p; blk < blocks; blk += workers {
+			f.rows(4*blk, min(4*blk+4, m), 0, k)
+		}
+	})
+	for o := 0; o < m; o++ {
+		for r := 0; r < m; r++ {
+			if r < o&^31 {
+				out[o*m+r] = f.outT[r*f.mp+o]
+			} else {
+				out[o*m+r] = f.outT[o*f.mp+r]
 			}
 		}
 	}

@@ -24,7 +24,7 @@ import (
 //  2. a GoMLX graph, the tail, computes everything else of the rule's math exactly as the step graph
 //     does: the rest of the forward pass, the loss, the rule's updates in factored form
 //     (rules.Update.Deltas and Inputs) and its own tensors;
-//  3. when the optimiser clips, dense.Linear forms the factors' Gram matrices D D^T and H H^T ([batch,
+//  3. when the optimiser clips, dense.Gram forms the factors' Gram matrices D D^T and H H^T ([batch,
 //     batch]) and optim.HostFactoredNorm the global norm, from which optim.HostClipCoefficient gives the
 //     clipping factor (the step graph computes the same in float32, in the graph);
 //  4. dense.Update takes the optimiser's step on every layer's weights and biases from the factors,
@@ -262,8 +262,8 @@ func (c *cpuStep) run(x, y *tensors.Tensor) (loss float64, ok bool, err error) {
 				h = view(res.Inputs[l-1])
 			}
 			d := view(res.Deltas[l])
-			c.ws.Linear(buf.dd[l], d, d, nil, batch, batch, sizes[l+1], workers)
-			c.ws.Linear(buf.hh[l], h, h, nil, batch, batch, sizes[l], workers)
+			c.ws.Gram(buf.dd[l], d, batch, sizes[l+1], workers)
+			c.ws.Gram(buf.hh[l], h, batch, sizes[l], workers)
 		}
 		coef = optim.HostClipCoefficient(optim.HostFactoredNorm(buf.dd, buf.hh), m.settings.Optimizer.ClipNorm())
 	}
