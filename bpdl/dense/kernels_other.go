@@ -25,4 +25,6 @@ func gradBlockPacked(g []float32, ldg int, a []float32, m, rows int, hp []float3
 	panic("dense: no packed inputs without the vector kernels")
 }
 
-func (ws *Workspace) gram(out, x []float32, m, k, workers int) { linearGo(out, x, x, nil, m, m, k, workers) }
+func (ws *Workspace) gram(out, x []float32, m, k, workers int) {
+	linearGo(out, x, x, nil, m, m, k, workers)
+}
