@@ -64,6 +64,10 @@ type Options struct {
 	// GraphStep makes an MLP take every training step as one GoMLX graph even on the go backend, where
 	// it otherwise runs the CPU fast path (see MLP); for comparisons.
 	GraphStep bool
+
+	// cpuStep makes an MLP take the CPU fast path on the go backend even where package dense has no
+	// vector kernels (its portable loops are slower than the step graph): for tests.
+	cpuStep bool
 }
 
 // Overrides are changes to a learner's default settings; zero values keep the default.

@@ -135,7 +135,7 @@ func NewMLP(backend compute.Backend, rule rules.Rule, opts Options) (*MLP, error
 		return nil, err
 	}
 	if !opts.GraphStep {
-		if m.fast, err = newCPUStep(m); err != nil {
+		if m.fast, err = newCPUStep(m, opts.cpuStep); err != nil {
 			return nil, fmt.Errorf("rule %s: %w", rule.Name(), err)
 		}
 	}

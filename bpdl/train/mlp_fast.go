@@ -74,9 +74,10 @@ type cpuBuffers struct {
 const goBackendName = "Go Backend"
 
 // newCPUStep sets up the fast path for m, moving its parameters and optimiser state into shared tensors.
-// It returns nil when the backend is not the go backend or the net is not float32.
-func newCPUStep(m *MLP) (*cpuStep, error) {
-	if m.backend.Name() != goBackendName || !m.backend.HasSharedBuffers() {
+// It returns nil when the backend is not the go backend, the net is not float32, or package dense has no
+// vector kernels on this machine (unless force is set).
+func newCPUStep(m *MLP, force bool) (*cpuStep, error) {
+	if m.backend.Name() != goBackendName || !m.backend.HasSharedBuffers() || !(dense.Accelerated() || force) {
 		return nil, nil
 	}
 	for _, t := range append(m.state.params(), m.state.Opt...) {

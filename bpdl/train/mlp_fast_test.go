@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/bpdl/bpdl/bpdl/nn"
+	"github.com/bpdl/bpdl/bpdl/rules"
 )
 
 // trainSteps builds rule's MLP (the CPU fast path, or the step graph when graph is set), takes steps
@@ -19,11 +20,11 @@ func trainSteps(t *testing.T, rule string, spec nn.Spec, batch, steps int, graph
 		// A clipping norm small enough that every step clips.
 		rule, o = r, Overrides{Clip: 1e-3, ClipSet: true}
 	}
-	l, err := DefaultRegistry().New(rule, testBackend(t), Options{Spec: spec, Seed: 3, GraphStep: graph, Override: o})
+	l, err := NewMLP(testBackend(t), mustRule(t, rule), Options{Spec: spec, Seed: 3, GraphStep: graph, Override: o, cpuStep: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := l.(*MLP); (m.fast != nil) == graph {
+	if m := l; (m.fast != nil) == graph {
 		t.Fatalf("%s: fast path %v with GraphStep %v", rule, m.fast != nil, graph)
 	}
 	set := toySet(4, batch*steps, spec.Sizes[0], spec.Sizes[len(spec.Sizes)-1])
@@ -105,6 +106,16 @@ func TestCPUStepEqualsGraph(t *testing.T) {
 	}
 }
 
+// mustRule returns the named rule.
+func mustRule(t *testing.T, name string) rules.Rule {
+	t.Helper()
+	r, err := rules.New(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // TestCPUStepWorkers checks that the fast path's results do not depend on the number of threads: the same
 // bits with GOMAXPROCS 1 and 3.
 func TestCPUStepWorkers(t *testing.T) {
@@ -137,7 +148,7 @@ func TestCPUStepCheckpoint(t *testing.T) {
 	be := testBackend(t)
 	for _, rule := range []string{"bp", "dtp-tuned"} {
 		mk := func() Learner {
-			l, err := DefaultRegistry().New(rule, be, Options{Spec: spec, Seed: 9})
+			l, err := NewMLP(be, mustRule(t, rule), Options{Spec: spec, Seed: 9, cpuStep: true})
 			if err != nil {
 				t.Fatal(err)
 			}
