@@ -27,7 +27,7 @@ chrisbrownlie/bioplausible-deep-learning), so that PyTorch does the work the stu
   snn       the study's norse_fc.simpleSNN (norse v0.0.6's PoissonEncoder, LIFCell with v_th 0.4, LICell,
             SequentialState, 100 time steps, max over time), generalised from its hard-coded batch of 4 and
             CIFAR-10 input to any batch and input width, trained with the study's loop (SGD lr 1e-3,
-            momentum 0.9, clip 2.0). norse is not vendored: pass --norse DIR (or set $BPDL_NORSE) to a
+            momentum 0.9, clip 2.0; its print of the running loss after every step left out). norse is not vendored: pass --norse DIR (or set $BPDL_NORSE) to a
             checkout of v0.0.6 (git clone -b v0.0.6 https://github.com/norse/norse); it runs from source,
             no compiled extension needed. Without it the snn rows are reported as not measured.
   snn-tuned the same norse net with bpdl's snn-tuned settings (bpdl/snn Tuned: 300 Hz input, mean over time,
