@@ -73,9 +73,10 @@ type engine struct {
 }
 
 // benchEngines lists the engines bench reports for a learner. Hook for the spiking net's engine option
-// (issue 14): once train.Options has SNNImpl ("auto", "graph", "kernels"), snn and snn-tuned return one
-// engine per implementation here, e.g. {Label: "kernels", Apply: func(o *train.Options) { o.SNNImpl =
-// "kernels" }} and the same for "graph", and every row, the reference's included, follows.
+// (issue 14): once train.Options has SNNImpl (snn.ImplKernels, snn.ImplGraph), snn and snn-tuned return one
+// engine per implementation here, {Label: "kernels", Apply: func(o *train.Options) { o.SNNImpl =
+// snn.ImplKernels }} and the same for "graph"; the rows, their names and the comparison with the one
+// PyTorch reference follow.
 func benchEngines(name string) []engine {
 	return []engine{{}}
 }
@@ -175,6 +176,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 					sizes := benchShapes[sn]
 					spec := nn.Spec{Sizes: sizes}
 					for _, batch := range batches {
+						if err := ctx.Err(); err != nil {
+							return err
+						}
 						opts := train.Options{Spec: spec, Seed: 1, Override: train.Overrides{Batch: batch}}
 						if eng.Apply != nil {
 							eng.Apply(&opts)
@@ -208,6 +212,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			continue
 		}
 		ref, err := runReference(ctx, f, names, stderr)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "bench: PyTorch reference not measured: %v\n", err)
 			continue
@@ -245,6 +252,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	csvOut, md := benchTables(rows, backendName, machine, f)
 	write := func(name string, b []byte) error {
 		return fetch.WriteAtomic(filepath.Join(f.out, name), func(w io.Writer) error { _, err := w.Write(b); return err })
