@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -38,8 +39,10 @@ type benchRow struct {
 	Reference float64
 	RefConfig string
 	RefNote   string
-	Unit      string // "examples/s", "s", "%", "GiB"
-	Note      string
+	// RefAll is the reference's best rate per thread configuration over the rounds ("torch:blas" keys).
+	RefAll map[string]float64
+	Unit   string // "examples/s", "s", "%", "GiB"
+	Note   string
 	// Better says which way is better: "higher" (rates: the speed-up is bpdl / reference), "lower"
 	// (times: reference / bpdl), "" (no speed-up column, e.g. accuracy).
 	Better string
@@ -230,6 +233,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				continue
 			}
 			fmt.Fprintf(stdout, "  round %d  %-22s %-28s batch %-4d %10.1f examples/s  PyTorch (%s)\n", round, r.Name, r.Shape, r.Batch, v.Rate, v.config())
+			if r.RefAll == nil {
+				r.RefAll = map[string]float64{}
+			}
+			for k, rate := range v.Configs {
+				r.RefAll[k] = max(r.RefAll[k], rate)
+			}
 			if v.Rate > r.Reference {
 				r.Reference, r.RefConfig, r.RefNote = v.Rate, v.config(), v.Formulation
 			}
@@ -442,7 +451,7 @@ func e2eRows(ctx context.Context, f *benchFlags, backendName string, stdout, std
 
 func benchTables(rows []*benchRow, backendName, machine string, f *benchFlags) (csvOut, md []byte) {
 	var c, m strings.Builder
-	c.WriteString("benchmark,shape,batch,bpdl,reference_pytorch,speedup,unit,reference_config,reference_formulation,backend,machine\n")
+	c.WriteString("benchmark,shape,batch,bpdl,reference_pytorch,speedup,unit,reference_config,reference_formulation,reference_all_configs,backend,machine\n")
 	fmt.Fprintf(&m, "Measured by `reproduce bench` on %s, backend %s; best of %d round(s) of %g s per measurement.\n",
 		machine, backendName, f.rounds, f.seconds)
 	m.WriteString("PyTorch: the study's own formulation of each rule (bench/torch_study.py), at the fastest of its thread configurations\n" +
@@ -480,7 +489,8 @@ func benchTables(rows []*benchRow, backendName, machine string, f *benchFlags) (
 		if r.Reference > 0 {
 			csvRef = strconv.FormatFloat(r.Reference, 'f', 1, 64)
 		}
-		fmt.Fprintf(&c, "%q,%q,%s,%s,%s,%s,%q,%q,%q,%q,%q\n", r.Name, r.Shape, batch, val, csvRef, ratio, r.Unit, r.RefConfig, r.RefNote, backendName, machine)
+		fmt.Fprintf(&c, "%q,%q,%s,%s,%s,%s,%q,%q,%q,%q,%q,%q\n", r.Name, r.Shape, batch, val, csvRef, ratio, r.Unit, r.RefConfig, r.RefNote,
+			allConfigs(r.RefAll), backendName, machine)
 		unit := r.Unit
 		if r.Note != "" {
 			unit += " (" + r.Note + ")"
@@ -494,6 +504,27 @@ func benchTables(rows []*benchRow, backendName, machine string, f *benchFlags) (
 		}
 	}
 	return []byte(c.String()), []byte(m.String())
+}
+
+// allConfigs lists a row's reference rates per thread configuration, "torch 1, OpenBLAS 2: 4712.0; ...",
+// in the order of the configurations.
+func allConfigs(m map[string]float64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		var ti, bi, tj, bj int
+		fmt.Sscanf(keys[i], "%d:%d", &ti, &bi)
+		fmt.Sscanf(keys[j], "%d:%d", &tj, &bj)
+		return ti < tj || ti == tj && bi < bj
+	})
+	var parts []string
+	for _, k := range keys {
+		t, b, _ := strings.Cut(k, ":")
+		parts = append(parts, fmt.Sprintf("torch %s, BLAS %s: %.1f", t, b, m[k]))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // machineDescription names the CPU model, the core count and the load when measured.

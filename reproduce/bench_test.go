@@ -61,7 +61,7 @@ func TestParseReference(t *testing.T) {
 func TestBenchTables(t *testing.T) {
 	rows := []*benchRow{
 		{Name: "bp step", Shape: "cifar10 3072-1536-256-10", Batch: 4, Bpdl: 500, Reference: 250, RefConfig: "torch 2, OpenBLAS 1",
-			RefNote: "the study's code", Unit: "examples/s", Better: "higher"},
+			RefNote: "the study's code", Unit: "examples/s", Better: "higher", RefAll: map[string]float64{"2:1": 250, "1:2": 240, "1:1": 200}},
 		{Name: "snn step", Shape: "mnist 784-1536-256-10", Batch: 4, Bpdl: 300, RefNote: "no norse checkout", Unit: "examples/s", Better: "higher"},
 		{Name: "end to end", Shape: "mnist 784-1536-256-10", Batch: 4, Bpdl: 40, Reference: 80, RefConfig: "torch 1, OpenBLAS 2", Unit: "s", Better: "lower"},
 		{Name: "end to end: test accuracy", Shape: "mnist 784-1536-256-10", Batch: 4, Bpdl: 92.1, Reference: 92.3, Unit: "%"},
@@ -78,7 +78,8 @@ func TestBenchTables(t *testing.T) {
 			t.Errorf("bench.md lacks %q:\n%s", want, md)
 		}
 	}
-	if !strings.Contains(string(csv), `"bp step","cifar10 3072-1536-256-10",4,500.0,250.0,2.00,"examples/s","torch 2, OpenBLAS 1","the study's code","go","test machine"`) {
+	if !strings.Contains(string(csv), `"bp step","cifar10 3072-1536-256-10",4,500.0,250.0,2.00,"examples/s","torch 2, OpenBLAS 1","the study's code",`+
+		`"torch 1, BLAS 1: 200.0; torch 1, BLAS 2: 240.0; torch 2, BLAS 1: 250.0","go","test machine"`) {
 		t.Errorf("bench.csv:\n%s", csv)
 	}
 }
