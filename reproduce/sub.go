@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/bpdl/bpdl/bpdl/brainscore/benchmark"
+	"github.com/bpdl/bpdl/bpdl/brainscore/metric"
 	"github.com/bpdl/bpdl/bpdl/brainscore/neuralfit"
 	"github.com/bpdl/bpdl/bpdl/data"
 	"github.com/bpdl/bpdl/bpdl/data/fetch"
@@ -175,10 +176,12 @@ func runNeuralFit(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.StringVar(&cfg.Repetitions, "repetitions", "", "optional repetitions .npy: repetitions × images × neuroids, NaN where missing; adds the split-half ceiling and ceiled scores")
 	fs.StringVar(&cfg.Labels, "labels", "", "optional labels .npy: one integer per image (its object), to stratify the default splits")
 	fs.StringVar(&cfg.Splits, "splits", "", `optional JSON {"splits": [{"train": [...], "test": [...]}, ...], "ceiling_halves": [[...], ...]} (default: Brain-Score's)`)
+	fs.StringVar(&cfg.Regression, "regression", "pls", "regression: "+strings.Join(metric.DefaultRegressions().Names(), ", ")+" (pls is Brain-Score's)")
 	fs.IntVar(&cfg.Components, "components", 0, "PLS components (0: Brain-Score's 25)")
+	fs.Float64Var(&cfg.Alpha, "alpha", 1, "ridge penalty with -regression ridge (scikit-learn's default 1; 0 is least squares)")
 	asJSON := fs.Bool("json", false, "write the result as JSON")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: reproduce neural-fit -features F.npy -responses R.npy [-repetitions P.npy] [-labels L.npy] [-splits S.json] [-json]\n\nScores features against neural responses with Brain-Score's PLS predictivity.\n\nflags:\n")
+		fmt.Fprintf(fs.Output(), "usage: reproduce neural-fit -features F.npy -responses R.npy [-repetitions P.npy] [-labels L.npy] [-splits S.json] [-regression pls|ridge] [-json]\n\nScores features against neural responses with Brain-Score's predictivity (PLS by default).\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -202,10 +205,13 @@ func runNeuralFit(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		enc.SetIndent("", "  ")
 		return enc.Encode(res)
 	}
-	fmt.Fprintf(stdout, "%d images, %d features, %d neuroids; splits: %s\n", res.Images, res.Features, res.Neuroids, res.SplitsFrom)
+	fmt.Fprintf(stdout, "%d images, %d features, %d neuroids; splits: %s; regression: %s\n", res.Images, res.Features, res.Neuroids, res.SplitsFrom, res.Regression)
 	fmt.Fprintf(stdout, "raw %.6f ± %.6f (median r over neuroids, mean over %d splits)\n", float64(res.Raw), float64(res.Error), len(res.RawPerSplit))
 	if res.Ceiling != nil {
 		fmt.Fprintf(stdout, "ceiling %.6f; ceiled (r/c)^2 %.6f, r^2/c %.6f\n", float64(*res.Ceiling), float64(*res.CeiledRC2), float64(*res.CeiledR2C))
+	}
+	for _, n := range res.Notes {
+		fmt.Fprintf(stdout, "note: %s\n", n)
 	}
 	return ctx.Err()
 }
