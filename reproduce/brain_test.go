@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +13,7 @@ import (
 
 	"github.com/bpdl/bpdl/bpdl/brainscore/benchmark"
 	"github.com/bpdl/bpdl/bpdl/brainscore/brainio"
+	"github.com/bpdl/bpdl/bpdl/data/fetch"
 	"github.com/bpdl/bpdl/bpdl/npy"
 	"github.com/bpdl/bpdl/bpdl/study"
 )
@@ -237,5 +241,68 @@ func TestStudyScoresOffline(t *testing.T) {
 		if status[id] != want {
 			t.Errorf("%s: status %q, want %q\n%s", id, status[id], want, b)
 		}
+	}
+}
+
+// TestBenchmarksFetchFailure: `benchmarks -fetch` exits non-zero when a benchmark's data cannot be had
+// (issue 17: it exited 0 when every file failed), after listing everything: here the local copy of the
+// rsa92 file is corrupt.
+func TestBenchmarksFetchFailure(t *testing.T) {
+	local := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(local, benchmark.DirRSA92), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	spec, _ := benchmark.LookupSpec(benchmark.RSA92MacaqueIT)
+	bad := filepath.Join(local, benchmark.DirRSA92, spec.Files[0].File.Name)
+	if err := os.WriteFile(bad, []byte("not the file"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := runReproduce(t, "benchmarks", "-fetch", "-only", benchmark.RSA92MacaqueIT, "-brain-data", local, "-data-dir", t.TempDir())
+	if code != 1 || !strings.Contains(stderr, "could not be had ("+benchmark.RSA92MacaqueIT+")") || !strings.Contains(stderr, bad) {
+		t.Errorf("exit %d, stderr %q: want exit 1 naming the benchmark and the bad file", code, stderr)
+	}
+	if !strings.Contains(stdout, benchmark.RSA92MacaqueIT) {
+		t.Errorf("the listing is missing:\n%s", stdout)
+	}
+}
+
+// failingTransport fails every request, as a machine without a network does.
+type failingTransport struct{}
+
+func (failingTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, errors.New("network unreachable")
+}
+
+// TestFetchBenchmarksNetworkFailure: downloads that all fail make fetchBenchmarks fail, naming every
+// benchmark, after trying each.
+func TestFetchBenchmarksNetworkFailure(t *testing.T) {
+	dirs := benchmark.Dirs{Cache: t.TempDir(), Fetch: fetch.Options{Client: &http.Client{Transport: failingTransport{}}}}
+	var specs []benchmark.Spec
+	for _, id := range []string{benchmark.RSA92MacaqueIT, benchmark.CowleyV4} {
+		s, _ := benchmark.LookupSpec(id)
+		specs = append(specs, s)
+	}
+	var log strings.Builder
+	err := fetchBenchmarks(context.Background(), dirs, specs, &log)
+	if err == nil || !strings.Contains(err.Error(), "2 of 2") || strings.Count(log.String(), "network unreachable") < 2 {
+		t.Errorf("error %v, log %q: want both benchmarks reported", err, log.String())
+	}
+}
+
+// TestBenchmarksCheckPixelsTamperedCache: a pixels-check cache emptied to {} is ignored (issue 17: it
+// printed 0.00000); without the MajajHong2015 data the check says so.
+func TestBenchmarksCheckPixelsTamperedCache(t *testing.T) {
+	dataDir := t.TempDir()
+	spec, _ := benchmark.LookupSpec(benchmark.MajajHong2015IT)
+	cache := filepath.Join(dataDir, "brainscore")
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cache, "pixels-check-"+spec.Files[0].File.Sum.Hex+".json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := runReproduce(t, "benchmarks", "-check-pixels", "-offline", "-only", benchmark.MajajHong2015IT, "-data-dir", dataDir, "-brain-data", "")
+	if code != 0 || strings.Contains(stdout, "0.00000") || !strings.Contains(stdout, "ignoring") || !strings.Contains(stdout, "data not present") {
+		t.Errorf("exit %d, stderr %q, stdout:\n%s", code, stderr, stdout)
 	}
 }

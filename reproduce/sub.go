@@ -76,14 +76,10 @@ func runBenchmarks(ctx context.Context, args []string, stdout, stderr io.Writer)
 		specs = sel
 	}
 	dirs := bf.dirs()
+	var fetchErr error
 	if *fetchMissing {
-		for _, s := range specs {
-			if _, err := dirs.Locate(ctx, s.Files); err != nil {
-				fmt.Fprintf(stderr, "%s: %v\n", s.Identifier, err)
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
+		if fetchErr = fetchBenchmarks(ctx, dirs, specs, stderr); ctx.Err() != nil {
+			return ctx.Err()
 		}
 	}
 	type fileJSON struct {
@@ -153,7 +149,29 @@ func runBenchmarks(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stdout, "\nURLs: reproduce benchmarks -json; download: reproduce benchmarks -fetch; a local copy: -brain-data DIR or $%s\n", study.BrainDataEnvVar)
 	}
 	if *pixels {
-		return checkPixels(ctx, dirs, stdout)
+		if err := checkPixels(ctx, dirs, stdout); err != nil {
+			return errors.Join(err, fetchErr)
+		}
+	}
+	return fetchErr
+}
+
+// fetchBenchmarks downloads the missing files of the benchmarks, reporting each benchmark whose files
+// could not all be had to w. It goes through every benchmark and returns an error naming those that
+// failed, so that the exit status says so after everything that could be fetched is here.
+func fetchBenchmarks(ctx context.Context, dirs benchmark.Dirs, specs []benchmark.Spec, w io.Writer) error {
+	var failed []string
+	for _, s := range specs {
+		if _, err := dirs.Locate(ctx, s.Files); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			fmt.Fprintf(w, "%s: %v\n", s.Identifier, err)
+			failed = append(failed, s.Identifier)
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("benchmarks -fetch: the data of %d of %d benchmarks could not be had (%s): see above", len(failed), len(specs), strings.Join(failed, ", "))
 	}
 	return nil
 }
