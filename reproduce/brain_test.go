@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"os"
@@ -304,5 +306,59 @@ func TestBenchmarksCheckPixelsTamperedCache(t *testing.T) {
 	stdout, stderr, code := runReproduce(t, "benchmarks", "-check-pixels", "-offline", "-only", benchmark.MajajHong2015IT, "-data-dir", dataDir, "-brain-data", "")
 	if code != 0 || strings.Contains(stdout, "0.00000") || !strings.Contains(stdout, "ignoring") || !strings.Contains(stdout, "data not present") {
 		t.Errorf("exit %d, stderr %q, stdout:\n%s", code, stderr, stdout)
+	}
+}
+
+// TestNeuralFitFortranOrder scores a responses file saved in Fortran order (as np.save writes a
+// transpose), big-endian, against its C-order little-endian copy: the outputs must be identical
+// (issue 16: Fortran-ordered files were refused). The Fortran file is written here with an exact
+// NumPy header.
+func TestNeuralFitFortranOrder(t *testing.T) {
+	dir := t.TempDir()
+	const n, p, q = 120, 12, 5
+	features := make([]float64, n*p)
+	responses := make([]float64, n*q)
+	for i := range n {
+		for j := range p {
+			features[i*p+j] = math.Sin(float64(i*(j+1))) + float64(j%3)
+		}
+		for k := range q {
+			responses[i*q+k] = features[i*p+k] - 0.5*features[i*p+k+3] + 0.2*math.Cos(float64(7*i+k))
+		}
+	}
+	fpath, cpath := filepath.Join(dir, "features.npy"), filepath.Join(dir, "responses_c.npy")
+	if err := npy.Write(fpath, []int{n, p}, features); err != nil {
+		t.Fatal(err)
+	}
+	if err := npy.Write(cpath, []int{n, q}, responses); err != nil {
+		t.Fatal(err)
+	}
+	var payload []byte
+	for k := range q { // column-major: the first index varies fastest
+		for i := range n {
+			payload = binary.BigEndian.AppendUint64(payload, math.Float64bits(responses[i*q+k]))
+		}
+	}
+	hdr := fmt.Sprintf("{'descr': '>f8', 'fortran_order': True, 'shape': (%d, %d), }", n, q)
+	hdr += strings.Repeat(" ", 63-(10+len(hdr))%64) + "\n"
+	raw := append([]byte("\x93NUMPY\x01\x00"), byte(len(hdr)), byte(len(hdr)>>8))
+	raw = append(append(raw, hdr...), payload...)
+	fortran := filepath.Join(dir, "responses_f.npy")
+	if err := os.WriteFile(fortran, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var outs []string
+	for _, resp := range []string{cpath, fortran} {
+		stdout, stderr, code := runReproduce(t, "neural-fit", "-features", fpath, "-responses", resp, "-components", "6", "-json")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", resp, code, stderr)
+		}
+		outs = append(outs, stdout)
+	}
+	if outs[0] != outs[1] {
+		t.Errorf("C order:\n%s\nFortran order:\n%s", outs[0], outs[1])
+	}
+	if !strings.Contains(outs[0], `"raw": 0.`) {
+		t.Errorf("no score:\n%s", outs[0])
 	}
 }
