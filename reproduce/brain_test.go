@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/bpdl/bpdl/bpdl/brainscore/brainio"
 	"github.com/bpdl/bpdl/bpdl/data/fetch"
 	"github.com/bpdl/bpdl/bpdl/npy"
+	"github.com/bpdl/bpdl/bpdl/report"
 	"github.com/bpdl/bpdl/bpdl/study"
 )
 
@@ -360,5 +362,47 @@ func TestNeuralFitFortranOrder(t *testing.T) {
 	}
 	if !strings.Contains(outs[0], `"raw": 0.`) {
 		t.Errorf("no score:\n%s", outs[0])
+	}
+}
+
+// TestBenchmarksExportAndFeatures exports the rsa92 stimuli for 1x28x28 inputs, computes the pixels
+// model's activations from the exported file as an outside program would (the images themselves), and
+// scores them with -features: the table must hold the scores of the pixels model scored directly.
+func TestBenchmarksExportAndFeatures(t *testing.T) {
+	local, ok := sharedData()
+	if !ok {
+		t.Skip("shared test data not found: skipping")
+	}
+	sharedPath(t, "rsa92", "Kriegeskorte_Neuron2008_supplementalData.mat")
+	dir, cache := t.TempDir(), t.TempDir()
+	common := []string{"-only", benchmark.RSA92MacaqueIT + "," + benchmark.MajajHong2015IT, "-brain-data", local, "-data-dir", cache, "-offline"}
+	stdout, stderr, code := runReproduce(t, append([]string{"benchmarks", "-export-stimuli", dir, "-input", "1x28x28"}, common...)...)
+	if code != 0 || !strings.Contains(stdout, benchmark.RSA92MacaqueIT+": ok") || !strings.Contains(stdout, benchmark.MajajHong2015IT+": data not present") {
+		t.Fatalf("export: exit %d, stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	set := filepath.Join(dir, benchmark.RSA92MacaqueIT, "stimuli")
+	a, err := npy.Read(filepath.Join(set, benchmark.StimuliFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(a.Shape, []int{92, 1, 28, 28}) || a.DType != "<f4" {
+		t.Fatalf("stimuli shape %v dtype %s", a.Shape, a.DType)
+	}
+	if err := npy.Write(filepath.Join(set, "pixels.npy"), []int{92, 28 * 28}, a.Data); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code = runReproduce(t, append([]string{"benchmarks", "-features", dir, "-model", "pixels-1x28x28"}, common...)...)
+	if code != 0 {
+		t.Fatalf("features: exit %d, stderr:\n%s", code, stderr)
+	}
+	direct, err := benchmark.ScoreAll(context.Background(), benchmark.NewPixels(1, 28, 28), benchmark.Options{
+		Dirs: benchmark.Dirs{Local: local, Cache: cache, Offline: true}, Benchmarks: []string{benchmark.RSA92MacaqueIT}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := direct[0].Score()
+	want := fmt.Sprintf("pixels-1x28x28,%s,IT,pixels,%s,%s,,,,ok", benchmark.RSA92MacaqueIT, report.Format(s.Raw, 5), report.Format(s.Error, 5))
+	if !strings.Contains(stdout, want) || !strings.Contains(stdout, benchmark.MajajHong2015IT+",IT,,,,,,,data not present") {
+		t.Errorf("table:\n%s\nwant a row %s", stdout, want)
 	}
 }
