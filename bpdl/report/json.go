@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+
+	"github.com/bpdl/bpdl/bpdl/diag"
 )
 
 // Runs are stored as JSON (one file per run, so that runs made by different processes can be gathered
@@ -79,8 +81,9 @@ type pointJSON struct {
 }
 
 type metricJSON struct {
-	Name  string `json:"name"`
-	Value Float  `json:"value"`
+	Kind  diag.Kind `json:"kind"`
+	Layer int       `json:"layer,omitempty"`
+	Value Float     `json:"value"`
 }
 
 type scoreJSON struct {
@@ -104,7 +107,7 @@ func (r Run) MarshalJSON() ([]byte, error) {
 		pj := pointJSON{Phase: p.Phase, Epoch: Float(p.Epoch), Step: p.Step, Examples: p.Examples,
 			TrainLoss: Float(p.TrainLoss), TestAccuracy: Float(p.TestAccuracy)}
 		for _, m := range p.Metrics {
-			pj.Metrics = append(pj.Metrics, metricJSON{Name: m.Name, Value: Float(m.Value)})
+			pj.Metrics = append(pj.Metrics, metricJSON{Kind: m.Kind, Layer: m.Layer, Value: Float(m.Value)})
 		}
 		j.History = append(j.History, pj)
 	}
@@ -128,7 +131,7 @@ func (r *Run) UnmarshalJSON(b []byte) error {
 		p := Point{Phase: pj.Phase, Epoch: float64(pj.Epoch), Step: pj.Step, Examples: pj.Examples,
 			TrainLoss: float64(pj.TrainLoss), TestAccuracy: float64(pj.TestAccuracy)}
 		for _, m := range pj.Metrics {
-			p.Metrics = append(p.Metrics, Metric{Name: m.Name, Value: float64(m.Value)})
+			p.Metrics = append(p.Metrics, diag.Metric{Kind: m.Kind, Layer: m.Layer, Value: float64(m.Value)})
 		}
 		r.History = append(r.History, p)
 	}

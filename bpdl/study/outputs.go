@@ -12,6 +12,7 @@ import (
 	"github.com/bpdl/bpdl/bpdl/data"
 	"github.com/bpdl/bpdl/bpdl/data/fetch"
 	"github.com/bpdl/bpdl/bpdl/report"
+	"github.com/bpdl/bpdl/bpdl/train"
 )
 
 // Manifest is the file that says how a report was made.
@@ -21,9 +22,10 @@ const Manifest = "MANIFEST"
 // which records command (the command line that made it), the configuration, the data files' checksums,
 // bpdl's version and the SHA-256 of every output but timings.csv and the PNGs.
 func (s *Study) Outputs(runs []report.Run, command string, figures bool) (report.Files, error) {
-	files := report.Tables(runs)
+	order := report.Order(train.DefaultRegistry().Names())
+	files := report.Tables(runs, order)
 	if figures {
-		figs, err := report.Figures(runs)
+		figs, err := report.Figures(runs, order)
 		if err != nil {
 			return nil, err
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bpdl/bpdl/bpdl/backend"
 	"github.com/bpdl/bpdl/bpdl/data"
+	"github.com/bpdl/bpdl/bpdl/diag"
 	"github.com/bpdl/bpdl/bpdl/nn"
 	"github.com/bpdl/bpdl/bpdl/report"
 	"github.com/bpdl/bpdl/bpdl/snn"
@@ -221,15 +222,19 @@ func (s *Study) Train(ctx context.Context, r Run) (*Trained, error) {
 
 // Execute does run r whole: it trains it (or loads it from its checkpoint), scores it on the brain
 // benchmarks, records a spiking net's raster, saves the result beside the checkpoint (ResultPath) and
-// returns it.
+// returns it. When a benchmark failed, the result is still complete, saved and returned, with a
+// *ScoreError; any other error returns no result. A run stopped by ctx gives an error wrapping a
+// *train.InterruptedError: its checkpoint holds the epochs done.
 func (s *Study) Execute(ctx context.Context, r Run) (report.Run, error) {
 	t, err := s.Train(ctx, r)
 	if err != nil {
-		return report.Run{}, err
+		return report.Run{}, fmt.Errorf("%s: %w", r.ID, err)
 	}
 	s.logf("%s/%s seed %d: test accuracy %.2f%%", r.Dataset, r.Rule, r.Seed, 100*t.Result.TestAccuracy)
 	out := ReportRun(t)
-	if out.Scores, err = s.Score(ctx, t.Learner); err != nil {
+	var scoreErr *ScoreError
+	out.Scores, err = s.Score(ctx, t.Learner)
+	if err != nil && !errors.As(err, &scoreErr) {
 		return report.Run{}, fmt.Errorf("%s: %w", r.ID, err)
 	}
 	if net, ok := t.Learner.(*train.SNN); ok {
@@ -239,6 +244,9 @@ func (s *Study) Execute(ctx context.Context, r Run) (report.Run, error) {
 	}
 	if err := SaveResult(ResultPath(s.cfg.Out, r), r, out); err != nil {
 		return report.Run{}, err
+	}
+	if scoreErr != nil {
+		return out, scoreErr
 	}
 	return out, nil
 }
@@ -251,16 +259,14 @@ func ReportRun(t *Trained) report.Run {
 		WallSeconds: res.WallSeconds, ExamplesPerSec: res.ExamplesPerSec}
 	for _, p := range res.History {
 		rp := report.Point{Phase: p.Phase, Epoch: p.Epoch, Step: p.Step, Examples: p.Examples, TrainLoss: p.TrainLoss, TestAccuracy: p.TestAccuracy}
-		for _, m := range p.Metrics {
-			rp.Metrics = append(rp.Metrics, report.Metric{Name: m.Name, Value: m.Value})
-		}
+		rp.Metrics = append(rp.Metrics, p.Metrics...)
 		rr.History = append(rr.History, rp)
 	}
 	return rr
 }
 
 // Raster is a trained spiking net's spikes on the first test example, layer by layer (named by
-// snn.LayerName, as the spike_rate_* metrics are), for the raster figure.
+// diag.SpikingLayer, as the spike-rate diagnostics are), for the raster figure.
 func Raster(net *snn.Net, test *data.Set) (*report.Raster, error) {
 	if test.N == 0 {
 		return nil, errors.New("no test example")
@@ -271,7 +277,7 @@ func Raster(net *snn.Net, test *data.Set) (*report.Raster, error) {
 	}
 	out := &report.Raster{Steps: r.Steps, DT: 1000 * net.Config().DT, Label: int(test.Y[0])}
 	for l, sp := range r.Spikes {
-		out.Layers = append(out.Layers, report.RasterLayer{Name: snn.LayerName(l), Units: r.Units[l], Spikes: sp})
+		out.Layers = append(out.Layers, report.RasterLayer{Name: diag.SpikingLayer(l), Units: r.Units[l], Spikes: sp})
 	}
 	return out, nil
 }

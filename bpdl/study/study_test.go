@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/bpdl/bpdl/bpdl/backend"
+	"github.com/bpdl/bpdl/bpdl/diag"
 	"github.com/bpdl/bpdl/bpdl/report"
 )
 
@@ -38,6 +39,8 @@ func TestValidate(t *testing.T) {
 		{"no hidden layer", func(c *Config) { c.Hidden = nil }, "hidden"},
 		{"zero width", func(c *Config) { c.Hidden = []int{64, 0} }, "hidden"},
 		{"no output folder", func(c *Config) { c.Out = "" }, "out"},
+		{"missing brain data folder", func(c *Config) { c.BrainData = "/no/such/folder" }, "brain-data"},
+		{"existing brain data folder", func(c *Config) { c.BrainData = os.TempDir() }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Default()
@@ -122,7 +125,7 @@ func TestResults(t *testing.T) {
 	out := s.Config().Out
 	want := report.Run{Dataset: "mnist", Rule: "bp", Seed: 42, TestAccuracy: 0.5, WallSeconds: 1.25,
 		History: []report.Point{{Phase: "init", TrainLoss: math.NaN(), TestAccuracy: 0.1,
-			Metrics: []report.Metric{{Name: "angle_W1", Value: math.Inf(1)}}}},
+			Metrics: []diag.Metric{{Kind: diag.Angle, Layer: 1, Value: math.Inf(1)}}}},
 		Scores: []report.Score{{Benchmark: "rsa92.macaque-IT", Raw: 0.07, Error: math.NaN(), Ceiling: math.NaN(), Status: "ok"}},
 		Raster: &report.Raster{Steps: 3, DT: 1, Layers: []report.RasterLayer{{Name: "input", Units: 2, Spikes: [][2]int{{0, 1}}}}}}
 	if err := SaveResult(ResultPath(out, runs[0]), runs[0], want); err != nil {
