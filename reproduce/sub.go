@@ -281,7 +281,7 @@ func scoreFeatures(ctx context.Context, dir, name string, c, h, w int, layers []
 	for _, r := range res {
 		s, status := r.Score(), r.Status
 		if isError(status) {
-			failed, status = append(failed, r.Benchmark), "error"
+			failed, status = append(failed, r.Benchmark), study.StatusError
 		}
 		rows = append(rows, []string{name, r.Benchmark, r.Region, r.Layer, report.Format(s.Raw, 5), report.Format(s.Error, 5),
 			report.Format(s.Ceiling, 5), report.Format(s.CeiledRC2, 5), report.Format(s.CeiledR2C, 5), status})
