@@ -35,6 +35,12 @@ const eps = 0x1p-52
 // coefficients (they differ between BLAS builds). Fit instead stops once a component's scores fall below
 // 1e-12 of the centred X's norm, and leaves the remaining components zero, which gives the PLS fit of
 // the components X does have.
+//
+// Two more, which make the fit independent of the data's scale (see scale.go): data whose largest
+// magnitude lies outside [2^-24, 2^48] are fitted after an exact power-of-two rescaling and the fit
+// returned in their units (scikit-learn's epsilon guards turn features scaled by 1e-100 into a score of
+// 0), and constant columns are fitted as exact zeros, their value kept as their mean (scikit-learn fits
+// the rounding noise centring leaves in them).
 type PLS struct {
 	// Components is the number of latent components (Brain-Score uses 25). It must not exceed the
 	// number of features.
