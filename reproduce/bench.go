@@ -400,11 +400,11 @@ func e2eRows(ctx context.Context, f *benchFlags, backendName string, stdout, std
 	fmt.Fprintf(stdout, "bench -e2e: reproduce %s\n", strings.Join(args, " "))
 	var out bytes.Buffer
 	cmd := exec.CommandContext(ctx, exe, args...)
-	cmd.Stdout = io.MultiWriter(&out, stdout)
+	cmd.Stdout = &out
 	cmd.Stderr = io.Discard // the progress bar
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("-e2e: reproduce %s: %w", strings.Join(args, " "), err)
+		return nil, fmt.Errorf("-e2e: reproduce %s: %w\n%s", strings.Join(args, " "), err, out.String())
 	}
 	wall := time.Since(start).Seconds()
 	m := accuracyLine.FindSubmatch(out.Bytes())
@@ -412,6 +412,7 @@ func e2eRows(ctx context.Context, f *benchFlags, backendName string, stdout, std
 		return nil, fmt.Errorf("-e2e: reproduce printed no test accuracy")
 	}
 	acc, _ := strconv.ParseFloat(string(m[1]), 64)
+	fmt.Fprintf(stdout, "bench -e2e: bpdl %.1f s, test accuracy %.2f%%\n", wall, acc)
 	shape := "mnist 784-1536-256-10"
 	rows := []*benchRow{
 		{Name: "end to end: reproduce -dataset mnist -rules bp -epochs 1", Shape: shape, Batch: 4, Bpdl: wall, Unit: "s", Better: "lower",
@@ -441,7 +442,7 @@ func e2eRows(ctx context.Context, f *benchFlags, backendName string, stdout, std
 		fmt.Fprintf(stderr, "bench -e2e: PyTorch protocol printed no result: %q\n", rout.String())
 		return rows, nil
 	}
-	fmt.Fprintf(stdout, "bench -e2e: bpdl %.1f s, %.2f%%; PyTorch %.1f s, %.2f%%\n", wall, acc, ref.Wall, ref.Accuracy)
+	fmt.Fprintf(stdout, "bench -e2e: PyTorch %.1f s, test accuracy %.2f%%\n", ref.Wall, ref.Accuracy)
 	config := fmt.Sprintf("torch %d, OpenBLAS %d", ref.Torch, ref.Blas)
 	note := "the study's BP loop (fun_cifar10.train_CIFAR10) on MNIST, 1 epoch"
 	rows[0].Reference, rows[0].RefConfig, rows[0].RefNote = ref.Wall, config, note
