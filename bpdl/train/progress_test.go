@@ -17,7 +17,7 @@ func TestProgressPlain(t *testing.T) {
 		want         int // lines
 	}{
 		{"batches divide the tenths", 1000, 10, 10},
-		{"uneven batches", 1000, 128, 8}, // 128, 256, 384, 512 (past 400 and 500: one line), ..., 896, the end
+		{"uneven batches", 1000, 128, 8},              // 128, 256, 384, 512 (past 400 and 500: one line), ..., 896, the end
 		{"batches larger than a tenth", 1000, 250, 4}, // 250, 500, 750, then the end
 		{"one batch", 100, 100, 1},
 		{"fewer examples than tenths", 3, 1, 3},
