@@ -23,9 +23,11 @@ type studyFlags struct {
 	cfg     study.Config
 	quick   bool
 	figures bool
-	plan    bool
-	json    bool
-	args    []string
+	// figuresSet: -figures was given, so a missing echarts is an error rather than a warning.
+	figuresSet bool
+	plan       bool
+	json       bool
+	args       []string
 }
 
 func parseStudyFlags(args []string, stderr io.Writer) (*studyFlags, error) {
@@ -55,7 +57,7 @@ func parseStudyFlags(args []string, stderr io.Writer) (*studyFlags, error) {
 	fs.IntVar(&c.TestLimit, "test-limit", 0, "measure test accuracy on the first N test examples only (0: all)")
 	fs.StringVar(&hidden, "hidden", joinInts(c.Hidden), "hidden layer widths")
 	fs.BoolVar(&c.PostReLU, "post-relu", false, "score layers after their ReLU (default: the Linear outputs, as the study's hooks)")
-	fs.BoolVar(&f.figures, "figures", true, "write figures (HTML, and PNG when chromium is installed)")
+	fs.BoolVar(&f.figures, "figures", true, "write figures (HTML, and PNG when chromium is installed); by default skipped with a warning when echarts is missing, -figures=true makes that an error")
 	fs.BoolVar(&f.plan, "plan", false, "print the plan and its time estimate (from a short calibration on this machine) and exit without training")
 	fs.BoolVar(&f.json, "json", false, "with -plan: write the plan as JSON")
 	fs.Usage = func() {
@@ -73,6 +75,7 @@ func parseStudyFlags(args []string, stderr io.Writer) (*studyFlags, error) {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	f.figuresSet = set["figures"]
 	if f.quick {
 		q := study.Quick()
 		if !set["dataset"] {
@@ -134,9 +137,14 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if f.figures {
-		// Before hours of training: the figures need the echarts script.
+		// Before hours of training: the HTML figures need the echarts script. Without it the tables are
+		// still worth the run, unless the figures were asked for.
 		if err := report.CheckEcharts(); err != nil {
-			return err
+			if f.figuresSet {
+				return fmt.Errorf("-figures=true: %w", err)
+			}
+			fmt.Fprintf(stderr, "reproduce: warning: writing no HTML figures (-figures=false to silence this): %v\n", err)
+			f.figures = false
 		}
 	}
 	s, err := study.New(f.cfg)
