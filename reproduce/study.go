@@ -30,7 +30,9 @@ type studyFlags struct {
 	args       []string
 }
 
-func parseStudyFlags(args []string, stderr io.Writer) (*studyFlags, error) {
+// parseStudyFlags parses the main command's flags; extra, when not nil, adds a subcommand's own flags
+// (and usage) to them before parsing (reproduce export).
+func parseStudyFlags(args []string, stderr io.Writer, extra func(*flag.FlagSet)) (*studyFlags, error) {
 	fs := flag.NewFlagSet("reproduce", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	f := &studyFlags{cfg: study.Default(), args: args}
@@ -62,8 +64,11 @@ func parseStudyFlags(args []string, stderr io.Writer) (*studyFlags, error) {
 	fs.BoolVar(&f.plan, "plan", false, "print the plan and its time estimate (from a short calibration on this machine) and exit without training")
 	fs.BoolVar(&f.json, "json", false, "with -plan: write the plan as JSON")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: reproduce [flags]\n       reproduce bench|benchmarks|neural-fit|fetch [flags]\n\nflags:\n")
+		fmt.Fprintf(fs.Output(), "usage: reproduce [flags]\n       reproduce bench|benchmarks|neural-fit|fetch|export [flags]\n\nflags:\n")
 		fs.PrintDefaults()
+	}
+	if extra != nil {
+		extra(fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -72,7 +77,7 @@ func parseStudyFlags(args []string, stderr io.Writer) (*studyFlags, error) {
 		return nil, usageError("%v", err)
 	}
 	if fs.NArg() > 0 {
-		return nil, usageError("unexpected argument %q (subcommands: bench, benchmarks, neural-fit, fetch)", fs.Arg(0))
+		return nil, usageError("unexpected argument %q (subcommands: bench, benchmarks, neural-fit, fetch, export)", fs.Arg(0))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
@@ -132,7 +137,7 @@ func joinInts(v []int) string {
 
 // runStudy is the main job: train every rule, score every net, write every table and figure.
 func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f, err := parseStudyFlags(args, stderr)
+	f, err := parseStudyFlags(args, stderr, nil)
 	if err != nil {
 		return err
 	}
