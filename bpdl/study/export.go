@@ -252,7 +252,7 @@ func writeModel(folder string, m ExportedModel, params *nn.Params) error {
 }
 
 // writeFloat32 writes a little-endian float32 array of the given shape as a .npy file (version 1.0, C
-// order). TODO(h-brain's npy.WriteFloat32 replaces it once it is on main).
+// order), atomically. Package npy writes float64 only; this goes when it writes float32.
 func writeFloat32(path string, shape []int, data []float32) error {
 	return fetch.WriteAtomic(path, func(w io.Writer) error {
 		dims := make([]string, len(shape))
