@@ -3,10 +3,13 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
+	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -37,18 +40,24 @@ func mnistDir(t *testing.T) string {
 	return dir
 }
 
-// docsBlock returns the first fenced code block of the given language in a file of docs/.
-func docsBlock(t *testing.T, name, lang string) string {
+// docsBlockFile returns a file of docs/.
+func docsBlockFile(t *testing.T, name string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "docs", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile("(?s)```" + lang + "\n(.*?)```").FindSubmatch(b)
+	return string(b)
+}
+
+// docsBlock returns the first fenced code block of the given language in a file of docs/.
+func docsBlock(t *testing.T, name, lang string) string {
+	t.Helper()
+	m := regexp.MustCompile("(?s)```" + lang + "\n(.*?)```").FindStringSubmatch(docsBlockFile(t, name))
 	if m == nil {
 		t.Fatalf("docs/%s has no %s block", name, lang)
 	}
-	return string(m[1])
+	return m[1]
 }
 
 // resultsAccuracy returns results.csv's test accuracy of each rule.
@@ -149,4 +158,97 @@ func TestExportNumPy(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "no complete run") || !strings.Contains(stderr, "not exported") {
 		t.Errorf("export of an untrained configuration: exit %d, stderr %q", code, stderr)
 	}
+}
+
+// TestScoreOwnModel scores a model run outside bpdl, end to end: a tiny net trained and scored by bpdl is
+// exported, docs/interop.md's NumPy block computes its activations to the stimuli `benchmarks
+// -export-stimuli` writes, and `benchmarks -features` must score them as bpdl scored the net itself
+// (scores.csv): the same layer, and the same scores up to float32 rounding (NumPy and GoMLX sum the
+// products in different orders).
+func TestScoreOwnModel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains on real MNIST, scores on real brain data and runs Python")
+	}
+	py := numpyPython(t)
+	sharedPath(t, "rsa92", "Kriegeskorte_Neuron2008_supplementalData.mat")
+	brain := sharedPath(t, "cowley-v4", "..")
+	benchmarks := "rsa92.macaque-IT,cowley2023.V4-pls"
+	out, to, stim := t.TempDir(), t.TempDir(), filepath.Join(t.TempDir(), "stim")
+	flags := []string{"-out", out, "-offline", "-brain-data", brain, "-dataset", "mnist", "-rules", "bp", "-train-limit", "800",
+		"-test-limit", "100", "-hidden", "64,32", "-epochs", "1", "-benchmarks", benchmarks}
+	if stdout, stderr, code := runReproduce(t, append(flags, "-figures=false")...); code != 0 {
+		t.Fatalf("training: exit %d\n%s\n%s", code, stderr, stdout)
+	}
+	if stdout, stderr, code := runReproduce(t, append([]string{"export", "-to", to}, flags...)...); code != 0 {
+		t.Fatalf("export: exit %d\n%s\n%s", code, stderr, stdout)
+	}
+	folders, _ := filepath.Glob(filepath.Join(to, "mnist-bp-*"))
+	if len(folders) != 1 {
+		t.Fatalf("export folders %v, want 1", folders)
+	}
+	bench := []string{"benchmarks", "-offline", "-brain-data", brain, "-only", benchmarks}
+	if stdout, stderr, code := runReproduce(t, append(bench, "-export-stimuli", stim, "-input", "1x28x28")...); code != 0 {
+		t.Fatalf("export-stimuli: exit %d\n%s\n%s", code, stderr, stdout)
+	}
+	blocks := regexp.MustCompile("(?s)```python\n(.*?)```").FindAllStringSubmatch(docsBlockFile(t, "interop.md"), -1)
+	if len(blocks) < 2 {
+		t.Fatal("docs/interop.md has no second python block (the activations)")
+	}
+	script := filepath.Join(t.TempDir(), "activations.py")
+	if err := os.WriteFile(script, []byte(blocks[1][1]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := exec.Command(py, script, folders[0], stim).CombinedOutput(); err != nil {
+		t.Fatalf("activations: %v\n%s", err, res)
+	}
+	stdout, stderr, code := runReproduce(t, append(bench, "-features", stim)...)
+	if code != 0 {
+		t.Fatalf("features: exit %d\n%s\n%s", code, stderr, stdout)
+	}
+	got := csvByBenchmark(t, strings.NewReader(stdout))
+	f, err := os.Open(filepath.Join(out, "scores.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	want := csvByBenchmark(t, f)
+	for _, b := range strings.Split(benchmarks, ",") {
+		g, w := got[b], want[b]
+		if w == nil || w["status"] != "ok" {
+			t.Fatalf("%s: bpdl's own score is %v, want ok", b, w)
+		}
+		if g == nil || g["status"] != "ok" || g["layer"] != w["layer"] {
+			t.Errorf("%s: scored from NumPy %v, by bpdl %v", b, g, w)
+			continue
+		}
+		for _, col := range []string{"raw", "error", "ceiling", "ceiled_r_over_c_squared", "ceiled_r2_over_c"} {
+			if g[col] == w[col] {
+				continue // equal to the 5 digits of the tables, or both empty (no ceiling)
+			}
+			gv, err1 := strconv.ParseFloat(g[col], 64)
+			wv, err2 := strconv.ParseFloat(w[col], 64)
+			if err1 != nil || err2 != nil || math.Abs(gv-wv) > 2e-5 {
+				t.Errorf("%s %s: %s from NumPy's activations, %s by bpdl", b, col, g[col], w[col])
+			}
+		}
+		t.Logf("%s: layer %s, raw %s from NumPy's activations, %s by bpdl", b, g["layer"], g["raw"], w["raw"])
+	}
+}
+
+// csvByBenchmark reads a table with a benchmark column into one map of column to value per benchmark.
+func csvByBenchmark(t *testing.T, r io.Reader) map[string]map[string]string {
+	t.Helper()
+	rows, err := csv.NewReader(r).ReadAll()
+	if err != nil || len(rows) == 0 {
+		t.Fatalf("reading a table: %v", err)
+	}
+	out := map[string]map[string]string{}
+	for _, row := range rows[1:] {
+		m := map[string]string{}
+		for i, h := range rows[0] {
+			m[h] = row[i]
+		}
+		out[m["benchmark"]] = m
+	}
+	return out
 }
