@@ -1,22 +1,16 @@
 package study
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/gomlx/gomlx/core/tensors"
 
-	"github.com/bpdl/bpdl/bpdl/data/fetch"
 	"github.com/bpdl/bpdl/bpdl/nn"
+	"github.com/bpdl/bpdl/bpdl/npy"
 	"github.com/bpdl/bpdl/bpdl/rules"
 	"github.com/bpdl/bpdl/bpdl/train"
 )
@@ -233,7 +227,7 @@ func writeModel(folder string, m ExportedModel, params *nn.Params) error {
 			name string
 			x    *tensors.Tensor
 		}{{l.Weight, params.W[i]}, {l.Bias, params.B[i]}} {
-			if err := writeFloat32(filepath.Join(tmp, t.name), t.x.Shape().Dimensions, tensors.MustCopyFlatData[float32](t.x)); err != nil {
+			if err := npy.WriteFloat32(filepath.Join(tmp, t.name), t.x.Shape().Dimensions, tensors.MustCopyFlatData[float32](t.x)); err != nil {
 				return err
 			}
 		}
@@ -249,37 +243,4 @@ func writeModel(folder string, m ExportedModel, params *nn.Params) error {
 		return err
 	}
 	return os.Rename(tmp, folder)
-}
-
-// writeFloat32 writes a little-endian float32 array of the given shape as a .npy file (version 1.0, C
-// order), atomically. Package npy writes float64 only; this goes when it writes float32.
-func writeFloat32(path string, shape []int, data []float32) error {
-	return fetch.WriteAtomic(path, func(w io.Writer) error {
-		dims := make([]string, len(shape))
-		for i, d := range shape {
-			dims[i] = fmt.Sprint(d)
-		}
-		tuple := "(" + strings.Join(dims, ", ")
-		if len(shape) == 1 {
-			tuple += ","
-		}
-		dict := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': %s), }", tuple)
-		hdr := dict + strings.Repeat(" ", (64-(10+len(dict)+1)%64)%64) + "\n"
-		var b bytes.Buffer
-		b.WriteString("\x93NUMPY\x01\x00")
-		_ = binary.Write(&b, binary.LittleEndian, uint16(len(hdr)))
-		b.WriteString(hdr)
-		bw := bufio.NewWriter(w)
-		if _, err := bw.Write(b.Bytes()); err != nil {
-			return err
-		}
-		var e [4]byte
-		for _, v := range data {
-			binary.LittleEndian.PutUint32(e[:], math.Float32bits(v))
-			if _, err := bw.Write(e[:]); err != nil {
-				return err
-			}
-		}
-		return bw.Flush()
-	})
 }
