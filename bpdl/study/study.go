@@ -31,6 +31,7 @@ type Study struct {
 
 	ds                *data.Dataset // nil until LoadData
 	trainSet, testSet *data.Set
+	locks             map[string]*Lock // the run locks this Study holds, by run ID (Lock)
 
 	// Log receives a line per event (an epoch, a score); nil discards them.
 	Log io.Writer
@@ -56,8 +57,11 @@ func New(cfg Config) (*Study, error) {
 	return &Study{cfg: cfg, backendName: name, backend: be, info: info, spec: nn.NewSpec(info.Dim(), cfg.Hidden, info.Classes)}, nil
 }
 
-// Close releases the backend.
-func (s *Study) Close() { s.backend.Finalize() }
+// Close releases the run locks and the backend.
+func (s *Study) Close() {
+	s.Unlock()
+	s.backend.Finalize()
+}
 
 // Config returns the study's configuration.
 func (s *Study) Config() Config { return s.cfg }
@@ -222,8 +226,15 @@ func (s *Study) Train(ctx context.Context, r Run) (*Trained, error) {
 
 // Execute does run r whole: it trains it (or loads it from its checkpoint), scores it on the brain
 // benchmarks, records a spiking net's raster, saves the result beside the checkpoint (ResultPath) and
-// returns it.
+// returns it. It holds r's lock meanwhile (taking it unless Lock has), so it fails fast with a
+// *LockedError when another process does r.
 func (s *Study) Execute(ctx context.Context, r Run) (report.Run, error) {
+	if s.locks[r.ID] == nil {
+		if err := s.Lock(ctx, []Run{r}); err != nil {
+			return report.Run{}, err
+		}
+		defer s.unlock(r.ID)
+	}
 	t, err := s.Train(ctx, r)
 	if err != nil {
 		return report.Run{}, err
