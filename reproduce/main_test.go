@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -42,6 +43,8 @@ func TestBadFlags(t *testing.T) {
 		{"nan-clip", []string{"-clip", "NaN"}, "-clip NaN: want a finite value >= 0"},
 		{"negative-clip", []string{"-clip", "-3"}, "-clip -3: want a finite value >= 0"},
 		{"json-without-plan", []string{"-json"}, "-json goes with -plan"},
+		{"missing-brain-data", []string{"-brain-data", "/no/such/folder"}, "-brain-data /no/such/folder: want an existing folder"},
+		{"unknown-benchmark", []string{"-benchmarks", "rsa92.macaque-IT,nope"}, `-benchmarks "nope": want a known benchmark`},
 		{"negative-epochs", []string{"-epochs", "-1"}, "-epochs -1"},
 		{"zero-seeds", []string{"-seeds", "0"}, "-seeds 0"},
 		{"bad-hidden", []string{"-hidden", "12,x"}, "-hidden"},
@@ -264,5 +267,40 @@ func TestPlan(t *testing.T) {
 	text, _, code := runReproduce(t, "-plan", "-quick", "-offline", "-rules", "bp", "-hidden", "32", "-out", out)
 	if code != 0 || !strings.Contains(text, "estimated training time") {
 		t.Errorf("-plan: exit %d\n%s", code, text)
+	}
+}
+
+// TestInterrupt stops a run (as SIGINT does, through its context) after its first checkpoint: the exit
+// status is 130 and the message says how to resume, from which epoch.
+func TestInterrupt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains on real MNIST")
+	}
+	out := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var o, e bytes.Buffer
+	done := make(chan int)
+	go func() { done <- run(ctx, append([]string{"-out", out, "-offline"}, tiny...), &o, &e) }()
+	deadline := time.After(2 * time.Minute)
+	for {
+		if m, _ := filepath.Glob(filepath.Join(out, study.RunsDir, "*.ckpt")); len(m) > 0 {
+			cancel()
+			break
+		}
+		select {
+		case code := <-done:
+			t.Skipf("the run ended (exit %d) before its first checkpoint was seen (is MNIST available?): %s", code, e.String())
+		case <-deadline:
+			t.Fatal("no checkpoint within 2 minutes")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	code := <-done
+	if code != 130 || !regexp.MustCompile(`interrupted: rerun the same command to resume from epoch [23]\n`).MatchString(e.String()) {
+		t.Errorf("exit %d, stderr %q; want 130 and how to resume", code, e.String())
+	}
+	if strings.Contains(e.String(), "context canceled") {
+		t.Errorf("stderr shows Go's context error: %q", e.String())
 	}
 }

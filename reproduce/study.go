@@ -38,7 +38,7 @@ func parseStudyFlags(args []string, stderr io.Writer) (*studyFlags, error) {
 	fs.SetOutput(stderr)
 	f := &studyFlags{cfg: study.Default(), args: args}
 	c := &f.cfg
-	var rules, hidden string
+	var rules, hidden, benchmarks string
 	clip := -1.0
 	fs.StringVar(&c.Dataset, "dataset", c.Dataset, "dataset: "+strings.Join(data.Names(), ", "))
 	fs.StringVar(&rules, "rules", "", "comma-separated rules to train (default: all of "+strings.Join(train.DefaultRegistry().Names(), ",")+")")
@@ -59,6 +59,7 @@ func parseStudyFlags(args []string, stderr io.Writer) (*studyFlags, error) {
 	fs.IntVar(&c.TrainLimit, "train-limit", 0, "train on the first N training examples only (0: all)")
 	fs.IntVar(&c.TestLimit, "test-limit", 0, "measure test accuracy on the first N test examples only (0: all)")
 	fs.StringVar(&hidden, "hidden", joinInts(c.Hidden), "hidden layer widths")
+	fs.StringVar(&benchmarks, "benchmarks", "", "comma-separated brain benchmarks to score (default: the study's; reproduce benchmarks lists them)")
 	fs.BoolVar(&c.PostReLU, "post-relu", false, "score layers after their ReLU (default: the Linear outputs, as the study's hooks)")
 	fs.BoolVar(&f.figures, "figures", true, "write figures (HTML, and PNG when chromium is installed)")
 	fs.BoolVar(&f.plan, "plan", false, "print the plan and its time estimate (from a short calibration on this machine) and exit without training")
@@ -99,6 +100,11 @@ func parseStudyFlags(args []string, stderr io.Writer) (*studyFlags, error) {
 	if rules != "" {
 		for _, r := range strings.Split(rules, ",") {
 			c.Rules = append(c.Rules, strings.TrimSpace(r))
+		}
+	}
+	if benchmarks != "" {
+		for _, b := range strings.Split(benchmarks, ",") {
+			c.Benchmarks = append(c.Benchmarks, strings.TrimSpace(b))
 		}
 	}
 	if clip != -1 {
@@ -214,12 +220,14 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	var results []report.Run
+	var failed []error
 	for _, r := range runs {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
 		res, err := s.Execute(ctx, r)
-		if err != nil {
+		var scoreErr *study.ScoreError
+		switch {
+		case errors.As(err, &scoreErr):
+			failed = append(failed, err)
+		case err != nil:
 			return err
 		}
 		results = append(results, res)
@@ -228,6 +236,10 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", f.cfg.Out)
+	if len(failed) > 0 {
+		// Everything that succeeded is written; the failures make the exit status non-zero.
+		return errors.Join(failed...)
+	}
 	return nil
 }
 

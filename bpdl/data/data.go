@@ -133,6 +133,11 @@ func Names() []string { return []string{CIFAR10, MNIST, FashionMNIST} }
 // is set. Every file is verified against a recorded checksum before its content is used. When the data
 // is missing and cannot be downloaded, the error is a *MissingError that says which files to put where.
 func Load(ctx context.Context, name string, opts Options) (*Dataset, error) {
+	if opts.Dir != "" {
+		if st, err := os.Stat(opts.Dir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("%s: the data directory %s does not exist or is not a directory", name, opts.Dir)
+		}
+	}
 	switch name {
 	case CIFAR10:
 		return loadCIFAR10(ctx, opts, cifar10Spec())

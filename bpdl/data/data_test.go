@@ -226,3 +226,14 @@ func TestDescribeMatchesLoad(t *testing.T) {
 		t.Error("Describe(imagenet): no error")
 	}
 }
+
+// TestMissingDataDir checks that a data directory that does not exist is reported as such, not as a
+// folder that lacks the dataset's files.
+func TestMissingDataDir(t *testing.T) {
+	for _, name := range Names() {
+		_, err := Load(context.Background(), name, Options{Dir: filepath.Join(t.TempDir(), "nope"), Offline: true})
+		if err == nil || !strings.Contains(err.Error(), "does not exist") {
+			t.Errorf("%s: Load from a missing directory: %v", name, err)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package study
 import (
 	"fmt"
 	"math"
+	"os"
 	"strings"
 
 	"github.com/bpdl/bpdl/bpdl/brainscore/benchmark"
@@ -87,7 +88,7 @@ type FieldError struct {
 func (e *FieldError) Error() string { return fmt.Sprintf("-%s %s: want %s", e.Flag, e.Value, e.Want) }
 
 // Validate checks every field, so that a value the study cannot use is refused up front rather than
-// silently replaced by a default (a NaN learning rate, say).
+// silently replaced by a default (a NaN learning rate, say) or ignored (a misspelt brain-data folder).
 func (c Config) Validate() error {
 	reg := train.DefaultRegistry()
 	bad := func(flag, value, want string) error { return &FieldError{Flag: flag, Value: value, Want: want} }
@@ -124,6 +125,11 @@ func (c Config) Validate() error {
 		return bad("hidden", `""`, "comma-separated positive widths, e.g. 1536,256")
 	case c.Out == "":
 		return bad("out", `""`, "an output folder")
+	}
+	if c.BrainData != "" {
+		if st, err := os.Stat(c.BrainData); err != nil || !st.IsDir() {
+			return bad("brain-data", c.BrainData, "an existing folder holding the brain data (brainio/, rsa92/, cowley-v4/)")
+		}
 	}
 	for _, h := range c.Hidden {
 		if h <= 0 {

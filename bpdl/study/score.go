@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"strings"
 
 	"github.com/bpdl/bpdl/bpdl/brainscore/benchmark"
 	"github.com/bpdl/bpdl/bpdl/data"
@@ -35,7 +36,9 @@ func (s *Study) BrainDirs() benchmark.Dirs { return BrainDirs(s.cfg.BrainData, s
 // when their files are missing) and the offline macaque IT RSA and Cowley et al. V4 benchmarks (the
 // dataset's own normalisation and input size). Layers are the learner's Linear outputs, or their ReLUs
 // with Config.PostReLU. Every benchmark's per-layer scores go to the log, and, when the MajajHong2015
-// data are present, Brain-Score's pixels model's score beside Brain-Score's published one.
+// data are present, Brain-Score's pixels model's score beside Brain-Score's published one. A benchmark that
+// fails gives a *ScoreError along with every score (see StatusError); only a cancelled context or a model
+// without layers gives no scores.
 func (s *Study) Score(ctx context.Context, l train.Learner) ([]report.Score, error) {
 	m := NewModel(l, s.info.C, s.info.H, s.info.W, s.cfg.PostReLU)
 	if len(m.Layers()) == 0 {
@@ -51,6 +54,7 @@ func (s *Study) Score(ctx context.Context, l train.Learner) ([]report.Score, err
 		return nil, fmt.Errorf("brain scores of %s: %w", l.Name(), err)
 	}
 	var scores []report.Score
+	var failures []error
 	for _, r := range results {
 		if r.Benchmark == benchmark.MajajHong2015IT && r.Status == benchmark.StatusOK {
 			// The real MajajHong2015 data are here: compare Brain-Score's pixels model with Brain-Score's
@@ -62,17 +66,45 @@ func (s *Study) Score(ctx context.Context, l train.Learner) ([]report.Score, err
 			}
 		}
 		sc := r.Score()
+		status := r.Status
 		if r.Status != benchmark.StatusOK {
 			n := math.NaN()
 			sc.Raw, sc.Error, sc.Ceiling, sc.CeiledRC2, sc.CeiledR2C = n, n, n, n, n
 		}
+		if r.Status != benchmark.StatusOK && r.Status != benchmark.StatusNotPresent {
+			// A failure's message names files and paths: it goes to the error, the tables get a short cell.
+			status = StatusError
+			failures = append(failures, fmt.Errorf("%s: %s", r.Benchmark, r.Status))
+		}
 		scores = append(scores, report.Score{
 			Benchmark: r.Benchmark, Region: r.Region, Layer: r.Layer,
 			Raw: sc.Raw, Error: sc.Error, Ceiling: sc.Ceiling, CeiledRC2: sc.CeiledRC2, CeiledR2C: sc.CeiledR2C,
-			Status: r.Status,
+			Status: status,
 		})
 	}
+	if len(failures) > 0 {
+		return scores, &ScoreError{Model: l.Name(), Failures: failures}
+	}
 	return scores, nil
+}
+
+// StatusError is the status a score has in the tables when its benchmark failed (its data unreadable, say);
+// the full message is in the ScoreError.
+const StatusError = "error (see the log)"
+
+// ScoreError reports the benchmarks that failed on a model (not those whose data is absent). The scores
+// that come with it are complete otherwise: a failed benchmark's score is NaN with status StatusError.
+type ScoreError struct {
+	Model    string
+	Failures []error
+}
+
+func (e *ScoreError) Error() string {
+	msgs := make([]string, len(e.Failures))
+	for i, f := range e.Failures {
+		msgs[i] = f.Error()
+	}
+	return fmt.Sprintf("brain scores of %s: %d benchmark(s) failed: %s", e.Model, len(e.Failures), strings.Join(msgs, "; "))
 }
 
 // indent writes through to w with every line indented by two spaces.

@@ -226,8 +226,10 @@ func (s *Study) Train(ctx context.Context, r Run) (*Trained, error) {
 
 // Execute does run r whole: it trains it (or loads it from its checkpoint), scores it on the brain
 // benchmarks, records a spiking net's raster, saves the result beside the checkpoint (ResultPath) and
-// returns it. It holds r's lock meanwhile (taking it unless Lock has), so it fails fast with a
-// *LockedError when another process does r.
+// returns it. When a benchmark failed, the result is still complete, saved and returned, with a
+// *ScoreError; any other error returns no result. A run stopped by ctx gives an error wrapping a
+// *train.InterruptedError: its checkpoint holds the epochs done. Execute holds r's lock meanwhile (taking
+// it unless Lock has), so it fails fast with a *LockedError when another process does r.
 func (s *Study) Execute(ctx context.Context, r Run) (report.Run, error) {
 	if s.locks[r.ID] == nil {
 		if err := s.Lock(ctx, []Run{r}); err != nil {
@@ -237,11 +239,13 @@ func (s *Study) Execute(ctx context.Context, r Run) (report.Run, error) {
 	}
 	t, err := s.Train(ctx, r)
 	if err != nil {
-		return report.Run{}, err
+		return report.Run{}, fmt.Errorf("%s: %w", r.ID, err)
 	}
 	s.logf("%s/%s seed %d: test accuracy %.2f%%", r.Dataset, r.Rule, r.Seed, 100*t.Result.TestAccuracy)
 	out := ReportRun(t)
-	if out.Scores, err = s.Score(ctx, t.Learner); err != nil {
+	var scoreErr *ScoreError
+	out.Scores, err = s.Score(ctx, t.Learner)
+	if err != nil && !errors.As(err, &scoreErr) {
 		return report.Run{}, fmt.Errorf("%s: %w", r.ID, err)
 	}
 	if net, ok := t.Learner.(*train.SNN); ok {
@@ -251,6 +255,9 @@ func (s *Study) Execute(ctx context.Context, r Run) (report.Run, error) {
 	}
 	if err := SaveResult(ResultPath(s.cfg.Out, r), r, out); err != nil {
 		return report.Run{}, err
+	}
+	if scoreErr != nil {
+		return out, scoreErr
 	}
 	return out, nil
 }

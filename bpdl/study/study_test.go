@@ -39,6 +39,8 @@ func TestValidate(t *testing.T) {
 		{"no hidden layer", func(c *Config) { c.Hidden = nil }, "hidden"},
 		{"zero width", func(c *Config) { c.Hidden = []int{64, 0} }, "hidden"},
 		{"no output folder", func(c *Config) { c.Out = "" }, "out"},
+		{"missing brain data folder", func(c *Config) { c.BrainData = "/no/such/folder" }, "brain-data"},
+		{"existing brain data folder", func(c *Config) { c.BrainData = os.TempDir() }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Default()

@@ -122,6 +122,27 @@ func SaveCheckpoint(path string, c *Checkpoint) error {
 	return nil
 }
 
+// byteSize is the size in bytes of a tensor of the given element size and dimensions, which must fit in
+// the available bytes. It checks every dimension and every partial product before multiplying, so that
+// crafted dimensions can neither overflow (a product wrapping to 0 or below) nor make the reader allocate
+// more than the file holds.
+func byteSize(elem int, dims []int, available int) (int, error) {
+	size := elem
+	for _, d := range dims {
+		if d < 0 {
+			return 0, fmt.Errorf("negative dimension %d", d)
+		}
+		if d > 0 && size > available/d {
+			return 0, fmt.Errorf("needs more than the %d bytes left", available)
+		}
+		size *= d
+	}
+	if size > available {
+		return 0, fmt.Errorf("needs %d bytes, %d left", size, available)
+	}
+	return size, nil
+}
+
 // LoadCheckpoint reads and verifies a checkpoint. A missing file gives an error wrapping errNoCheckpoint;
 // a file that is truncated, altered or not a checkpoint gives another error.
 func LoadCheckpoint(path string) (*Checkpoint, error) {
@@ -163,20 +184,14 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 	}
 	for i, th := range h.Tensors {
 		dt, err := dtypes.DTypeString(th.DType)
-		if err != nil {
+		if err != nil || dt.Size() <= 0 {
 			return nil, bad("tensor %d: dtype %q", i, th.DType)
 		}
-		for _, d := range th.Dims {
-			if d < 0 || d > 1<<31 {
-				return nil, bad("tensor %d: dimension %d", i, d)
-			}
+		size, err := byteSize(dt.Size(), th.Dims, len(rest))
+		if err != nil {
+			return nil, bad("tensor %d %v: %v", i, th.Dims, err)
 		}
-		shape := shapes.Make(dt, th.Dims...)
-		size := shape.Memory()
-		if uint64(size) > uint64(len(rest)) {
-			return nil, bad("tensor %d needs %d bytes, %d left", i, size, len(rest))
-		}
-		t := tensors.FromShape(shape)
+		t := tensors.FromShape(shapes.Make(dt, th.Dims...))
 		if err := t.MutableBytes(func(b []byte) { copy(b, rest[:size]) }); err != nil {
 			return nil, bad("tensor %d: %v", i, err)
 		}

@@ -68,6 +68,28 @@ type Result struct {
 	Resumed        bool
 }
 
+// InterruptedError is the error of a run stopped by its context (SIGINT, say) during an epoch: the
+// checkpoint holds the epochs done, and the same run resumes from the next one.
+type InterruptedError struct {
+	PretrainDone, EpochsDone int // whole epochs saved in the checkpoint
+	Err                      error
+}
+
+func (e *InterruptedError) Error() string {
+	return fmt.Sprintf("interrupted after %d pretraining and %d training epochs: %v", e.PretrainDone, e.EpochsDone, e.Err)
+}
+
+// Unwrap returns the context's error.
+func (e *InterruptedError) Unwrap() error { return e.Err }
+
+// interrupted wraps err in an InterruptedError when it is the context's.
+func interrupted(err error, st progressState) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &InterruptedError{PretrainDone: st.PretrainDone, EpochsDone: st.EpochsDone, Err: err}
+	}
+	return err
+}
+
 // ErrNonFinite is wrapped by the error a run returns when the loss becomes NaN or infinite.
 var ErrNonFinite = errors.New("non-finite loss")
 
@@ -150,7 +172,7 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 		e := st.PretrainDone
 		loss, err := r.epoch(ctx, fmt.Sprintf("%s pretrain %d/%d", r.Learner.Name(), e+1, set.PretrainEpochs), e, true, nil)
 		if err != nil {
-			return nil, err
+			return nil, interrupted(err, st)
 		}
 		trained += r.Train.N
 		st.PretrainDone++
@@ -177,7 +199,7 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 		}
 		loss, err := r.epoch(ctx, fmt.Sprintf("%s epoch %d/%d", r.Learner.Name(), e+1, set.Epochs), e, false, stepHook)
 		if err != nil {
-			return nil, err
+			return nil, interrupted(err, st)
 		}
 		trained += r.Train.N
 		st.EpochsDone++
