@@ -164,7 +164,11 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	s, err := study.New(f.cfg)
+	open := study.New
+	if f.report {
+		open = study.NewForReport // trains nothing: needs no GPU
+	}
+	s, err := open(f.cfg)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bpdl/bpdl/bpdl/backend"
 	"github.com/bpdl/bpdl/bpdl/report"
 )
 
@@ -370,5 +371,50 @@ func TestSelect(t *testing.T) {
 		if !errors.As(err, &fe) || fe.Flag != tc.flag || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Select(%q, %d) = %v, want -%s ... %q", tc.id, tc.index, err, tc.flag, tc.want)
 		}
+	}
+}
+
+// TestNewForReport checks that a report plans the runs of a backend without opening it: the same IDs as
+// the training processes' plan, on a machine that lacks the backend.
+func TestNewForReport(t *testing.T) {
+	c := Quick()
+	c.Hidden, c.Out = []int{16}, t.TempDir()
+	c.Backend = backend.Default
+	s, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	trained, err := s.Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewForReport(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	reported, err := r.Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range trained {
+		if trained[i].ID != reported[i].ID {
+			t.Errorf("run %d: trained as %s, reported as %s", i, trained[i].ID, reported[i].ID)
+		}
+	}
+	c.Backend = "xla:/nonexistent/pjrt_plugin.so"
+	if s, err := New(c); err == nil {
+		s.Close()
+		t.Skip("this machine opens the test's missing backend")
+	}
+	r, err = NewForReport(c)
+	if err != nil {
+		t.Fatalf("NewForReport on a machine without the backend: %v", err)
+	}
+	defer r.Close()
+	runs, err := r.Plan()
+	if err != nil || runs[0].Backend != c.Backend || runs[0].ID == trained[0].ID {
+		t.Errorf("plan of another backend: %v, backend %q, ID %s", err, runs[0].Backend, runs[0].ID)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/bpdl/bpdl/bpdl/backend"
 	"github.com/bpdl/bpdl/bpdl/report"
 )
 
@@ -151,3 +152,9 @@ func (s *Study) CleanStale() error {
 	}
 	return err
 }
+
+// NewForReport is New for a process that only reports (Report, WriteReport): its plan names the runs by
+// the configured backend, as the processes that trained them did, but it opens the pure-Go backend, since
+// the learners it builds to plan are never trained. So a report job needs no GPU, nor the accelerator's
+// plugin, even for runs that trained on one. Execute and Estimate must not be used on it.
+func NewForReport(cfg Config) (*Study, error) { return open(cfg, backend.GoSequential) }

@@ -41,7 +41,11 @@ type Study struct {
 
 // New checks cfg and opens its backend. It reads no data: Plan and Estimate work without it, and
 // LoadData reads it before the first run.
-func New(cfg Config) (*Study, error) {
+func New(cfg Config) (*Study, error) { return open(cfg, "") }
+
+// open is New, opening the backend planOn instead of the configured one when planOn is not "" (see
+// NewForReport).
+func open(cfg Config, planOn string) (*Study, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -50,7 +54,10 @@ func New(cfg Config) (*Study, error) {
 		return nil, err
 	}
 	name := backend.Resolve(cfg.Backend)
-	be, err := backend.Open(name)
+	if planOn == "" {
+		planOn = name
+	}
+	be, err := backend.Open(planOn)
 	if err != nil {
 		return nil, err
 	}
