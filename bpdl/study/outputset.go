@@ -76,8 +76,8 @@ func (w setWriter) writeSet(ctx context.Context, out string, files report.Files,
 	// Everything the temporary folder holds now (the files and any PNGs), MANIFEST last.
 	var moves []string
 	err = filepath.WalkDir(tmp, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
+		if err != nil || d.IsDir() || isTemp(d.Name()) {
+			return err // a renderer's leftover temporary is not part of the set
 		}
 		rel, err := filepath.Rel(tmp, p)
 		if err == nil && rel != Manifest {
