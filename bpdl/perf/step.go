@@ -78,12 +78,12 @@ func StepRate(b compute.Backend, reg train.Registry, rule string, eng Engine, si
 	if err != nil {
 		return 0, err
 	}
-	return train.Calibrate(l, RandomSet(sizes[0], sizes[len(sizes)-1], batch), budget)
+	return train.Calibrate(l, randomSet(sizes[0], sizes[len(sizes)-1], batch), budget)
 }
 
-// RandomSet returns n examples (at least one) of dim inputs uniform in [-1, 1) and labels uniform over
+// randomSet returns n examples (at least one) of dim inputs uniform in [-1, 1) and labels uniform over
 // classes, the same for every call: data for timing, where the values do not matter.
-func RandomSet(dim, classes, n int) *data.Set {
+func randomSet(dim, classes, n int) *data.Set {
 	n = max(n, 1)
 	rng := rand.New(rand.NewPCG(1, 2))
 	s := &data.Set{X: make([]float32, n*dim), Y: make([]int32, n), N: n, Dim: dim, C: 1, H: 1, W: dim, Classes: classes}
