@@ -151,14 +151,28 @@ func (m *MLP) Settings() Settings { return m.settings }
 // Rule returns the learning rule.
 func (m *MLP) Rule() rules.Rule { return m.rule }
 
-// Params returns the net's current parameters (shared, not copied).
+// Params returns the net's current parameters: the learner's own tensors on the step graph's path (not
+// copied), copies on the CPU fast path, whose tensors the next step changes in place.
 func (m *MLP) Params() *nn.Params {
 	m.flush()
 	p := &nn.Params{}
 	for _, l := range m.state.Layers {
-		p.W, p.B = append(p.W, l.W), append(p.B, l.B)
+		p.W, p.B = append(p.W, m.out(l.W)), append(p.B, m.out(l.B))
 	}
 	return p
+}
+
+// out returns t as the learner hands it out: t itself, or a host copy on the CPU fast path (whose shared
+// tensors the kernels write in place, and which a caller must not move or free).
+func (m *MLP) out(t *tensors.Tensor) *tensors.Tensor {
+	if m.fast == nil || !t.IsShared() {
+		return t
+	}
+	c := tensors.FromShape(t.Shape())
+	t.MustConstFlatData(func(src any) {
+		c.MustMutableFlatData(func(dst any) { copy(dst.([]float32), src.([]float32)) })
+	})
+	return c
 }
 
 // flush applies any update the fast path holds back (see cpuStep); every reader of the parameters calls
@@ -368,10 +382,15 @@ func (m *MLP) Layers(x *tensors.Tensor, postReLU bool) ([]Layer, error) {
 	return res, nil
 }
 
-// State implements Learner: the parameters, then the rule's tensors, then the optimiser state (see state).
+// State implements Learner: the parameters, then the rule's tensors, then the optimiser state (see state);
+// on the CPU fast path the shared parameters and optimiser state are copied (see Params).
 func (m *MLP) State() ([]*tensors.Tensor, error) {
 	m.flush()
-	return pack.Flatten[*tensors.Tensor](m.state), nil
+	ts := pack.Flatten[*tensors.Tensor](m.state)
+	for i, t := range ts {
+		ts[i] = m.out(t)
+	}
+	return ts, nil
 }
 
 // stateShape returns an empty state of m's shape, for pack.Unflatten.
@@ -385,7 +404,7 @@ func (m *MLP) SetState(ts []*tensors.Tensor) error {
 	if m.fast != nil {
 		m.fast.release() // the pending update belongs to the state being replaced
 	}
-	cur, _ := m.State()
+	cur := pack.Flatten[*tensors.Tensor](m.state)
 	if len(ts) != len(cur) {
 		return fmt.Errorf("%s: state has %d tensors, want %d", m.rule.Name(), len(ts), len(cur))
 	}

@@ -142,7 +142,8 @@ func TestCPUStepWorkers(t *testing.T) {
 }
 
 // TestCPUStepCheckpoint checks that the fast path's state round-trips through State and SetState: a
-// learner restored from another's state takes the same next step.
+// learner restored from another's state takes the same next step, even after the tensors State handed
+// out were moved to the host.
 func TestCPUStepCheckpoint(t *testing.T) {
 	spec := nn.NewSpec(30, []int{20, 10}, 3)
 	be := testBackend(t)
@@ -169,6 +170,13 @@ func TestCPUStepCheckpoint(t *testing.T) {
 			t.Fatal(err)
 		}
 		x2, y2 := batchTensors(set, []int{8, 9, 10, 11, 12, 13, 14, 15})
+		// Moving what State hands out to the host (as a checkpoint writer may) must not detach the
+		// learner's shared tensors from its kernels.
+		if st, err := b.State(); err == nil {
+			for _, t := range st {
+				_ = t.ToLocal()
+			}
+		}
 		for _, l := range []Learner{a, b} {
 			if _, err := l.Step(x2, y2); err != nil {
 				t.Fatal(err)
