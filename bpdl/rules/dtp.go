@@ -347,6 +347,40 @@ func (d DTP) Updates(s *Step) *Update {
 	return Factored(s.Fwd, deltas, loss, newAux)
 }
 
+// UpdatesOwn implements OwnTrainer: Updates with the feedback mappings' optimiser step left to the
+// caller, from the factors of their gradients (dz and the noisy layer's output, see reconstruct).
+func (d DTP) UpdatesOwn(s *Step) (*Update, *OwnStep) {
+	aux := d.feedback(s)
+	layers := s.Spec.Layers()
+	targets, loss := d.Targets(s, aux.Mappings)
+	h := d.outputs(s)
+	batch := float64(s.X.Shape().Dimensions[0])
+	deltas := make([]*Node, layers)
+	for l := 0; l < layers; l++ {
+		e := MulScalar(Sub(h[l], targets[l]), 2/batch)
+		if j := d.jacobian(s, l); j != nil {
+			e = Mul(j, e)
+		}
+		deltas[l] = e
+	}
+	// The positions of Aux's parts: dtpAux filled with 0, 1, 2, ... in pack's order.
+	pos := dtpAux[int]{Mappings: make([]Mapping[int], len(aux.Mappings)), Opt: make([]int, len(aux.Opt))}
+	order := make([]int, len(s.Aux))
+	for i := range order {
+		order[i] = i
+	}
+	pack.MustUnflatten(&pos, order)
+	own := &OwnStep{Optimizer: d.Feedback, State: pos.Opt}
+	rng := aux.RNG
+	for l := 1; l < layers; l++ {
+		var dz, hf *Node
+		rng, _, dz, hf = d.reconstructFactors(s, l, rng, aux.Mappings[l-1])
+		own.Layers = append(own.Layers, OwnLayer{W: pos.Mappings[l-1].Q, B: pos.Mappings[l-1].D, D: dz, H: hf})
+	}
+	next := dtpAux[*Node]{RNG: rng, Mappings: aux.Mappings, Opt: aux.Opt}
+	return Factored(s.Fwd, deltas, loss, pack.Flatten[*Node](next)), own
+}
+
 // Pretrain implements Pretrainer: one step of the feedback weights alone. Its Loss is the mean of the
 // layers' reconstruction losses; GW and GB are nil.
 func (d DTP) Pretrain(s *Step) *Update {
@@ -378,12 +412,21 @@ func (d DTP) Diagnostics(s *Step) (out []Diagnostic) {
 // reconstruct computes layer l's reconstruction loss on a noisy copy of its input h_{l-1}, with noise
 // drawn from rng, and its gradients with respect to the feedback mapping's weights and bias.
 func (d DTP) reconstruct(s *Step, l int, rng *Node, g Mapping[*Node]) (newRNG, loss, dq, dbias *Node) {
+	newRNG, loss, dz, hf := d.reconstructFactors(s, l, rng, g)
+	dq = DotGeneral(dz, []int{0}, nil, hf, []int{0}, nil) // [n_{l-1}, n_l]
+	dbias = ReduceSum(dz, 0)
+	return newRNG, loss, dq, dbias
+}
+
+// reconstructFactors is reconstruct with the gradients in factored form: dz [B, n_{l-1}], the gradient of
+// the loss with respect to the mapping's pre-activation, and hf [B, n_l], its input; the weights' gradient
+// is dz^T hf and the bias's the batch sum of dz.
+func (d DTP) reconstructFactors(s *Step, l int, rng *Node, g Mapping[*Node]) (newRNG, loss, dz, hf *Node) {
 	q, bias := g.Q, g.D
 	in := s.Fwd.Input(l)
 	newRNG, noise := RandomNormal(rng, in.Shape())
 	hc := Add(in, MulScalar(noise, d.Sigma))
 	a := nn.Linear(hc, s.W[l], s.B[l])
-	var hf *Node
 	if l == s.Spec.Layers()-1 {
 		hf = d.Output(a)
 	} else {
@@ -395,13 +438,11 @@ func (d DTP) reconstruct(s *Step, l int, rng *Node, g Mapping[*Node]) (newRNG, l
 	diff := Sub(r, hc)
 	n := float64(diff.Shape().Size())
 	loss = MulScalar(ReduceAllSum(Square(diff)), scale/n)
-	dz := MulScalar(diff, 2*scale/n)
+	dz = MulScalar(diff, 2*scale/n)
 	if j := d.actDeriv(z, r); j != nil {
 		dz = Mul(dz, j)
 	}
-	dq = DotGeneral(dz, []int{0}, nil, hf, []int{0}, nil) // [n_{l-1}, n_l]
-	dbias = ReduceSum(dz, 0)
-	return newRNG, loss, dq, dbias
+	return newRNG, loss, dz, hf
 }
 
 // trainFeedback takes one feedback optimiser step on every layer's reconstruction loss and returns the

@@ -304,3 +304,65 @@ func TestDTPInitAndSetup(t *testing.T) {
 		}
 	}
 }
+
+// TestDTPUpdatesOwn checks UpdatesOwn against Updates: the same forward deltas and random-number state,
+// bit for bit, the trained tensors left unchanged, and the feedback optimiser's step on its factored
+// gradients (optim.Step) giving the feedback mappings that Updates gives.
+func TestDTPUpdatesOwn(t *testing.T) {
+	for _, dtp := range []DTP{NewDTP(), NewDTPTuned()} {
+		spec, params, aux, x, y := dtpCase(t, dtp, []int{12, 10, 8, 5}, 6, 4)
+		layers := spec.Layers()
+		var own *OwnStep
+		outs := execute(t, withStep(spec, func(s *Step) []*Node {
+			u := dtp.Updates(s)
+			uo, o := dtp.UpdatesOwn(s)
+			own = o
+			var params, state []*Node
+			var grads []optim.Grad
+			for _, l := range o.Layers {
+				params = append(params, uo.Aux[l.W], uo.Aux[l.B])
+				w, b := optim.LayerGrads(l.D, l.H)
+				grads = append(grads, w, b)
+			}
+			for _, i := range o.State {
+				state = append(state, uo.Aux[i])
+			}
+			stepped, _ := optim.Step(o.Optimizer, params, grads, state)
+			out := append(append([]*Node{}, u.Deltas...), uo.Deltas...)
+			out = append(append(out, u.Aux...), uo.Aux...)
+			return append(out, stepped...)
+		}), stepArgs(x, y, params, aux)...)
+		na := len(aux)
+		for l := 0; l < layers; l++ {
+			if e := maxRelErr(flat32(outs[l]), flat32(outs[layers+l])); e != 0 {
+				t.Errorf("%s: layer %d's deltas differ: %g", dtp.Name(), l, e)
+			}
+		}
+		graph, deferred := outs[2*layers:2*layers+na], outs[2*layers+na:2*layers+2*na]
+		a, b := bits(graph[0]), bits(deferred[0])
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("%s: the random-number states differ at %d", dtp.Name(), i)
+			}
+		}
+		trained := map[int]bool{}
+		for _, i := range own.State {
+			trained[i] = true
+		}
+		for k, l := range own.Layers {
+			trained[l.W], trained[l.B] = true, true
+			for j, pos := range []int{l.W, l.B} {
+				if e := maxRelErr(flat32(deferred[pos]), flat32(aux[pos])); e != 0 {
+					t.Errorf("%s: UpdatesOwn changed trained tensor %d", dtp.Name(), pos)
+				}
+				stepped := outs[2*layers+2*na+2*k+j]
+				if e := maxRelErr(flat32(stepped), flat32(graph[pos])); e > 1e-5 {
+					t.Errorf("%s: feedback tensor %d: the deferred step differs from Updates' by %.3g", dtp.Name(), pos, e)
+				}
+			}
+		}
+		if len(trained) != na-1 {
+			t.Errorf("%s: OwnStep names %d of the %d rule tensors after the random-number state", dtp.Name(), len(trained), na-1)
+		}
+	}
+}

@@ -160,6 +160,35 @@ func DefaultsOf(r Rule) Settings {
 	return Study()
 }
 
+// OwnTrainer is implemented by rules that train some of their own tensors (Step.Aux) with an optimiser
+// of their own, from gradients they can give in factored form as dense layers (DTP's feedback mappings).
+// Updates takes that optimiser step inside the graph; UpdatesOwn leaves it to the caller, which takes it
+// elsewhere (package train's CPU fast path takes it on the host, as it takes the forward weights'): its
+// Update's Aux holds the trained tensors and their optimiser's state unchanged, and the OwnStep says
+// which they are and what their gradients are.
+type OwnTrainer interface {
+	UpdatesOwn(s *Step) (*Update, *OwnStep)
+}
+
+// OwnStep is an optimiser step on some of a rule's own tensors that the rule leaves to its caller.
+type OwnStep struct {
+	Optimizer optim.Optimizer
+	// Layers are the trained tensors, as dense layers, in the optimiser's parameter order (the weight then
+	// the bias of each).
+	Layers []OwnLayer
+	// State are the positions in Step.Aux of the optimiser's state, laid out as Optimizer.State makes it
+	// for those parameters.
+	State []int
+}
+
+// OwnLayer is one dense layer of an OwnStep: the positions in Step.Aux of its weight [out, in] and bias
+// [out], and the factors of their gradients, D [batch, out] and H [batch, in]: the weight's gradient is
+// D^T H, the bias's the batch sum of D (optim.LayerGrads).
+type OwnLayer struct {
+	W, B int
+	D, H *Node
+}
+
 // Pretrainer is implemented by rules that train their own tensors alone before training starts (DTP's
 // feedback-only epoch). Pretrain returns an Update whose GW and GB are ignored.
 type Pretrainer interface {

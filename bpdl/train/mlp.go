@@ -321,6 +321,12 @@ func (m *MLP) PretrainStep(x, y *tensors.Tensor) (float64, error) {
 	}
 	finalize(m.state.Aux)
 	m.state.Aux = outs[:len(outs)-1]
+	if m.fast != nil {
+		// The rule's own trained tensors are new tensors now: shared again for the fast path's kernels.
+		if err := m.fast.shareOwn(); err != nil {
+			return 0, fmt.Errorf("%s pretraining step: %w", m.rule.Name(), err)
+		}
+	}
 	return scalar(outs[len(outs)-1]), nil
 }
 

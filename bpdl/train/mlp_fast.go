@@ -32,6 +32,10 @@ import (
 //     (optim.HostStepOf, with the clipping factor): the weights and optimiser state are read and written
 //     once.
 //
+// A rule that trains tensors of its own from factored gradients (rules.OwnTrainer: DTP's feedback
+// mappings) has that step taken the same way: the tail graph returns the factors (UpdatesOwn) and
+// dense.Update applies the rule's optimiser to the tensors, which live in shared tensors too.
+//
 // The first layer's update waits for the next step (or for anything that reads the parameters, which
 // calls flush first), where dense.UpdateLinear applies it and computes the next batch's pre-activation
 // in the same pass over the weights: step 1 of one step and step 3 of the previous one read the first
@@ -52,6 +56,10 @@ type cpuStep struct {
 	buffers  map[int]*cpuBuffers
 	unusable bool // set by the tail graph when the rule's Update is not factored
 
+	// own is the rule's own training step (rules.OwnTrainer), once the tail graph has been built; nil for
+	// rules without one.
+	own *ownStep
+
 	// The first layer's update of the previous step, until the next step or flush applies it: the
 	// factors (the tail graph's output holding the scaled deltas, and a copy of the inputs), the batch
 	// size and the optimiser's update of that step.
@@ -60,6 +68,17 @@ type cpuStep struct {
 	pendX    []float32
 	pendM    int
 	pendSpan optim.HostStep
+}
+
+// ownStep is a rule's own training step on the host: where its trained tensors are in the rule's
+// tensors (Step.Aux), the positions the tail graph returns (the others), and the kernels' views.
+type ownStep struct {
+	opt      optim.Optimizer
+	layers   []rules.OwnLayer // positions only; the factors come back from the tail graph
+	state    []int
+	graphAux []int
+	w, b     []dense.Param
+	steps    []float32 // the optimiser's step count (Adam's t), or nil
 }
 
 // cpuBuffers are the buffers of one batch size: the first layer's pre-activation (shared with the
@@ -115,6 +134,60 @@ func (c *cpuStep) adopt(st state[*tensors.Tensor]) error {
 	}
 	c.m.state = st
 	c.views()
+	return c.shareOwn()
+}
+
+// shareOwn moves the tensors of the rule's own training step to shared tensors (unless they are already)
+// and points the kernels at them; it does nothing before the tail graph has named them.
+func (c *cpuStep) shareOwn() error {
+	o := c.own
+	if o == nil {
+		return nil
+	}
+	aux := c.m.state.Aux
+	view1 := func(i int) ([]float32, error) {
+		var err error
+		if aux[i], err = share(c.m.backend, aux[i]); err != nil {
+			return nil, err
+		}
+		return view(aux[i]), nil
+	}
+	states := make([][]float32, len(o.state))
+	for j, i := range o.state {
+		var err error
+		if states[j], err = view1(i); err != nil {
+			return err
+		}
+	}
+	o.w, o.b, o.steps = nil, nil, nil
+	param := func(pos, i int) (dense.Param, error) {
+		p, err := view1(pos)
+		if err != nil {
+			return dense.Param{}, err
+		}
+		dp := dense.Param{P: p}
+		if s := optim.ParamState(o.opt, states, i); len(s) > 0 {
+			dp.S0 = s[0]
+			if len(s) > 1 {
+				dp.S1 = s[1]
+			}
+		}
+		return dp, nil
+	}
+	for k, l := range o.layers {
+		w, err := param(l.W, 2*k)
+		if err != nil {
+			return err
+		}
+		b, err := param(l.B, 2*k+1)
+		if err != nil {
+			return err
+		}
+		o.w, o.b = append(o.w, w), append(o.b, b)
+	}
+	if t, ok := optim.StepCount(o.opt, states, 2*len(o.layers)); ok {
+		o.steps = t
+	}
 	return nil
 }
 
@@ -189,18 +262,25 @@ type tailArgs[T any] struct {
 }
 
 // tailOut are the tail graph's results: every layer's deltas and the inputs of the layers after the first
-// (the rule's update factors), the loss and the rule's new tensors.
+// (the rule's update factors), the loss, the rule's new tensors (those it does not leave to an own step),
+// and the factors of its own step's gradients.
 type tailOut[T any] struct {
 	Deltas, Inputs []T
 	Loss           T
 	Aux            []T
+	OwnD, OwnH     []T
 }
 
 // tailShape returns empty tail results of m's shape, for pack.Unflatten.
 func (c *cpuStep) tailShape() tailOut[*tensors.Tensor] {
 	layers := c.m.spec.Layers()
-	return tailOut[*tensors.Tensor]{Deltas: make([]*tensors.Tensor, layers), Inputs: make([]*tensors.Tensor, layers-1),
+	out := tailOut[*tensors.Tensor]{Deltas: make([]*tensors.Tensor, layers), Inputs: make([]*tensors.Tensor, layers-1),
 		Aux: make([]*tensors.Tensor, len(c.m.state.Aux))}
+	if c.own != nil {
+		out.Aux = make([]*tensors.Tensor, len(c.own.graphAux))
+		out.OwnD, out.OwnH = make([]*tensors.Tensor, len(c.own.layers)), make([]*tensors.Tensor, len(c.own.layers))
+	}
+	return out
 }
 
 // tailGraph is step 2 of cpuStep: tailArgs -> tailOut.
@@ -210,13 +290,52 @@ func (c *cpuStep) tailGraph(in []*Node) []*Node {
 	a := tailArgs[*Node]{Layers: make([]layer[*Node], layers-1), Aux: make([]*Node, len(m.state.Aux))}
 	pack.MustUnflatten(&a, in)
 	w, b := weights(append([]layer[*Node]{{}}, a.Layers...)) // the first layer's are not needed
-	u := m.rule.Updates(rules.NewStepFrom(m.spec, a.X, a.Pre0, a.Y, w, b, a.Aux))
+	step := rules.NewStepFrom(m.spec, a.X, a.Pre0, a.Y, w, b, a.Aux)
+	var u *rules.Update
+	var own *rules.OwnStep
+	if ot, ok := m.rule.(rules.OwnTrainer); ok {
+		u, own = ot.UpdatesOwn(step)
+	} else {
+		u = m.rule.Updates(step)
+	}
 	if u.Deltas == nil {
 		c.unusable = true
 		return []*Node{u.Loss}
 	}
 	out := tailOut[*Node]{Deltas: u.Deltas, Inputs: u.Inputs[1:], Loss: u.Loss, Aux: u.Aux}
+	if own != nil {
+		// The same for every batch size: recorded once.
+		if c.own == nil {
+			c.own = newOwnStep(own, len(u.Aux))
+		}
+		out.Aux = nil
+		for _, i := range c.own.graphAux {
+			out.Aux = append(out.Aux, u.Aux[i])
+		}
+		for _, l := range own.Layers {
+			out.OwnD, out.OwnH = append(out.OwnD, l.D), append(out.OwnH, l.H)
+		}
+	}
 	return pack.Flatten[*Node](out)
+}
+
+// newOwnStep records where a rule's own step's tensors are among its n tensors.
+func newOwnStep(own *rules.OwnStep, n int) *ownStep {
+	o := &ownStep{opt: own.Optimizer, state: own.State}
+	host := map[int]bool{}
+	for _, i := range own.State {
+		host[i] = true
+	}
+	for _, l := range own.Layers {
+		o.layers = append(o.layers, rules.OwnLayer{W: l.W, B: l.B})
+		host[l.W], host[l.B] = true, true
+	}
+	for i := 0; i < n; i++ {
+		if !host[i] {
+			o.graphAux = append(o.graphAux, i)
+		}
+	}
+	return o
 }
 
 // run takes one training step and returns the batch loss; ok is false when the rule's updates are not
@@ -272,13 +391,65 @@ func (c *cpuStep) run(x, y *tensors.Tensor) (loss float64, ok bool, err error) {
 	for l := 1; l < layers; l++ {
 		c.ws.Update(c.w[l], c.b[l], view(res.Deltas[l]), view(res.Inputs[l-1]), batch, sizes[l+1], sizes[l], span, workers)
 	}
-	// The first layer's update waits for the next step.
+	// A rule that trains tensors of its own from factored gradients (rules.OwnTrainer: DTP's feedback
+// mappings) has that step taken the same way: the tail graph returns the factors (UpdatesOwn) and
+// dense.Update applies the rule's optimiser to the tensors, which live in shared tensors too.
+//
+// The first layer's update waits for the next step.
 	c.pending, c.pendD, c.pendM, c.pendSpan = true, res.Deltas[0], batch, span
 	c.pendX = append(c.pendX[:0], xv[:batch*sizes[0]]...)
+	if err := c.ownUpdate(res, batch, workers); err != nil {
+		return 0, false, err
+	}
 	loss = scalar(res.Loss)
-	finalize(m.state.Aux, res.Deltas[1:], res.Inputs, []*tensors.Tensor{res.Loss})
-	m.state.Aux = res.Aux
+	finalize(res.Deltas[1:], res.Inputs, []*tensors.Tensor{res.Loss}, res.OwnD, res.OwnH)
+	if c.own == nil {
+		finalize(m.state.Aux)
+		m.state.Aux = res.Aux
+	} else {
+		for j, i := range c.own.graphAux {
+			_ = m.state.Aux[i].FinalizeAll()
+			m.state.Aux[i] = res.Aux[j]
+		}
+	}
 	return loss, true, nil
+}
+
+// ownUpdate takes the rule's own training step, if it has one, from the tail graph's factors.
+func (c *cpuStep) ownUpdate(res tailOut[*tensors.Tensor], batch, workers int) error {
+	o := c.own
+	if o == nil {
+		return nil
+	}
+	if o.w == nil {
+		if err := c.shareOwn(); err != nil {
+			return err
+		}
+	}
+	coef := float32(1)
+	if max := o.opt.ClipNorm(); max > 0 {
+		var dd, hh [][]float32
+		for k := range o.layers {
+			d, h := view(res.OwnD[k]), view(res.OwnH[k])
+			out, in := res.OwnD[k].Shape().Dimensions[1], res.OwnH[k].Shape().Dimensions[1]
+			g1, g2 := make([]float32, batch*batch), make([]float32, batch*batch)
+			c.ws.Gram(g1, d, batch, out, workers)
+			c.ws.Gram(g2, h, batch, in, workers)
+			dd, hh = append(dd, g1), append(hh, g2)
+		}
+		coef = optim.HostClipCoefficient(optim.HostFactoredNorm(dd, hh), max)
+	}
+	step := 1
+	if o.steps != nil {
+		o.steps[0]++
+		step = int(o.steps[0])
+	}
+	hs := optim.HostStepOf(o.opt, step, coef)
+	for k := range o.layers {
+		out, in := res.OwnD[k].Shape().Dimensions[1], res.OwnH[k].Shape().Dimensions[1]
+		c.ws.Update(o.w[k], o.b[k], view(res.OwnD[k]), view(res.OwnH[k]), batch, out, in, hs, workers)
+	}
+	return nil
 }
 
 // flush applies the first layer's pending update, if any: every reader of the parameters calls it.

@@ -41,6 +41,9 @@ func trainSteps(t *testing.T, rule string, spec nn.Spec, batch, steps int, graph
 		}
 		losses = append(losses, loss)
 	}
+	if _, ok := l.rule.(rules.OwnTrainer); ok && !graph && l.fast.own == nil {
+		t.Fatalf("%s: the fast path did not take the rule's own step", rule)
+	}
 	return losses, stateValues(t, l)
 }
 
@@ -188,6 +191,46 @@ func TestCPUStepCheckpoint(t *testing.T) {
 				if sa[i][j] != sb[i][j] {
 					t.Fatalf("%s: restored learner differs at state %d[%d]", rule, i, j)
 				}
+			}
+		}
+	}
+}
+
+// TestCPUStepAfterPretraining checks that DTP's feedback-only pretraining steps (a graph, which replaces
+// the feedback mappings) and the fast path's training steps (which train them on the host) follow each
+// other as on the step graph's path.
+func TestCPUStepAfterPretraining(t *testing.T) {
+	spec := nn.NewSpec(30, []int{20, 10}, 3)
+	be := testBackend(t)
+	set := toySet(6, 40, 30, 3)
+	run := func(graph bool) [][]float32 {
+		l, err := NewMLP(be, mustRule(t, "dtp"), Options{Spec: spec, Seed: 2, GraphStep: graph, cpuStep: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for s := 0; s < 5; s++ {
+			idx := []int{4 * s, 4*s + 1, 4*s + 2, 4*s + 3}
+			x, y := batchTensors(set, idx)
+			if s < 2 {
+				_, err = l.PretrainStep(x, y)
+			} else {
+				_, err = l.Step(x, y)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		return stateValues(t, l)
+	}
+	fast, graph := run(false), run(true)
+	for i := range graph {
+		var scale float64
+		for _, v := range graph[i] {
+			scale = math.Max(scale, math.Abs(float64(v)))
+		}
+		for j := range graph[i] {
+			if d := math.Abs(float64(fast[i][j] - graph[i][j])); !(d <= 1e-3*scale) {
+				t.Fatalf("state tensor %d[%d] = %g on the fast path, %g in the graph", i, j, fast[i][j], graph[i][j])
 			}
 		}
 	}
