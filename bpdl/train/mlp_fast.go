@@ -392,10 +392,10 @@ func (c *cpuStep) run(x, y *tensors.Tensor) (loss float64, ok bool, err error) {
 		c.ws.Update(c.w[l], c.b[l], view(res.Deltas[l]), view(res.Inputs[l-1]), batch, sizes[l+1], sizes[l], span, workers)
 	}
 	// A rule that trains tensors of its own from factored gradients (rules.OwnTrainer: DTP's feedback
-// mappings) has that step taken the same way: the tail graph returns the factors (UpdatesOwn) and
-// dense.Update applies the rule's optimiser to the tensors, which live in shared tensors too.
-//
-// The first layer's update waits for the next step.
+	// mappings) has that step taken the same way: the tail graph returns the factors (UpdatesOwn) and
+	// dense.Update applies the rule's optimiser to the tensors, which live in shared tensors too.
+	//
+	// The first layer's update waits for the next step.
 	c.pending, c.pendD, c.pendM, c.pendSpan = true, res.Deltas[0], batch, span
 	c.pendX = append(c.pendX[:0], xv[:batch*sizes[0]]...)
 	if err := c.ownUpdate(res, batch, workers); err != nil {
