@@ -38,7 +38,7 @@ import (
 //
 // The first layer's update waits for the next step (or for anything that reads the parameters, which
 // calls flush first), where dense.UpdateLinear applies it and computes the next batch's pre-activation
-// in the same pass over the weights: step 1 of one step and step 3 of the previous one read the first
+// in the same pass over the weights: step 1 of one step and step 4 of the previous one read the first
 // layer's weights once between them. The values are those of the update followed by the product.
 //
 // The parameters and optimiser state live in tensors shared between Go and the backend (no copies), in
@@ -391,10 +391,6 @@ func (c *cpuStep) run(x, y *tensors.Tensor) (loss float64, ok bool, err error) {
 	for l := 1; l < layers; l++ {
 		c.ws.Update(c.w[l], c.b[l], view(res.Deltas[l]), view(res.Inputs[l-1]), batch, sizes[l+1], sizes[l], span, workers)
 	}
-	// A rule that trains tensors of its own from factored gradients (rules.OwnTrainer: DTP's feedback
-	// mappings) has that step taken the same way: the tail graph returns the factors (UpdatesOwn) and
-	// dense.Update applies the rule's optimiser to the tensors, which live in shared tensors too.
-	//
 	// The first layer's update waits for the next step.
 	c.pending, c.pendD, c.pendM, c.pendSpan = true, res.Deltas[0], batch, span
 	c.pendX = append(c.pendX[:0], xv[:batch*sizes[0]]...)
