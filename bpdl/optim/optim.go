@@ -1,7 +1,7 @@
 // Package optim holds the optimisers the study used, with PyTorch's exact semantics: one type per
 // optimiser (SGDOptimizer, with or without momentum, and AdamOptimizer) behind the Optimizer interface,
-// the shape of torch.optim. Clipping of the global gradient norm (torch.nn.utils.clip_grad_norm_, which the study
-// called before every step) is an option of each optimiser, not something its caller does.
+// the shape of torch.optim. Clipping of the global gradient norm (torch.nn.utils.clip_grad_norm_, which
+// the study called before every step) is an option of each optimiser, not something its caller does.
 //
 // Every optimiser works in two places with the same arithmetic:
 //
@@ -11,12 +11,16 @@
 //     [batch, batch] Gram matrices, and the clipping factor scales the small D before D^T H is formed.
 //   - on the host, in place on []float32: Host keeps the state in Go slices and steps whole parameters
 //     (clipping included), in parallel and with results that do not depend on the number of workers;
-//     Optimizer.Span gives the update of one contiguous span, for callers that produce gradients a
-//     block at a time (the MLP fast path of package train forms each block of D^T H and updates it while
-//     it is in cache). The host update does the same float32 operations in the same order as the graph
-//     (tests check equality), except that Host takes the clipping norm in float64.
+//     Optimizer.Span (or HostStepOf, which adds SGD's Rows4Func that forms a batch of four's gradient in
+//     the same pass) gives the update of one contiguous span, for callers that produce gradients a block
+//     at a time (the MLP fast path of package train forms each block of D^T H and updates it while it is
+//     in cache; HostFactoredNorm gives it the clipping norm from Gram matrices). The host update does the
+//     same float32 operations in the same order as the graph (tests check equality), except that the
+//     host takes the clipping norm in float64.
 //
-// A new optimiser is one new type implementing Optimizer (graph Apply, host Span, State, Slots).
+// A new optimiser is one new type implementing Optimizer (graph Apply, host Span, State, Slots). Config,
+// Kind, Paper and AdamDefaults are the former single-struct API, kept until package snn moves to the
+// types.
 package optim
 
 import (
