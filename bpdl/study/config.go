@@ -50,6 +50,10 @@ type Config struct {
 	Out string
 	// Force retrains runs that have a checkpoint (-force).
 	Force bool
+	// StepsPerCall is the number of training steps per backend call (train.Run.StepsPerCall), 0 for each
+	// learner's default on the backend: 1 on the go backend, 100 on XLA (-steps-per-call). It changes the
+	// speed, not the results, so it is no part of a run's fingerprint.
+	StepsPerCall int
 }
 
 // The quick profile: MNIST, the first QuickTrainLimit training and QuickTestLimit test images,
@@ -125,6 +129,8 @@ func (c Config) Validate() error {
 		return bad("hidden", `""`, "comma-separated positive widths, e.g. 1536,256")
 	case c.Out == "":
 		return bad("out", `""`, "an output folder")
+	case c.StepsPerCall < 0:
+		return bad("steps-per-call", fmt.Sprint(c.StepsPerCall), ">= 0 (0: the backend's default)")
 	}
 	if c.BrainData != "" {
 		if st, err := os.Stat(c.BrainData); err != nil || !st.IsDir() {
