@@ -6,17 +6,20 @@ import (
 	"math/rand/v2"
 	"runtime"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/bpdl/bpdl/bpdl/nn"
 	"github.com/bpdl/bpdl/bpdl/optim"
 )
 
-// Net is a spiking net with its optimiser, ready to train. It is not safe for concurrent use.
+// Net is a spiking net with its optimiser, ready to train, on one of two engines (Impl): the event-driven
+// CPU kernels or GoMLX graphs. It is not safe for concurrent use.
 //
-// Weights are kept input-major, w[l][j*out + k] = W_l[k, j] for layer l's weight matrix W_l [out, in]
-// (torch.nn.Linear's layout), so that the input spikes of a step select contiguous rows; State and
-// SetState use torch's layout.
+// With the kernels, weights are kept input-major, w[l][j*out + k] = W_l[k, j] for layer l's weight
+// matrix W_l [out, in] (torch.nn.Linear's layout), so that the input spikes of a step select contiguous
+// rows; with the graph engine they live in the engine, in torch's layout. State and SetState use torch's
+// layout with either engine, so a checkpoint of one engine resumes on the other.
 type Net struct {
 	cfg     Config
 	sizes   []int // inputs, hidden widths, classes
@@ -24,8 +27,10 @@ type Net struct {
 	workers int
 	lif     lifCoef
 	li      liCoef
-	q       float32 // FMax*DT, the firing probability per step of an input at 1
+	q       float32      // FMax*DT, the firing probability per step of an input at 1
+	graph   *graphEngine // the graph engine; nil when the kernels run
 
+	// The kernels' state; unused with the graph engine.
 	w, b   [][]float32 // weights (input-major) and biases per layer
 	gw, gb [][]float32 // their gradients, zero between steps
 	opt    *optimizer
@@ -67,13 +72,24 @@ const microBatch = 8
 // evalChunk is the number of examples an evaluation simulates at once, bounding its memory.
 const evalChunk = 100
 
-// New builds a net for inputs of the given size and classes per cfg, with weights drawn from seed as
-// torch.nn.Linear's default (nn.InitPyTorch, from the same random stream as an MLP of package train
-// with that seed) times cfg.InitScale. The seed also keys the input spike trains.
+// New builds a net on the kernels for inputs of the given size and classes per cfg, with weights drawn
+// from seed as torch.nn.Linear's default (nn.InitPyTorch, from the same random stream as an MLP of
+// package train with that seed) times cfg.InitScale. The seed also keys the input spike trains.
 func New(cfg Config, inputs, classes int, seed uint64) (*Net, error) {
+	return NewOn(nil, ImplKernels, cfg, inputs, classes, seed)
+}
+
+// NewOn builds the net of New on the engine impl means for backend b (Impl.Resolve); the graph engine
+// compiles its graphs for b. The same seed gives the same initial weights and input spike trains on
+// either engine.
+func NewOn(b compute.Backend, impl Impl, cfg Config, inputs, classes int, seed uint64) (*Net, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if _, err := ParseImpl(string(impl)); err != nil {
+		return nil, err
+	}
+	impl = impl.Resolve(b)
 	if inputs <= 0 || classes <= 0 {
 		return nil, fmt.Errorf("snn: %d inputs and %d classes, want > 0", inputs, classes)
 	}
@@ -105,6 +121,14 @@ func New(cfg Config, inputs, classes int, seed uint64) (*Net, error) {
 		n.gw, n.gb = append(n.gw, make([]float32, len(w))), append(n.gb, make([]float32, len(b)))
 		lengths = append(lengths, len(w), len(b))
 	}
+	if impl == ImplGraph {
+		var err error
+		if n.graph, err = newGraphEngine(b, cfg, n.sizes, torchLayout(n.w, n.sizes), n.b); err != nil {
+			return nil, err
+		}
+		n.w, n.b, n.gw, n.gb = nil, nil, nil, nil
+		return n, nil
+	}
 	n.opt = newOptimizer(cfg.Optimizer, lengths)
 	hidden := len(cfg.Hidden)
 	n.ws.spk = make([]spikes, hidden)
@@ -128,6 +152,14 @@ func (n *Net) Config() Config {
 	c := n.cfg
 	c.Hidden = append([]int(nil), c.Hidden...)
 	return c
+}
+
+// Impl returns the engine the net runs on: ImplKernels or ImplGraph.
+func (n *Net) Impl() Impl {
+	if n.graph != nil {
+		return ImplGraph
+	}
+	return ImplKernels
 }
 
 // Sizes returns the widths of the net's layers: inputs, hidden layers, classes.
@@ -155,6 +187,9 @@ func (n *Net) checkLabels(y []int32) error {
 // cross-entropy of the decoded logits through time and applies the optimiser. It returns the batch's
 // mean loss before the update.
 func (n *Net) Step(x []float32, y []int32) (float64, error) {
+	if n.graph != nil {
+		return n.graphStep(x, y)
+	}
 	loss, err := n.gradients(x, y)
 	if err != nil {
 		return 0, err
@@ -168,6 +203,22 @@ func (n *Net) Step(x []float32, y []int32) (float64, error) {
 	}
 	n.opt.step(params, grads, n.workers) // and clears the gradients
 	return loss, nil
+}
+
+// graphStep is Step on the graph engine: the whole batch is encoded at once (each example from its own
+// stream, so the spikes are those the kernels draw micro-batch by micro-batch) and trained by one graph.
+func (n *Net) graphStep(x []float32, y []int32) (float64, error) {
+	batch := len(y)
+	if err := n.checkBatch(x, batch); err != nil {
+		return 0, err
+	}
+	if err := n.checkLabels(y); err != nil {
+		return 0, err
+	}
+	call := n.calls[0]
+	n.calls[0]++
+	n.encode(x, batch, streamTrain, call, 0)
+	return n.graph.train(&n.ws.in, y)
 }
 
 // gradients encodes a training batch, runs the net forward and backward, and leaves the gradients of the
@@ -513,12 +564,21 @@ func (n *Net) evaluate(x []float32, batch int, act *activity) ([]float32, error)
 		if act != nil {
 			sub = act.slice(n, first, size)
 		}
-		n.forward(size, false, sub)
+		if n.graph != nil {
+			if sub != nil {
+				sub.inputSpikes = n.ws.in.count()
+			}
+			if err := n.graph.run(&n.ws.in, size, logits[first*c:(first+size)*c], sub); err != nil {
+				return nil, err
+			}
+		} else {
+			n.forward(size, false, sub)
+			arg := make([]int32, size*c)
+			n.decode(size, logits[first*c:(first+size)*c], arg)
+		}
 		if sub != nil {
 			act.inputSpikes += sub.inputSpikes
 		}
-		arg := make([]int32, size*c)
-		n.decode(size, logits[first*c:(first+size)*c], arg)
 	}
 	return logits, nil
 }
@@ -668,8 +728,17 @@ func toTorch(t []float32, out, in int) []float32 {
 
 // State returns every tensor that defines the net, for checkpoints: per layer the weights [out, in]
 // and biases [out]; the optimiser's state in optim.Config.State's order and shapes; and the number of
-// batches the training and evaluation spike streams have encoded (int64 [2]).
-func (n *Net) State() []*tensors.Tensor {
+// batches the training and evaluation spike streams have encoded (int64 [2]). Both engines use this
+// layout.
+func (n *Net) State() ([]*tensors.Tensor, error) {
+	calls := tensors.FromFlatDataAndDimensions([]int64{int64(n.calls[0]), int64(n.calls[1])}, 2)
+	if n.graph != nil {
+		out, err := n.graph.state()
+		if err != nil {
+			return nil, fmt.Errorf("snn: reading the graph engine's state: %w", err)
+		}
+		return append(out, calls), nil
+	}
 	var out []*tensors.Tensor
 	per := len(n.opt.state) / (2 * len(n.w))
 	var opt []*tensors.Tensor
@@ -689,13 +758,15 @@ func (n *Net) State() []*tensors.Tensor {
 	if n.cfg.Optimizer.Kind == optim.Adam {
 		out = append(out, tensors.FromScalar(n.opt.t))
 	}
-	out = append(out, tensors.FromFlatDataAndDimensions([]int64{int64(n.calls[0]), int64(n.calls[1])}, 2))
-	return out
+	return append(out, calls), nil
 }
 
 // SetState restores a state made by State of a net of the same configuration and sizes.
 func (n *Net) SetState(ts []*tensors.Tensor) error {
-	cur := n.State()
+	cur, err := n.State()
+	if err != nil {
+		return err
+	}
 	if len(ts) != len(cur) {
 		return fmt.Errorf("snn: state has %d tensors, want %d", len(ts), len(cur))
 	}
@@ -703,6 +774,14 @@ func (n *Net) SetState(ts []*tensors.Tensor) error {
 		if !ts[k].Shape().Equal(cur[k].Shape()) {
 			return fmt.Errorf("snn: state tensor %d has shape %s, want %s", k, ts[k].Shape(), cur[k].Shape())
 		}
+	}
+	if n.graph != nil {
+		if err := n.graph.setState(ts[:len(ts)-1]); err != nil {
+			return fmt.Errorf("snn: %w", err)
+		}
+		calls := tensors.MustCopyFlatData[int64](ts[len(ts)-1])
+		n.calls = [2]uint64{uint64(calls[0]), uint64(calls[1])}
+		return nil
 	}
 	per := len(n.opt.state) / (2 * len(n.w))
 	k := 0
@@ -757,7 +836,19 @@ func (n *Net) Raster(x []float32) (*Raster, error) {
 		return nil, err
 	}
 	n.encode(x, 1, streamRaster, 0, 0)
-	n.forward(1, false, nil)
+	layers := n.ws.spk
+	if n.graph != nil {
+		ev, err := n.graph.layerSpikes(&n.ws.in, 1)
+		if err != nil {
+			return nil, err
+		}
+		layers = nil
+		for _, e := range ev {
+			layers = append(layers, spikes{e})
+		}
+	} else {
+		n.forward(1, false, nil)
+	}
 	steps := n.steps()
 	r := &Raster{Steps: steps, Units: n.Sizes()[:len(n.sizes)-1]}
 	collect := func(parts spikes) [][2]int {
@@ -772,8 +863,8 @@ func (n *Net) Raster(x []float32) (*Raster, error) {
 		return out
 	}
 	r.Spikes = append(r.Spikes, collect(spikes{&n.ws.in}))
-	for l := range n.ws.spk {
-		r.Spikes = append(r.Spikes, collect(n.ws.spk[l]))
+	for _, s := range layers {
+		r.Spikes = append(r.Spikes, collect(s))
 	}
 	return r, nil
 }

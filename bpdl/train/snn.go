@@ -145,7 +145,7 @@ func (s *SNN) Layers(x *tensors.Tensor, postReLU bool) ([]Layer, error) {
 }
 
 // State implements Learner (see snn.Net.State).
-func (s *SNN) State() ([]*tensors.Tensor, error) { return s.net.State(), nil }
+func (s *SNN) State() ([]*tensors.Tensor, error) { return s.net.State() }
 
 // SetState implements Learner.
 func (s *SNN) SetState(ts []*tensors.Tensor) error {
