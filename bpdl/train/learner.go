@@ -70,6 +70,9 @@ type Options struct {
 	Spec     nn.Spec   // the net's sizes (input and output from the dataset)
 	Seed     uint64    // seeds the initial weights and every random draw of the learner
 	Override Overrides // changes to the default settings
+	// SNNImpl chooses the spiking nets' engine; "" and snn.ImplAuto mean the kernels on the go backend
+	// and the graph engine on any other.
+	SNNImpl snn.Impl
 }
 
 // Overrides are changes to a learner's default settings; zero values keep the default.
@@ -129,8 +132,8 @@ func DefaultRegistry() Registry {
 			return NewMLP(b, rule, o)
 		}
 	}
-	r["snn"] = func(_ compute.Backend, o Options) (Learner, error) { return NewSNN("snn", snn.Study(), o) }
-	r["snn-tuned"] = func(_ compute.Backend, o Options) (Learner, error) { return NewSNN("snn-tuned", snn.Tuned(), o) }
+	r["snn"] = func(b compute.Backend, o Options) (Learner, error) { return NewSNN("snn", snn.Study(), b, o) }
+	r["snn-tuned"] = func(b compute.Backend, o Options) (Learner, error) { return NewSNN("snn-tuned", snn.Tuned(), b, o) }
 	return r
 }
 
