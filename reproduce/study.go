@@ -50,6 +50,7 @@ type studyConfig struct {
 	TestLimit  int
 	Hidden     []int
 	PostReLU   bool
+	SNNImpl    snn.Impl
 	Figures    bool
 	Args       []string
 }
@@ -66,7 +67,7 @@ func parseStudyFlags(args []string, stderr io.Writer) (*studyConfig, error) {
 	fs := flag.NewFlagSet("reproduce", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := &studyConfig{Args: args}
-	var rules, hidden string
+	var rules, hidden, snnImpl string
 	var seed uint64
 	fs.StringVar(&c.Dataset, "dataset", data.CIFAR10, "dataset: "+strings.Join(data.Names(), ", "))
 	fs.StringVar(&rules, "rules", "", "comma-separated rules to train (default: all of "+strings.Join(train.DefaultRegistry().Names(), ",")+")")
@@ -88,6 +89,7 @@ func parseStudyFlags(args []string, stderr io.Writer) (*studyConfig, error) {
 	fs.IntVar(&c.TestLimit, "test-limit", 0, "measure test accuracy on the first N test examples only (0: all)")
 	fs.StringVar(&hidden, "hidden", "1536,256", "hidden layer widths")
 	fs.BoolVar(&c.PostReLU, "post-relu", false, "score layers after their ReLU (default: the Linear outputs, as the study's hooks)")
+	fs.StringVar(&snnImpl, "snn-impl", "auto", "spiking nets' engine: kernels (event-driven CPU kernels), graph (GoMLX graphs on -backend) or auto (kernels on the go backend, graph elsewhere)")
 	fs.BoolVar(&c.Figures, "figures", true, "write figures (HTML, and PNG when chromium is installed)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: reproduce [flags]\n       reproduce bench|benchmarks|neural-fit|fetch [flags]\n\nflags:\n")
@@ -105,6 +107,11 @@ func parseStudyFlags(args []string, stderr io.Writer) (*studyConfig, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	c.Seed = seed
+	impl, err := snn.ParseImpl(snnImpl)
+	if err != nil {
+		return nil, usageError("-snn-impl: %v", err)
+	}
+	c.SNNImpl = impl
 	if c.Quick {
 		if !set["dataset"] {
 			c.Dataset = data.MNIST
@@ -184,14 +191,20 @@ type job struct {
 	Estimate   time.Duration
 }
 
-func (c *studyConfig) fingerprint(rule string, seed uint64, spec nn.Spec, s train.Settings, backendName string) string {
+func (c *studyConfig) fingerprint(rule string, seed uint64, spec nn.Spec, s train.Settings, backendName string, l train.Learner) string {
+	// A spiking net on the graph engine is a run of its own; the kernels' fingerprint is unchanged.
+	engine := ""
+	if n, ok := l.(*train.SNN); ok && n.Net().Impl() == snn.ImplGraph {
+		engine = string(snn.ImplGraph)
+	}
 	b, _ := json.Marshal(struct {
 		Dataset, Rule, Backend string
 		Seed                   uint64
 		Spec                   []int
 		Settings               train.Settings
 		TrainLimit, TestLimit  int
-	}{c.Dataset, rule, backendName, seed, spec.Sizes, s, c.TrainLimit, c.TestLimit})
+		Engine                 string `json:",omitempty"`
+	}{c.Dataset, rule, backendName, seed, spec.Sizes, s, c.TrainLimit, c.TestLimit, engine})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
@@ -246,7 +259,7 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		r, err := train.Train(ctx, train.Run{
 			Dataset: c.Dataset, Learner: j.Learner, Seed: j.Seed, Train: trainSet, Test: testSet,
-			Checkpoint: j.Checkpoint, Fingerprint: c.fingerprint(j.Rule, j.Seed, spec, j.Learner.Settings(), backendName),
+			Checkpoint: j.Checkpoint, Fingerprint: c.fingerprint(j.Rule, j.Seed, spec, j.Learner.Settings(), backendName, j.Learner),
 			Progress: stderr, Log: stdout,
 		})
 		if err != nil {
@@ -282,7 +295,7 @@ func (c *studyConfig) plan(ctx context.Context, be compute.Backend, backendName 
 	for _, rule := range c.Rules {
 		for k := 0; k < c.Seeds; k++ {
 			seed := c.Seed + uint64(k)
-			l, err := reg.New(rule, be, train.Options{Spec: spec, Seed: seed, Override: c.overrides()})
+			l, err := reg.New(rule, be, train.Options{Spec: spec, Seed: seed, Override: c.overrides(), SNNImpl: c.SNNImpl})
 			if err != nil {
 				return nil, err
 			}
@@ -294,7 +307,7 @@ func (c *studyConfig) plan(ctx context.Context, be compute.Backend, backendName 
 				}
 			}
 			s := l.Settings()
-			fp := c.fingerprint(rule, seed, spec, s, backendName)
+			fp := c.fingerprint(rule, seed, spec, s, backendName, l)
 			if ck, err := train.LoadCheckpoint(j.Checkpoint); err == nil && ck.Fingerprint == fp && train.Complete(ck, s) {
 				j.Cached = true
 			} else {
