@@ -36,8 +36,9 @@ type Net struct {
 	opt    *optimizer
 	calls  [2]uint64 // how many batches the training and the evaluation streams have encoded
 
-	// blocks[l] cuts the units of hidden layer l into blocks of blockUnits (the last may be shorter):
-	// the unit of work of a worker, small enough that its weights stay in cache over a whole batch.
+	// blocks[l] cuts the units of hidden layer l into blocks of blockWidth units (the last may be
+	// shorter): the unit of work of a worker, small enough that its weights stay in cache over a whole
+	// batch.
 	blocks [][]int
 	ws     workspace
 }
@@ -63,8 +64,24 @@ type scratch struct {
 	v, i, cur, vd []float32
 }
 
-// blockUnits is the number of units in a block (see Net.blocks).
-const blockUnits = 128
+// blockUnits is the largest number of units in a block (see Net.blocks), minBlockUnits the smallest: the
+// width of the kernels' widest vector loop (addRows).
+const (
+	blockUnits    = 128
+	minBlockUnits = 64
+)
+
+// blockWidth is the number of units in the blocks of a hidden layer of units neurons run by workers:
+// blockUnits, halved down to minBlockUnits while that leaves fewer than two blocks per worker, so that
+// small layers are shared by more workers. The results do not depend on it: every kernel computes each
+// unit on its own, in the same order whatever the block.
+func blockWidth(units, workers int) int {
+	w := blockUnits
+	for w > minBlockUnits && units < 2*workers*w {
+		w /= 2
+	}
+	return w
+}
 
 // microBatch is the number of examples a training step simulates at once.
 const microBatch = 8
@@ -134,7 +151,7 @@ func NewOn(b compute.Backend, impl Impl, cfg Config, inputs, classes int, seed u
 	n.ws.spk = make([]spikes, hidden)
 	for l, h := range cfg.Hidden {
 		var b []int
-		for lo := 0; lo < h; lo += blockUnits {
+		for lo := 0; lo < h; lo += blockWidth(h, n.workers) {
 			b = append(b, lo)
 			n.ws.spk[l] = append(n.ws.spk[l], &events{})
 		}
@@ -299,15 +316,10 @@ func (n *Net) forward(batch int, train bool, act *activity) {
 }
 
 // forBlocks runs f(worker, k, lo, hi) for every block k = [lo, hi) of hidden layer l, the workers taking
-// contiguous runs of blocks concurrently.
+// the next block when they are free.
 func (n *Net) forBlocks(l int, f func(worker, k, lo, hi int)) {
 	b := n.blocks[l]
-	blocks := len(b) - 1
-	parallelRange(blocks, n.workers, func(worker, first, last int) {
-		for k := first; k < last; k++ {
-			f(worker, k, b[k], b[k+1])
-		}
-	})
+	forEach(len(b)-1, n.workers, func(worker, k int) { f(worker, k, b[k], b[k+1]) })
 }
 
 // current sets cur to the input current of units [lo, hi) of layer l at row r: b + W z for the spikes
@@ -506,9 +518,23 @@ func (n *Net) backward(batch int, dlogits []float32, arg []int32) {
 		if l > 0 {
 			in = ws.spk[l-1]
 		}
+		// dL/dz at every step: dL/dc of the layer above times its weights. With a worker to spare for every
+		// block the product is split by rows too and done first; otherwise each block computes its columns
+		// and runs its recurrence at once, while they are in cache. Every value is the same either way.
+		blocks := len(n.blocks[l]) - 1
+		if n.workers > blocks {
+			chunks := min(rows, (n.workers+blocks-1)/blocks)
+			b := n.blocks[l]
+			forEach(blocks*chunks, n.workers, func(_, i int) {
+				k, c := i%blocks, i/blocks
+				lo, hi := c*rows/chunks, (c+1)*rows/chunks
+				mulRows(ws.gz[lo*units:], units, ws.gc[l+1][lo*above:], hi-lo, above, ws.wt[l+1], units, b[k], b[k+1])
+			})
+		}
 		n.forBlocks(l, func(worker, _, lo, hi int) {
-			// dL/dz for the block's units at every step: dL/dc of the layer above times its weights.
-			mulRows(ws.gz, units, ws.gc[l+1], rows, above, ws.wt[l+1], units, lo, hi)
+			if n.workers <= blocks {
+				mulRows(ws.gz, units, ws.gc[l+1], rows, above, ws.wt[l+1], units, lo, hi)
+			}
 			n.backwardLIF(l, in, batch, lo, hi, &ws.scratch[worker])
 		})
 	}
