@@ -54,7 +54,7 @@ const (
 type Config struct {
 	// Steps is the number of simulated time steps T per example.
 	Steps int
-	// DT is the time step in seconds.
+	// DT is the time step in seconds (the study's 1e-3: 1 ms), the unit of norse's inverse time constants.
 	DT float64
 	// FMax is the firing rate in Hz of an input unit whose normalised pixel is 1: unit j fires at a step
 	// when u < FMax*DT*x_j, u ~ U[0, 1).

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -211,15 +212,51 @@ func (n *Net) Step(x []float32, y []int32) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	params := append(append([][]float32{}, n.w...), n.b...)
-	grads := append(append([][]float32{}, n.gw...), n.gb...)
-	// The optimiser sees the parameters in the order W0, B0, W1, B1, ...
-	for l := range n.w {
-		params[2*l], params[2*l+1] = n.w[l], n.b[l]
-		grads[2*l], grads[2*l+1] = n.gw[l], n.gb[l]
+	var params, grads [][]float32
+	for _, p := range n.hostParams() {
+		params, grads = append(params, *p.value), append(grads, p.grad)
 	}
 	n.opt.step(params, grads, n.workers) // and clears the gradients
 	return loss, nil
+}
+
+// hostParam is one of the kernels' parameters as the optimiser and checkpoints see it: a layer's
+// weights W [out, in] (kept input-major) or its biases [out].
+type hostParam struct {
+	value   *[]float32
+	grad    []float32
+	opt     *slots
+	out, in int // in is 0 for biases
+}
+
+// hostParams returns the kernels' parameters in the optimiser's order, W0, B0, W1, B1, ...
+func (n *Net) hostParams() []hostParam {
+	var ps []hostParam
+	for l := range n.w {
+		in, out := n.sizes[l], n.sizes[l+1]
+		ps = append(ps, hostParam{value: &n.w[l], grad: n.gw[l], out: out, in: in}, hostParam{value: &n.b[l], grad: n.gb[l], out: out})
+	}
+	for p := range ps {
+		ps[p].opt = &n.opt.slots[p] // the optimiser keeps its buffers in the same order
+	}
+	return ps
+}
+
+// tensor returns values shaped like p as a tensor in torch's layout.
+func (p hostParam) tensor(values []float32) *tensors.Tensor {
+	if p.in == 0 {
+		return tensors.FromFlatDataAndDimensions(slices.Clone(values), p.out)
+	}
+	return tensors.FromFlatDataAndDimensions(toTorch(values, p.out, p.in), p.out, p.in)
+}
+
+// fromTensor returns the values of t, shaped like p in torch's layout, in the kernels' layout.
+func (p hostParam) fromTensor(t *tensors.Tensor) []float32 {
+	v := tensors.MustCopyFlatData[float32](t)
+	if p.in == 0 {
+		return v
+	}
+	return fromTorch(v, p.out, p.in)
 }
 
 // graphStep is Step on the graph engine: the whole batch is encoded at once (each example from its own
@@ -766,21 +803,15 @@ func (n *Net) State() ([]*tensors.Tensor, error) {
 		return append(out, calls), nil
 	}
 	var out []*tensors.Tensor
-	per := len(n.opt.state) / (2 * len(n.w))
-	var opt []*tensors.Tensor
-	for l := range n.w {
-		in, o := n.sizes[l], n.sizes[l+1]
-		out = append(out,
-			tensors.FromFlatDataAndDimensions(toTorch(n.w[l], o, in), o, in),
-			tensors.FromFlatDataAndDimensions(n.b[l], o))
-		for k := 0; k < per; k++ {
-			opt = append(opt, tensors.FromFlatDataAndDimensions(toTorch(n.opt.state[(2*l)*per+k], o, in), o, in))
-		}
-		for k := 0; k < per; k++ {
-			opt = append(opt, tensors.FromFlatDataAndDimensions(n.opt.state[(2*l+1)*per+k], o))
+	ps := n.hostParams()
+	for _, p := range ps {
+		out = append(out, p.tensor(*p.value))
+	}
+	for _, p := range ps {
+		for _, b := range p.opt.buffers() {
+			out = append(out, p.tensor(*b))
 		}
 	}
-	out = append(out, opt...)
 	if n.cfg.Optimizer.Kind == optim.Adam {
 		out = append(out, tensors.FromScalar(n.opt.t))
 	}
@@ -809,21 +840,15 @@ func (n *Net) SetState(ts []*tensors.Tensor) error {
 		n.calls = [2]uint64{uint64(calls[0]), uint64(calls[1])}
 		return nil
 	}
-	per := len(n.opt.state) / (2 * len(n.w))
 	k := 0
 	next := func() *tensors.Tensor { t := ts[k]; k++; return t }
-	for l := range n.w {
-		in, o := n.sizes[l], n.sizes[l+1]
-		n.w[l] = fromTorch(tensors.MustCopyFlatData[float32](next()), o, in)
-		n.b[l] = tensors.MustCopyFlatData[float32](next())
+	ps := n.hostParams()
+	for _, p := range ps {
+		*p.value = p.fromTensor(next())
 	}
-	for l := range n.w {
-		in, o := n.sizes[l], n.sizes[l+1]
-		for q := 0; q < per; q++ {
-			n.opt.state[(2*l)*per+q] = fromTorch(tensors.MustCopyFlatData[float32](next()), o, in)
-		}
-		for q := 0; q < per; q++ {
-			n.opt.state[(2*l+1)*per+q] = tensors.MustCopyFlatData[float32](next())
+	for _, p := range ps {
+		for _, b := range p.opt.buffers() {
+			*b = p.fromTensor(next())
 		}
 	}
 	if n.cfg.Optimizer.Kind == optim.Adam {
@@ -844,7 +869,7 @@ func LayerName(l int) string {
 
 // Raster is the spike trains of one example through the net.
 type Raster struct {
-	// Steps is the number of time steps simulated (Config.Steps), each Config.DT milliseconds long.
+	// Steps is the number of time steps simulated (Config.Steps), each Config.DT seconds long.
 	Steps int
 	// Units are the widths of the input layer and of each hidden layer.
 	Units []int
