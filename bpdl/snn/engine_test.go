@@ -295,3 +295,23 @@ func valuesOf(ts []*tensors.Tensor) [][]float32 {
 	}
 	return out
 }
+
+// TestPoissonSpikes: the graph form of the encoder fires unit j of example b at step t exactly when
+// u[t, b, j] < q x[b, j].
+func TestPoissonSpikes(t *testing.T) {
+	x := []float32{1, 0.5, -1, 0.25, 2, 0}       // [2, 3]
+	u := []float32{0.1, 0.1, 0, 0.05, 0.3, 0.01, // step 0
+		0.2, 0.09, 0.5, 0.049, 0.31, 0} // step 1
+	const q = 0.2
+	exec := MustNewExec(testBackend(t), func(x, u *Node) *Node { return PoissonSpikes(x, u, q) })
+	got := tensors.MustCopyFlatData[float32](exec.MustExec(tensors.FromFlatDataAndDimensions(x, 2, 3), tensors.FromFlatDataAndDimensions(u, 2, 2, 3))[0])
+	for k := range u {
+		want := float32(0)
+		if u[k] < q*x[k%6] {
+			want = 1
+		}
+		if got[k] != want {
+			t.Errorf("spike %d = %v, want %v (u %v, q x %v)", k, got[k], want, u[k], q*x[k%6])
+		}
+	}
+}

@@ -13,12 +13,15 @@ import (
 // The spiking net as GoMLX graph functions: the definition that the graph engine compiles for any
 // backend. As in norse's functional API, each neuron model is a pure step function, state in, state out;
 // a layer runs its step over the T time steps, and GoMLX's autodiff takes the gradients, with the spike's
-// derivative replaced by SuperSpike's surrogate. Every function computes in float32 with the same
-// operations, in the same order, as the event-driven kernels.
+// derivative replaced by SuperSpike's surrogate. The neuron steps compute in float32 with the same
+// operations, in the same order, as the event-driven kernels; the input products and the sums over time add
+// in another order, so the two engines agree up to float32 rounding.
 
 // Neuron is a neuron model in graph form: the state of a layer of neurons and the step that advances it
-// by one time step. LIF (spiking) and LI (the readout) implement it; a new model is a type with these two
-// methods, run by RunLayer and differentiated by GoMLX.
+// by one time step. LIF (spiking) and LI (the readout) implement it. A new model is a type with these two
+// methods: RunLayer runs it over time and GoMLX's autodiff takes its backward pass through time, so the
+// graph functions need nothing else from it (Simulate and Gradients take Config's LIF and LI, the models
+// the kernels implement too).
 type Neuron interface {
 	// Init returns the state before the first step of a layer of units neurons for a batch, each part
 	// [batch, units].
@@ -29,6 +32,7 @@ type Neuron interface {
 	GraphStep(dt float64, state []*Node, input *Node) (out *Node, next []*Node)
 }
 
+// shapeOf is the float32 shape of the given dimensions.
 func shapeOf(dims ...int) shapes.Shape { return shapes.Make(dtypes.Float32, dims...) }
 
 // constant is a float32 scalar constant of g holding v, rounded to float32 as the kernels round it.
