@@ -11,6 +11,7 @@ import (
 	"github.com/bpdl/bpdl/bpdl/brainscore/benchmark"
 	"github.com/bpdl/bpdl/bpdl/brainscore/brainio"
 	"github.com/bpdl/bpdl/bpdl/npy"
+	"github.com/bpdl/bpdl/bpdl/study"
 )
 
 // sharedData is the project's shared test data, ../shared/data beside the module root (or
@@ -205,7 +206,7 @@ func TestStudyScoresOffline(t *testing.T) {
 		t.Skip("shared test data not found: skipping")
 	}
 	sharedPath(t, "cowley-v4", "responses_raw_210325.npy")
-	t.Setenv(BrainDataEnvVar, local)
+	t.Setenv(study.BrainDataEnvVar, local)
 	out := t.TempDir()
 	args := append([]string{"-out", out, "-offline"}, tiny...)
 	for i, a := range args {
@@ -235,6 +236,46 @@ func TestStudyScoresOffline(t *testing.T) {
 		}
 		if status[id] != want {
 			t.Errorf("%s: status %q, want %q\n%s", id, status[id], want, b)
+		}
+	}
+}
+
+// TestCorruptBrainData scores a net with a corrupted local copy of the RSA benchmark's data: the run
+// writes every table, the benchmark's cells say "error (see the log)" with no path in them, the full
+// message goes to stderr, and the exit status is 1.
+func TestCorruptBrainData(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a net: skipped with -short")
+	}
+	src := sharedPath(t, "rsa92", "Kriegeskorte_Neuron2008_supplementalData.mat")
+	raw, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := t.TempDir()
+	copy(raw[300:], "garbage")
+	if err := os.MkdirAll(filepath.Join(local, "rsa92"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(local, "rsa92", filepath.Base(src)), raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	_, stderr, code := runReproduce(t, "-out", out, "-offline", "-data-dir", t.TempDir(), "-brain-data", local, "-dataset", "mnist",
+		"-rules", "bp", "-train-limit", "400", "-hidden", "16", "-epochs", "1", "-figures=false", "-benchmarks", benchmark.RSA92MacaqueIT)
+	if code != 1 || !strings.Contains(stderr, benchmark.RSA92MacaqueIT) || !strings.Contains(stderr, local) {
+		t.Errorf("exit %d, stderr %q; want 1 and the full message", code, stderr)
+	}
+	for _, name := range []string{"results.csv", "scores.csv", "summary.md", "summary.csv"} {
+		b, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatalf("%s not written: %v", name, err)
+		}
+		if strings.Contains(string(b), local) || strings.Contains(string(b), "/tmp") {
+			t.Errorf("%s holds a path:\n%s", name, b)
+		}
+		if name == "scores.csv" && !strings.Contains(string(b), study.StatusError) {
+			t.Errorf("%s lacks the error cell:\n%s", name, b)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bpdl/bpdl/bpdl/brainscore/benchmark"
 	"github.com/bpdl/bpdl/bpdl/nn"
+	"github.com/bpdl/bpdl/bpdl/study"
 	"github.com/bpdl/bpdl/bpdl/train"
 )
 
@@ -26,7 +27,7 @@ func brainScoringRows(ctx context.Context, b compute.Backend, sizes benchmark.Si
 	if err != nil {
 		return nil, err
 	}
-	m := newLearnerModel(l, 3, 32, 32, false)
+	m := study.NewModel(l, 3, 32, 32, false)
 	start := time.Now()
 	results, times, err := benchmark.RunSynthetic(ctx, m, sizes, 1, w)
 	if err != nil {

@@ -19,6 +19,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/bpdl/bpdl/bpdl/train"
 )
 
 func main() {
@@ -53,11 +55,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func exitStatus(err error, stderr io.Writer) int {
+	var stopped *train.InterruptedError
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
+	case errors.As(err, &stopped):
+		fmt.Fprintf(stderr, "reproduce: interrupted: rerun the same command to resume from %s\n", resumePoint(stopped))
+		return 130
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintf(stderr, "reproduce: interrupted: rerun the same command to resume (finished runs are kept)\n")
+		return 130
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(stderr, "reproduce: %v\n", err)
 		return 2
@@ -65,6 +74,14 @@ func exitStatus(err error, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "reproduce: %v\n", err)
 		return 1
 	}
+}
+
+// resumePoint says where an interrupted run resumes: the epoch after the last one its checkpoint holds.
+func resumePoint(e *train.InterruptedError) string {
+	if e.EpochsDone == 0 && e.PretrainDone > 0 {
+		return fmt.Sprintf("epoch 1 (after %d pretraining epoch(s))", e.PretrainDone)
+	}
+	return fmt.Sprintf("epoch %d", e.EpochsDone+1)
 }
 
 // usageError wraps a message as a usage error.

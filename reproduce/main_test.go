@@ -3,15 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/bpdl/bpdl/bpdl/report"
+	"github.com/bpdl/bpdl/bpdl/study"
 )
 
 // tiny is a real-data configuration small enough for tests: MNIST, 2400 training images, a small net.
@@ -32,8 +36,15 @@ func TestBadFlags(t *testing.T) {
 		want string
 	}{
 		{"unknown-flag", []string{"-nope"}, "flag provided but not defined"},
-		{"unknown-rule", []string{"-rules", "bp,backprop2"}, `unknown rule "backprop2"`},
-		{"unknown-dataset", []string{"-dataset", "imagenet"}, `unknown dataset "imagenet"`},
+		{"unknown-rule", []string{"-rules", "bp,backprop2"}, `-rules "backprop2": want a known rule (bp, fa,`},
+		{"unknown-dataset", []string{"-dataset", "imagenet"}, `-dataset "imagenet": want a known dataset (cifar10, mnist, fashion)`},
+		{"nan-lr", []string{"-lr", "NaN"}, "-lr NaN: want a finite value > 0"},
+		{"infinite-lr", []string{"-lr", "+Inf"}, "-lr +Inf: want a finite value > 0"},
+		{"nan-clip", []string{"-clip", "NaN"}, "-clip NaN: want a finite value >= 0"},
+		{"negative-clip", []string{"-clip", "-3"}, "-clip -3: want a finite value >= 0"},
+		{"json-without-plan", []string{"-json"}, "-json goes with -plan"},
+		{"missing-brain-data", []string{"-brain-data", "/no/such/folder"}, "-brain-data /no/such/folder: want an existing folder"},
+		{"unknown-benchmark", []string{"-benchmarks", "rsa92.macaque-IT,nope"}, `-benchmarks "nope": want a known benchmark`},
 		{"negative-epochs", []string{"-epochs", "-1"}, "-epochs -1"},
 		{"zero-seeds", []string{"-seeds", "0"}, "-seeds 0"},
 		{"bad-hidden", []string{"-hidden", "12,x"}, "-hidden"},
@@ -106,10 +117,11 @@ func TestKillAndResume(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	ck := filepath.Join(killed, "checkpoints", "mnist-bp-seed42.ckpt")
+	var ck string
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		if _, err := os.Stat(ck); err == nil {
+		if m, _ := filepath.Glob(filepath.Join(killed, study.RunsDir, "mnist-bp-seed42-*.ckpt")); len(m) == 1 {
+			ck = m[0]
 			break
 		}
 		if time.Now().After(deadline) {
@@ -198,5 +210,97 @@ func TestSpikeRaster(t *testing.T) {
 	}
 	if strings.Contains(html, "snn-tuned, layer hidden1 (256 units): 0 spikes") {
 		t.Errorf("the tuned net's first hidden layer is silent in %s", report.RasterFigure)
+	}
+}
+
+// TestPlan checks -plan: it trains nothing and writes nothing, and -plan -json lists every run with its
+// stable ID, its settings and a positive estimate.
+func TestPlan(t *testing.T) {
+	out := t.TempDir()
+	args := []string{"-plan", "-json", "-quick", "-offline", "-rules", "bp,dfa", "-seeds", "2", "-hidden", "32", "-out", out}
+	stdout, stderr, code := runReproduce(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var plan struct {
+		Backend string `json:"backend"`
+		Runs    []struct {
+			ID       string  `json:"id"`
+			Rule     string  `json:"rule"`
+			Seed     uint64  `json:"seed"`
+			Complete bool    `json:"complete"`
+			Estimate float64 `json:"estimate_seconds"`
+			Settings struct {
+				Batch, Epochs int
+			} `json:"settings"`
+		} `json:"runs"`
+		Estimate float64 `json:"estimate_seconds"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &plan); err != nil {
+		t.Fatalf("-plan -json output is not JSON: %v\n%s", err, stdout)
+	}
+	if len(plan.Runs) != 4 || plan.Runs[0].Rule != "bp" || plan.Runs[1].Seed != 43 || plan.Runs[2].Rule != "dfa" {
+		t.Fatalf("plan runs: %+v", plan.Runs)
+	}
+	var sum float64
+	for _, r := range plan.Runs {
+		if !strings.HasPrefix(r.ID, "mnist-"+r.Rule+"-seed") || r.Complete || r.Estimate <= 0 || r.Settings.Epochs != 2 {
+			t.Errorf("run %+v", r)
+		}
+		sum += r.Estimate
+	}
+	if math.Abs(sum-plan.Estimate) > 1e-6*sum {
+		t.Errorf("total estimate %g, runs sum to %g", plan.Estimate, sum)
+	}
+	again, _, _ := runReproduce(t, args...)
+	var plan2 struct {
+		Runs []struct {
+			ID string `json:"id"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(again), &plan2); err != nil || plan2.Runs[3].ID != plan.Runs[3].ID {
+		t.Errorf("IDs changed between two -plan runs: %v", err)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("-plan wrote into -out: %v", entries)
+	}
+	text, _, code := runReproduce(t, "-plan", "-quick", "-offline", "-rules", "bp", "-hidden", "32", "-out", out)
+	if code != 0 || !strings.Contains(text, "estimated training time") {
+		t.Errorf("-plan: exit %d\n%s", code, text)
+	}
+}
+
+// TestInterrupt stops a run (as SIGINT does, through its context) after its first checkpoint: the exit
+// status is 130 and the message says how to resume, from which epoch.
+func TestInterrupt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains on real MNIST")
+	}
+	out := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var o, e bytes.Buffer
+	done := make(chan int)
+	go func() { done <- run(ctx, append([]string{"-out", out, "-offline"}, tiny...), &o, &e) }()
+	deadline := time.After(2 * time.Minute)
+	for {
+		if m, _ := filepath.Glob(filepath.Join(out, study.RunsDir, "*.ckpt")); len(m) > 0 {
+			cancel()
+			break
+		}
+		select {
+		case code := <-done:
+			t.Skipf("the run ended (exit %d) before its first checkpoint was seen (is MNIST available?): %s", code, e.String())
+		case <-deadline:
+			t.Fatal("no checkpoint within 2 minutes")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	code := <-done
+	if code != 130 || !regexp.MustCompile(`interrupted: rerun the same command to resume from epoch [23]\n`).MatchString(e.String()) {
+		t.Errorf("exit %d, stderr %q; want 130 and how to resume", code, e.String())
+	}
+	if strings.Contains(e.String(), "context canceled") {
+		t.Errorf("stderr shows Go's context error: %q", e.String())
 	}
 }

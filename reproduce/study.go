@@ -2,95 +2,63 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"runtime/debug"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/gomlx/compute"
-
-	"github.com/bpdl/bpdl/bpdl/backend"
 	"github.com/bpdl/bpdl/bpdl/data"
-	"github.com/bpdl/bpdl/bpdl/data/fetch"
-	"github.com/bpdl/bpdl/bpdl/nn"
 	"github.com/bpdl/bpdl/bpdl/report"
-	"github.com/bpdl/bpdl/bpdl/snn"
+	"github.com/bpdl/bpdl/bpdl/study"
 	"github.com/bpdl/bpdl/bpdl/train"
 )
 
-// studyConfig is the whole configuration of a study run: one value, passed down.
-type studyConfig struct {
-	Dataset    string
-	Rules      []string
-	Epochs     int
-	Batch      int
-	LR         float64
-	Clip       float64
-	Seed       uint64
-	Seeds      int
-	Out        string
-	Quick      bool
-	Force      bool
-	Backend    string
-	DataDir    string
-	DataSrc    string
-	BrainData  string
-	Offline    bool
-	TrainLimit int
-	TestLimit  int
-	Hidden     []int
-	PostReLU   bool
-	SNNImpl    snn.Impl
-	Figures    bool
-	Args       []string
+// studyFlags are the main command's flags: the study's configuration and what to do with it.
+type studyFlags struct {
+	cfg     study.Config
+	quick   bool
+	figures bool
+	plan    bool
+	json    bool
+	args    []string
 }
 
-// quickTrainLimit and quickEpochs define -quick: MNIST, the first quickTrainLimit training images, a few
-// epochs for every rule.
-const (
-	quickTrainLimit = 4000
-	quickTestLimit  = 2000
-	quickEpochs     = 2
-)
-
-func parseStudyFlags(args []string, stderr io.Writer) (*studyConfig, error) {
+func parseStudyFlags(args []string, stderr io.Writer) (*studyFlags, error) {
 	fs := flag.NewFlagSet("reproduce", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	c := &studyConfig{Args: args}
-	var rules, hidden, snnImpl string
-	var seed uint64
-	fs.StringVar(&c.Dataset, "dataset", data.CIFAR10, "dataset: "+strings.Join(data.Names(), ", "))
+	f := &studyFlags{cfg: study.Default(), args: args}
+	c := &f.cfg
+	var rules, hidden, benchmarks string
+	clip := -1.0
+	fs.StringVar(&c.Dataset, "dataset", c.Dataset, "dataset: "+strings.Join(data.Names(), ", "))
 	fs.StringVar(&rules, "rules", "", "comma-separated rules to train (default: all of "+strings.Join(train.DefaultRegistry().Names(), ",")+")")
-	fs.IntVar(&c.Epochs, "epochs", 0, "training epochs (0: each rule's paper setting)")
-	fs.IntVar(&c.Batch, "batch", 0, "mini-batch size (0: each rule's paper setting)")
-	fs.Float64Var(&c.LR, "lr", 0, "learning rate (0: each rule's paper setting)")
-	fs.Float64Var(&c.Clip, "clip", -1, "global gradient-norm clipping (-1: each rule's paper setting; 0 disables)")
-	fs.Uint64Var(&seed, "seed", 42, "seed of the first run (the paper's: 42)")
-	fs.IntVar(&c.Seeds, "seeds", 1, "number of seeds per rule (seed, seed+1, ...); tables show mean and standard deviation")
-	fs.StringVar(&c.Out, "out", "figures", "output directory for tables, figures, checkpoints")
-	fs.BoolVar(&c.Quick, "quick", false, fmt.Sprintf("a small real-data run: MNIST, the first %d training and %d test images, %d epochs, every rule", quickTrainLimit, quickTestLimit, quickEpochs))
+	fs.IntVar(&c.Override.Epochs, "epochs", 0, "training epochs (0: each rule's published setting)")
+	fs.IntVar(&c.Override.Batch, "batch", 0, "mini-batch size (0: each rule's published setting)")
+	fs.Float64Var(&c.Override.LR, "lr", 0, "learning rate (0: each rule's published setting)")
+	fs.Float64Var(&clip, "clip", -1, "global gradient-norm clipping (-1: each rule's published setting; 0 disables)")
+	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the first run (the study's: 42)")
+	fs.IntVar(&c.Seeds, "seeds", c.Seeds, "number of seeds per rule (seed, seed+1, ...); tables show mean and standard deviation")
+	fs.StringVar(&c.Out, "out", c.Out, "output directory for tables, figures and runs (checkpoints and results)")
+	fs.BoolVar(&f.quick, "quick", false, fmt.Sprintf("a small real-data run: MNIST, the first %d training and %d test images, %d epochs, every rule", study.QuickTrainLimit, study.QuickTestLimit, study.QuickEpochs))
 	fs.BoolVar(&c.Force, "force", false, "retrain even when a checkpoint of the run exists")
 	fs.StringVar(&c.Backend, "backend", "", "GoMLX backend: go (default) or xla[:plugin]; default $GOMLX_BACKEND or go")
-	fs.StringVar(&c.DataDir, "data-dir", "", "cache directory for downloaded data (default $"+data.CacheEnvVar+" or the user cache dir)")
-	fs.StringVar(&c.DataSrc, "data-src", "", "an already-extracted dataset directory to read instead of the cache (offline use)")
-	fs.BoolVar(&c.Offline, "offline", false, "never download data")
-	fs.StringVar(&c.BrainData, "brain-data", os.Getenv(BrainDataEnvVar), "a local copy of the brain data (brainio/, rsa92/, cowley-v4/), read before the cache and never written (default $"+BrainDataEnvVar+")")
+	fs.StringVar(&c.Data.CacheDir, "data-dir", "", "cache directory for downloaded data (default $"+data.CacheEnvVar+" or the user cache dir)")
+	fs.StringVar(&c.Data.Dir, "data-src", "", "an already-extracted dataset directory to read instead of the cache (offline use)")
+	fs.BoolVar(&c.Data.Offline, "offline", false, "never download data")
+	fs.StringVar(&c.BrainData, "brain-data", os.Getenv(study.BrainDataEnvVar), "a local copy of the brain data (brainio/, rsa92/, cowley-v4/), read before the cache and never written (default $"+study.BrainDataEnvVar+")")
 	fs.IntVar(&c.TrainLimit, "train-limit", 0, "train on the first N training examples only (0: all)")
 	fs.IntVar(&c.TestLimit, "test-limit", 0, "measure test accuracy on the first N test examples only (0: all)")
-	fs.StringVar(&hidden, "hidden", "1536,256", "hidden layer widths")
+	fs.StringVar(&hidden, "hidden", joinInts(c.Hidden), "hidden layer widths")
+	fs.StringVar(&benchmarks, "benchmarks", "", "comma-separated brain benchmarks to score (default: the study's; reproduce benchmarks lists them)")
 	fs.BoolVar(&c.PostReLU, "post-relu", false, "score layers after their ReLU (default: the Linear outputs, as the study's hooks)")
-	fs.StringVar(&snnImpl, "snn-impl", "auto", "spiking nets' engine: kernels (event-driven CPU kernels), graph (GoMLX graphs on -backend) or auto (kernels on the go backend, graph elsewhere)")
-	fs.BoolVar(&c.Figures, "figures", true, "write figures (HTML, and PNG when chromium is installed)")
+	fs.BoolVar(&f.figures, "figures", true, "write figures (HTML, and PNG when chromium is installed)")
+	fs.BoolVar(&f.plan, "plan", false, "print the plan and its time estimate (from a short calibration on this machine) and exit without training")
+	fs.BoolVar(&f.json, "json", false, "with -plan: write the plan as JSON")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: reproduce [flags]\n       reproduce bench|benchmarks|neural-fit|fetch [flags]\n\nflags:\n")
 		fs.PrintDefaults()
@@ -105,64 +73,36 @@ func parseStudyFlags(args []string, stderr io.Writer) (*studyConfig, error) {
 		return nil, usageError("unexpected argument %q (subcommands: bench, benchmarks, neural-fit, fetch)", fs.Arg(0))
 	}
 	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	c.Seed = seed
-	impl, err := snn.ParseImpl(snnImpl)
-	if err != nil {
-		return nil, usageError("-snn-impl: %v", err)
-	}
-	c.SNNImpl = impl
-	if c.Quick {
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if f.quick {
+		q := study.Quick()
 		if !set["dataset"] {
-			c.Dataset = data.MNIST
+			c.Dataset = q.Dataset
 		}
 		if !set["epochs"] {
-			c.Epochs = quickEpochs
+			c.Override.Epochs = q.Override.Epochs
 		}
 		if !set["train-limit"] {
-			c.TrainLimit = quickTrainLimit
+			c.TrainLimit = q.TrainLimit
 		}
 		if !set["test-limit"] {
-			c.TestLimit = quickTestLimit
+			c.TestLimit = q.TestLimit
 		}
 	}
-	reg := train.DefaultRegistry()
-	if rules == "" {
-		c.Rules = reg.Names()
-	} else {
+	if rules != "" {
 		for _, r := range strings.Split(rules, ",") {
-			r = strings.TrimSpace(r)
-			if _, ok := reg[r]; !ok {
-				return nil, usageError("-rules: unknown rule %q (known: %s)", r, strings.Join(reg.Names(), ", "))
-			}
-			c.Rules = append(c.Rules, r)
+			c.Rules = append(c.Rules, strings.TrimSpace(r))
 		}
 	}
-	known := false
-	for _, n := range data.Names() {
-		known = known || n == c.Dataset
+	if benchmarks != "" {
+		for _, b := range strings.Split(benchmarks, ",") {
+			c.Benchmarks = append(c.Benchmarks, strings.TrimSpace(b))
+		}
 	}
-	if !known {
-		return nil, usageError("-dataset: unknown dataset %q (known: %s)", c.Dataset, strings.Join(data.Names(), ", "))
+	if clip != -1 {
+		c.Override.Clip, c.Override.ClipSet = clip, true
 	}
-	switch {
-	case c.Epochs < 0:
-		return nil, usageError("-epochs %d: want >= 0", c.Epochs)
-	case c.Batch < 0:
-		return nil, usageError("-batch %d: want >= 0", c.Batch)
-	case c.Seeds < 1:
-		return nil, usageError("-seeds %d: want >= 1", c.Seeds)
-	case c.LR < 0:
-		return nil, usageError("-lr %g: want > 0 (or 0 for the paper setting)", c.LR)
-	case c.Clip < -1:
-		return nil, usageError("-clip %g: want >= 0, or -1 for the paper setting", c.Clip)
-	case c.TrainLimit < 0:
-		return nil, usageError("-train-limit %d: want >= 0", c.TrainLimit)
-	case c.TestLimit < 0:
-		return nil, usageError("-test-limit %d: want >= 0", c.TestLimit)
-	case c.Out == "":
-		return nil, usageError("-out: empty directory name")
-	}
+	c.Hidden = nil
 	for _, h := range strings.Split(hidden, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(h))
 		if err != nil || n <= 0 {
@@ -170,200 +110,164 @@ func parseStudyFlags(args []string, stderr io.Writer) (*studyConfig, error) {
 		}
 		c.Hidden = append(c.Hidden, n)
 	}
-	return c, nil
-}
-
-func (c *studyConfig) overrides() train.Overrides {
-	o := train.Overrides{Epochs: c.Epochs, Batch: c.Batch, LR: c.LR}
-	if c.Clip >= 0 {
-		o.Clip, o.ClipSet = c.Clip, true
+	if f.json && !f.plan {
+		return nil, usageError("-json goes with -plan")
 	}
-	return o
-}
-
-// job is one model to train.
-type job struct {
-	Rule       string
-	Seed       uint64
-	Checkpoint string
-	Learner    train.Learner
-	Cached     bool
-	Estimate   time.Duration
-}
-
-func (c *studyConfig) fingerprint(rule string, seed uint64, spec nn.Spec, s train.Settings, backendName string, l train.Learner) string {
-	// A spiking net on the graph engine is a run of its own; the kernels' fingerprint is unchanged.
-	engine := ""
-	if n, ok := l.(*train.SNN); ok && n.Net().Impl() == snn.ImplGraph {
-		engine = string(snn.ImplGraph)
+	if err := c.Validate(); err != nil {
+		return nil, usageError("%v", err)
 	}
-	b, _ := json.Marshal(struct {
-		Dataset, Rule, Backend string
-		Seed                   uint64
-		Spec                   []int
-		Settings               train.Settings
-		TrainLimit, TestLimit  int
-		Engine                 string `json:",omitempty"`
-	}{c.Dataset, rule, backendName, seed, spec.Sizes, s, c.TrainLimit, c.TestLimit, engine})
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	return f, nil
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
 }
 
 // runStudy is the main job: train every rule, score every net, write every table and figure.
 func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c, err := parseStudyFlags(args, stderr)
+	f, err := parseStudyFlags(args, stderr)
 	if err != nil {
 		return err
 	}
-	if err := checkWritable(c.Out); err != nil {
+	if f.plan {
+		return printPlan(ctx, f, stdout, stderr)
+	}
+	if err := checkWritable(f.cfg.Out); err != nil {
 		return err
 	}
-	if c.Figures {
+	if f.figures {
 		// Before hours of training: the figures need the echarts script.
 		if err := report.CheckEcharts(); err != nil {
 			return err
 		}
 	}
-	backendName := backend.Resolve(c.Backend)
-	be, err := backend.Open(backendName)
+	s, err := study.New(f.cfg)
 	if err != nil {
 		return err
 	}
-	defer be.Finalize()
-	fmt.Fprintf(stdout, "bpdl reproduce: backend %s\n", backend.Describe(be))
-
-	ds, err := data.Load(ctx, c.Dataset, data.Options{CacheDir: c.DataDir, Dir: c.DataSrc, Offline: c.Offline})
-	if err != nil {
+	defer s.Close()
+	s.Log, s.Progress = stdout, stderr
+	fmt.Fprintf(stdout, "bpdl reproduce: backend %s\n", s.BackendName())
+	if err := s.LoadData(ctx); err != nil {
 		return err
 	}
-	trainSet := ds.Train
-	if c.TrainLimit > 0 && c.TrainLimit < trainSet.N {
-		trainSet = trainSet.Head(c.TrainLimit)
-	}
-	testSet := ds.Test
-	if c.TestLimit > 0 && c.TestLimit < testSet.N {
-		testSet = testSet.Head(c.TestLimit)
-	}
-	spec := nn.NewSpec(trainSet.Dim, c.Hidden, trainSet.Classes)
+	ds, trainSet, testSet := s.Data()
 	fmt.Fprintf(stdout, "dataset %s: %d training (of %d) and %d test (of %d) examples of %d values; net %s\n",
-		c.Dataset, trainSet.N, ds.Train.N, testSet.N, ds.Test.N, trainSet.Dim, spec)
-
-	jobs, err := c.plan(ctx, be, backendName, spec, trainSet, stdout)
+		ds.Name, trainSet.N, ds.Train.N, testSet.N, ds.Test.N, trainSet.Dim, s.Spec())
+	runs, err := s.Plan()
 	if err != nil {
 		return err
 	}
-	var runs []report.Run
-	for _, j := range jobs {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		r, err := train.Train(ctx, train.Run{
-			Dataset: c.Dataset, Learner: j.Learner, Seed: j.Seed, Train: trainSet, Test: testSet,
-			Checkpoint: j.Checkpoint, Fingerprint: c.fingerprint(j.Rule, j.Seed, spec, j.Learner.Settings(), backendName, j.Learner),
-			Progress: stderr, Log: stdout,
-		})
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "%s/%s seed %d: test accuracy %.2f%%\n", c.Dataset, j.Rule, j.Seed, 100*r.TestAccuracy)
-		rr := toReportRun(r, backendName)
-		rr.Scores, err = c.score(ctx, j.Learner, ds, stdout)
-		if err != nil {
-			return err
-		}
-		if s, ok := j.Learner.(*train.SNN); ok {
-			if rr.Raster, err = spikeRaster(s.Net(), testSet); err != nil {
-				return fmt.Errorf("%s/%s seed %d: spike raster: %w", c.Dataset, j.Rule, j.Seed, err)
-			}
-		}
-		runs = append(runs, rr)
-	}
-	if err := c.writeOutputs(runs, backendName, ds); err != nil {
+	if _, err := estimate(s, runs, f.quick, stdout); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s\n", c.Out)
+	var results []report.Run
+	var failed []error
+	for _, r := range runs {
+		res, err := s.Execute(ctx, r)
+		var scoreErr *study.ScoreError
+		switch {
+		case errors.As(err, &scoreErr):
+			failed = append(failed, err)
+		case err != nil:
+			return err
+		}
+		results = append(results, res)
+	}
+	files, err := s.Outputs(results, "reproduce "+strings.Join(withoutOut(f.args), " "), f.figures)
+	if err != nil {
+		return err
+	}
+	if err := study.WriteOutputs(f.cfg.Out, files, stderr); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s\n", f.cfg.Out)
+	if len(failed) > 0 {
+		// Everything that succeeded is written; the failures make the exit status non-zero.
+		return errors.Join(failed...)
+	}
 	return nil
 }
 
-// plan builds every learner, finds which runs are cached, estimates the time of the others from a short
-// calibration, and prints the plan.
-func (c *studyConfig) plan(ctx context.Context, be compute.Backend, backendName string, spec nn.Spec, trainSet *data.Set, w io.Writer) ([]*job, error) {
-	reg := train.DefaultRegistry()
-	var jobs []*job
+// planned is a run of the plan with its state, as -plan prints it.
+type planned struct {
+	study.Run
+	Complete        bool    `json:"complete"`
+	EstimateSeconds float64 `json:"estimate_seconds"`
+}
+
+// estimate prints the plan: every run with its settings, and whether it is complete in the output
+// folder or how long its training will take, from a short calibration on this machine.
+func estimate(s *study.Study, runs []study.Run, quick bool, w io.Writer) ([]planned, error) {
+	budget := 3 * time.Second
+	if quick {
+		budget = time.Second
+	}
+	var out []planned
 	var total time.Duration
 	fmt.Fprintf(w, "plan:\n")
-	for _, rule := range c.Rules {
-		for k := 0; k < c.Seeds; k++ {
-			seed := c.Seed + uint64(k)
-			l, err := reg.New(rule, be, train.Options{Spec: spec, Seed: seed, Override: c.overrides(), SNNImpl: c.SNNImpl})
+	for _, r := range runs {
+		p := planned{Run: r, Complete: s.Complete(r)}
+		status := "complete"
+		if !p.Complete {
+			d, err := s.Estimate(r, budget)
 			if err != nil {
 				return nil, err
 			}
-			j := &job{Rule: rule, Seed: seed, Learner: l,
-				Checkpoint: filepath.Join(c.Out, "checkpoints", fmt.Sprintf("%s-%s-seed%d.ckpt", c.Dataset, rule, seed))}
-			if c.Force {
-				if err := os.Remove(j.Checkpoint); err != nil && !errors.Is(err, os.ErrNotExist) {
-					return nil, err
-				}
-			}
-			s := l.Settings()
-			fp := c.fingerprint(rule, seed, spec, s, backendName, l)
-			if ck, err := train.LoadCheckpoint(j.Checkpoint); err == nil && ck.Fingerprint == fp && train.Complete(ck, s) {
-				j.Cached = true
-			} else {
-				budget := 3 * time.Second
-				if c.Quick {
-					budget = time.Second
-				}
-				rate, err := train.Calibrate(l, trainSet, budget)
-				if err != nil {
-					return nil, err
-				}
-				examples := float64((s.Epochs + s.PretrainEpochs) * trainSet.N)
-				j.Estimate = time.Duration(examples / rate * float64(time.Second))
-				total += j.Estimate
-			}
-			status := "train, about " + j.Estimate.Round(time.Second).String()
-			if j.Cached {
-				status = "cached"
-			}
-			fmt.Fprintf(w, "  %-10s seed %-4d %-40s batch %-4d epochs %-3d %s\n", rule, seed, s.Optimizer, s.Batch, s.Epochs, status)
-			jobs = append(jobs, j)
+			total += d
+			p.EstimateSeconds = d.Seconds()
+			status = "train, about " + d.Round(time.Second).String()
 		}
+		fmt.Fprintf(w, "  %-10s seed %-4d %-40s batch %-4d epochs %-3d %s\n", r.Rule, r.Seed, r.Settings.Optimizer, r.Settings.Batch, r.Settings.Epochs, status)
+		out = append(out, p)
 	}
 	fmt.Fprintf(w, "estimated training time: %s (from a short calibration on this machine)\n", total.Round(time.Second))
-	return jobs, nil
-}
-
-func toReportRun(r *train.Result, backendName string) report.Run {
-	rr := report.Run{Dataset: r.Dataset, Rule: r.Rule, Seed: r.Seed, Epochs: r.Settings.Epochs, Batch: r.Settings.Batch,
-		Optimizer: r.Settings.Optimizer.String(), Backend: backendName, TestAccuracy: r.TestAccuracy,
-		WallSeconds: r.WallSeconds, ExamplesPerSec: r.ExamplesPerSec}
-	for _, p := range r.History {
-		rp := report.Point{Phase: p.Phase, Epoch: p.Epoch, Step: p.Step, Examples: p.Examples, TrainLoss: p.TrainLoss, TestAccuracy: p.TestAccuracy}
-		for _, m := range p.Metrics {
-			rp.Metrics = append(rp.Metrics, report.Metric{Name: m.Name, Value: m.Value})
-		}
-		rr.History = append(rr.History, rp)
-	}
-	return rr
-}
-
-// spikeRaster is the trained spiking net's spikes on the first test example, layer by layer (named by
-// snn.LayerName, as the spike_rate_* metrics are), for the raster figure.
-func spikeRaster(net *snn.Net, test *data.Set) (*report.Raster, error) {
-	if test.N == 0 {
-		return nil, errors.New("no test example")
-	}
-	r, err := net.Raster(test.X[:test.Dim])
-	if err != nil {
-		return nil, err
-	}
-	out := &report.Raster{Steps: r.Steps, DT: 1000 * net.Config().DT, Label: int(test.Y[0])}
-	for l, s := range r.Spikes {
-		out.Layers = append(out.Layers, report.RasterLayer{Name: snn.LayerName(l), Units: r.Units[l], Spikes: s})
-	}
 	return out, nil
+}
+
+// printPlan is -plan: the plan and its time estimate, without training. It reads the dataset only when
+// it is already on this machine (the spiking nets' speed depends on the data); otherwise the estimate
+// comes from random inputs of the dataset's shape.
+func printPlan(ctx context.Context, f *studyFlags, stdout, stderr io.Writer) error {
+	s, err := study.New(f.cfg)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.LoadLocalData(ctx); err != nil {
+		fmt.Fprintf(stderr, "reproduce -plan: %s is not on this machine (%v); estimating on random inputs of its shape\n", f.cfg.Dataset, err)
+	}
+	runs, err := s.Plan()
+	if err != nil {
+		return err
+	}
+	w := stdout
+	if f.json {
+		w = io.Discard
+	}
+	ps, err := estimate(s, runs, f.quick, w)
+	if err != nil {
+		return err
+	}
+	if !f.json {
+		return nil
+	}
+	var total float64
+	for _, p := range ps {
+		total += p.EstimateSeconds
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		Backend         string    `json:"backend"`
+		Machine         string    `json:"machine"`
+		Runs            []planned `json:"runs"`
+		EstimateSeconds float64   `json:"estimate_seconds"`
+	}{s.BackendName(), machineDescription(), ps, total})
 }
 
 // checkWritable makes the output directory and checks that files can be created in it.
@@ -377,61 +281,6 @@ func checkWritable(dir string) error {
 	}
 	f.Close()
 	return os.Remove(f.Name())
-}
-
-// writeOutputs writes the tables, figures and manifest.
-func (c *studyConfig) writeOutputs(runs []report.Run, backendName string, ds *data.Dataset) error {
-	files := report.Tables(runs)
-	if c.Figures {
-		figs, err := report.Figures(runs)
-		if err != nil {
-			return err
-		}
-		for name, content := range figs {
-			files[name] = content
-		}
-	}
-	files["MANIFEST"] = c.manifest(backendName, files)
-	write := func(path string, b []byte) error {
-		return fetch.WriteAtomic(path, func(w io.Writer) error { _, err := w.Write(b); return err })
-	}
-	if err := files.Write(c.Out, write); err != nil {
-		return err
-	}
-	if c.Figures {
-		report.RenderPNGs(c.Out, files, os.Stderr)
-	}
-	return nil
-}
-
-// manifest lists the command, the configuration, the backend, the data files' checksums, bpdl's version
-// and the SHA-256 of every output but timings.csv.
-func (c *studyConfig) manifest(backendName string, files report.Files) []byte {
-	var b strings.Builder
-	fmt.Fprintf(&b, "command: reproduce %s\n", strings.Join(withoutOut(c.Args), " "))
-	fmt.Fprintf(&b, "dataset: %s\nrules: %s\nseeds: %d from %d\nbackend: %s\n", c.Dataset, strings.Join(c.Rules, ","), c.Seeds, c.Seed, backendName)
-	if c.TrainLimit > 0 {
-		fmt.Fprintf(&b, "train-limit: %d\n", c.TrainLimit)
-	}
-	if c.TestLimit > 0 {
-		fmt.Fprintf(&b, "test-limit: %d\n", c.TestLimit)
-	}
-	fmt.Fprintf(&b, "bpdl: %s\n", version())
-	for _, f := range data.Files(c.Dataset) {
-		fmt.Fprintf(&b, "data: %s %s\n", f.Name, f.Sum)
-	}
-	names := make([]string, 0, len(files))
-	for n := range files {
-		if n != "timings.csv" && n != "MANIFEST" && !strings.HasSuffix(n, ".png") {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		sum := sha256.Sum256(files[n])
-		fmt.Fprintf(&b, "output: %s sha256:%s\n", n, hex.EncodeToString(sum[:]))
-	}
-	return []byte(b.String())
 }
 
 // withoutOut returns args without the -out flag and its value, so that the same run into two directories
@@ -449,12 +298,4 @@ func withoutOut(args []string) []string {
 		}
 	}
 	return out
-}
-
-// version is bpdl's module version, or "devel" in a source tree.
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
 }

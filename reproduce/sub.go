@@ -15,6 +15,7 @@ import (
 	"github.com/bpdl/bpdl/bpdl/brainscore/neuralfit"
 	"github.com/bpdl/bpdl/bpdl/data"
 	"github.com/bpdl/bpdl/bpdl/data/fetch"
+	"github.com/bpdl/bpdl/bpdl/study"
 )
 
 // brainFlags are the data-location flags of the brain-benchmark subcommands.
@@ -25,15 +26,12 @@ type brainFlags struct {
 
 func (f *brainFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.dataDir, "data-dir", "", "cache directory for downloaded data (default $"+data.CacheEnvVar+" or the user cache dir); brain data go to its brainscore/ folder")
-	fs.StringVar(&f.brainData, "brain-data", os.Getenv(BrainDataEnvVar), "a local copy of the brain data in the layout brainio/, rsa92/, cowley-v4/ (such as the project's ../shared/data); default $"+BrainDataEnvVar)
+	fs.StringVar(&f.brainData, "brain-data", os.Getenv(study.BrainDataEnvVar), "a local copy of the brain data in the layout brainio/, rsa92/, cowley-v4/ (such as the project's ../shared/data); default $"+study.BrainDataEnvVar)
 	fs.BoolVar(&f.offline, "offline", false, "never download data")
 }
 
 func (f *brainFlags) dirs() benchmark.Dirs {
-	c := &studyConfig{DataDir: f.dataDir, Offline: f.offline}
-	d := c.brainDirs()
-	d.Local = f.brainData
-	return d
+	return study.BrainDirs(f.brainData, data.Options{CacheDir: f.dataDir, Offline: f.offline})
 }
 
 // runBenchmarks lists every brain benchmark with its identifier, the files it needs with their
@@ -151,7 +149,7 @@ func runBenchmarks(ctx context.Context, args []string, stdout, stderr io.Writer)
 				}
 			}
 		}
-		fmt.Fprintf(stdout, "\nURLs: reproduce benchmarks -json; download: reproduce benchmarks -fetch; a local copy: -brain-data DIR or $%s\n", BrainDataEnvVar)
+		fmt.Fprintf(stdout, "\nURLs: reproduce benchmarks -json; download: reproduce benchmarks -fetch; a local copy: -brain-data DIR or $%s\n", study.BrainDataEnvVar)
 	}
 	if *pixels {
 		return checkPixels(ctx, dirs, stdout)

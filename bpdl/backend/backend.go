@@ -15,6 +15,7 @@ package backend
 import (
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 
 	"github.com/gomlx/compute"
@@ -30,8 +31,8 @@ const Default = "go"
 // matrix products ready at once deadlocks: each product runs in a worker and waits inside
 // workerspool.Pool.Saturate for a free worker to split its work, and when every worker is such a product
 // none ever frees (TestGoBackendPoolDeadlock reproduces it). With no limit, workers never wait for one
-// another; each product still splits its work over at most GOMAXPROCS goroutines. GoMLX prints
-// "Go backend: parallelism set to -1" when it applies this. "go:ops_sequential" runs one op at a time
+// another; each product still splits its work over at most GOMAXPROCS goroutines. bpdl sets it
+// without GoMLX's print on standard output (see openGoUnlimited). "go:ops_sequential" runs one op at a time
 // instead (slower: BP's step at batch 128 ran at 2121 examples/s against 3612, see the README).
 const GoDefaultOptions = "parallelism=-1"
 
@@ -78,12 +79,11 @@ func Open(config string) (b compute.Backend, err error) {
 			b, err = nil, fmt.Errorf("backend %q: %v", config, r)
 		}
 	}()
-	open := config
 	if config == "go" {
 		// See GoDefaultOptions. Any explicit option, e.g. "go:ops_sequential", is passed through unchanged.
-		open = "go:" + GoDefaultOptions
+		return openGoUnlimited()
 	}
-	b, err = compute.NewWithConfig(open)
+	b, err = compute.NewWithConfig(config)
 	if err != nil {
 		if name != "go" {
 			return nil, fmt.Errorf("backend %q: %w (bpdl does not download XLA plugins unless %s=1; "+
@@ -91,6 +91,32 @@ func Open(config string) (b compute.Backend, err error) {
 				"or use the default pure-Go backend with GOMLX_BACKEND=go)", config, err, AutoInstallEnvVar)
 		}
 		return nil, fmt.Errorf("backend %q: %w", config, err)
+	}
+	return b, nil
+}
+
+// openGoUnlimited opens the Go backend with an unlimited worker pool (GoDefaultOptions). Asked for with
+// the "parallelism=-1" option, GoMLX v0.28 prints "Go backend: parallelism set to -1" on standard output,
+// where it would corrupt a program's output (reproduce -plan -json); so the backend is opened with its
+// defaults and its pool's limit is set the way that option sets it, through the backend's exported Workers
+// field (its type lives in an internal package of GoMLX, so it is reached by reflection). Should a later
+// GoMLX lack that field, the option is used instead.
+func openGoUnlimited() (compute.Backend, error) {
+	b, err := compute.NewWithConfig("go")
+	if err != nil {
+		return nil, fmt.Errorf("backend %q: %w", "go", err)
+	}
+	if v := reflect.ValueOf(b); v.Kind() == reflect.Pointer && v.Elem().Kind() == reflect.Struct {
+		if w := v.Elem().FieldByName("Workers"); w.IsValid() {
+			if set := w.MethodByName("SetMaxParallelism"); set.IsValid() && set.Type().NumIn() == 1 && set.Type().In(0).Kind() == reflect.Int {
+				set.Call([]reflect.Value{reflect.ValueOf(-1)})
+				return b, nil
+			}
+		}
+	}
+	b.Finalize()
+	if b, err = compute.NewWithConfig("go:" + GoDefaultOptions); err != nil {
+		return nil, fmt.Errorf("backend %q: %w", "go", err)
 	}
 	return b, nil
 }

@@ -2,6 +2,9 @@ package backend
 
 import (
 	"fmt"
+	"io"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,5 +81,31 @@ func TestOpen(t *testing.T) {
 		if err == nil {
 			b.Finalize()
 		}
+	}
+}
+
+// TestDefaultPoolQuiet checks that the default Go backend gets its unlimited pool (GoMLX's description
+// reports the pool's parallelism) without GoMLX's line on standard output, which would corrupt the
+// output of a program such as reproduce -plan -json.
+func TestDefaultPoolQuiet(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Stdout
+	os.Stdout = w
+	b, err := Open(Default)
+	os.Stdout = saved
+	w.Close()
+	printed, _ := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Finalize()
+	if !strings.Contains(b.Description(), "parallelism=-1") {
+		t.Errorf("default backend %q: want an unlimited pool (parallelism=-1)", b.Description())
+	}
+	if len(printed) != 0 {
+		t.Errorf("opening the default backend printed %q on standard output", printed)
 	}
 }

@@ -133,6 +133,11 @@ func Names() []string { return []string{CIFAR10, MNIST, FashionMNIST} }
 // is set. Every file is verified against a recorded checksum before its content is used. When the data
 // is missing and cannot be downloaded, the error is a *MissingError that says which files to put where.
 func Load(ctx context.Context, name string, opts Options) (*Dataset, error) {
+	if opts.Dir != "" {
+		if st, err := os.Stat(opts.Dir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("%s: the data directory %s does not exist or is not a directory", name, opts.Dir)
+		}
+	}
 	switch name {
 	case CIFAR10:
 		return loadCIFAR10(ctx, opts, cifar10Spec())
@@ -212,4 +217,27 @@ func normTable() *[256]float32 {
 		t[b] = (v - 0.5) / 0.5
 	}
 	return &t
+}
+
+// Info describes a dataset without reading it: the layout of one example, the number of classes and the
+// sizes of the official splits.
+type Info struct {
+	C, H, W     int // one example is C planes of H rows of W values
+	Classes     int
+	Train, Test int // examples in the official training and test splits
+}
+
+// Dim is the number of values in one example, C*H*W.
+func (i Info) Dim() int { return i.C * i.H * i.W }
+
+// Describe returns the layout and sizes of the named dataset (one of Names()) without reading or
+// downloading it, for plans and estimates made before the data is loaded.
+func Describe(name string) (Info, error) {
+	switch name {
+	case CIFAR10:
+		return Info{C: 3, H: 32, W: 32, Classes: 10, Train: 50000, Test: 10000}, nil
+	case MNIST, FashionMNIST:
+		return Info{C: 1, H: 28, W: 28, Classes: 10, Train: 60000, Test: 10000}, nil
+	}
+	return Info{}, fmt.Errorf("data: unknown dataset %q (known: %s)", name, strings.Join(Names(), ", "))
 }

@@ -199,3 +199,41 @@ func listTree(t *testing.T, dir string) []string {
 	}
 	return out
 }
+
+// TestDescribeMatchesLoad checks that Describe gives the layout and split sizes that Load reads, for every
+// dataset available on this machine.
+func TestDescribeMatchesLoad(t *testing.T) {
+	for _, name := range Names() {
+		t.Run(name, func(t *testing.T) {
+			info, err := Describe(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ds, err := Load(context.Background(), name, Options{Offline: true, CacheDir: t.TempDir()})
+			if err != nil {
+				t.Skipf("%s not on this machine: %v", name, err)
+			}
+			got := Info{C: ds.Train.C, H: ds.Train.H, W: ds.Train.W, Classes: ds.Train.Classes, Train: ds.Train.N, Test: ds.Test.N}
+			if got != info {
+				t.Errorf("Describe(%q) = %+v, Load gives %+v", name, info, got)
+			}
+			if info.Dim() != ds.Train.Dim {
+				t.Errorf("Dim() = %d, want %d", info.Dim(), ds.Train.Dim)
+			}
+		})
+	}
+	if _, err := Describe("imagenet"); err == nil {
+		t.Error("Describe(imagenet): no error")
+	}
+}
+
+// TestMissingDataDir checks that a data directory that does not exist is reported as such, not as a
+// folder that lacks the dataset's files.
+func TestMissingDataDir(t *testing.T) {
+	for _, name := range Names() {
+		_, err := Load(context.Background(), name, Options{Dir: filepath.Join(t.TempDir(), "nope"), Offline: true})
+		if err == nil || !strings.Contains(err.Error(), "does not exist") {
+			t.Errorf("%s: Load from a missing directory: %v", name, err)
+		}
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"github.com/go-echarts/go-echarts/v2/charts"
 	"github.com/go-echarts/go-echarts/v2/components"
 	"github.com/go-echarts/go-echarts/v2/opts"
+
+	"github.com/bpdl/bpdl/bpdl/diag"
 )
 
 // EchartsEnv names the environment variable that points Figures at the echarts.min.js to copy next to the
@@ -51,7 +53,7 @@ const (
 //   - spike_rates.html: each spiking layer's firing rate per epoch;
 //   - dtp_reconstruction.html: the feedback mappings' reconstruction losses, pretraining included.
 //
-// Rules appear in RuleOrder with fixed colours. Where a rule has several seeds, a line is the mean over
+// Rules appear in the given Order, with fixed colours. Where a rule has several seeds, a line is the mean over
 // seeds and a band (or an error bar) is ± one standard deviation. Epochs of feedback pretraining are drawn
 // at negative epochs, so that epoch 0 is the start of training proper. A figure whose data is absent is
 // left out.
@@ -63,8 +65,8 @@ const (
 //
 // The output is a function of runs and the script: byte-identical for identical runs (fixed chart IDs, no
 // animation, no timestamps).
-func Figures(runs []Run) (Files, error) {
-	pages := figurePages(runs)
+func Figures(runs []Run, order Order) (Files, error) {
+	pages := figurePages(runs, order)
 	if len(pages) == 0 {
 		return Files{}, nil
 	}
@@ -150,8 +152,8 @@ func findEchartsJS() (string, error) {
 }
 
 // figurePages returns the figures that runs have data for, in a fixed order.
-func figurePages(runs []Run) []figurePage {
-	series := seriesOf(runs)
+func figurePages(runs []Run, order Order) []figurePage {
+	series := seriesOf(runs, order)
 	var pages []figurePage
 	for _, build := range []func([]ruleSeries) (figurePage, bool){
 		trainingFigure, alignmentFigure, brainScoreFigure, accuracyBrainFigure, rasterFigure, spikeRateFigure, reconstructionFigure,
@@ -225,7 +227,7 @@ type ruleSeries struct {
 	runs  []Run  // sorted by seed
 }
 
-// paletteColor is the i-th colour of the figures' palette: the rules of RuleOrder take the first ones, other
+// paletteColor is the i-th colour of the figures' palette: the rules of an Order take the first ones, other
 // rules the next ones in name order.
 func paletteColor(i int) string {
 	palette := [...]string{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"}
@@ -233,14 +235,14 @@ func paletteColor(i int) string {
 }
 
 // seriesOf groups runs by dataset and rule, in the order of the tables.
-func seriesOf(runs []Run) []ruleSeries {
-	groups := groupRuns(sortedRuns(runs))
+func seriesOf(runs []Run, order Order) []ruleSeries {
+	groups := groupRuns(sortedRuns(runs, order))
 	var datasets, others []string
 	for _, g := range groups {
 		if len(datasets) == 0 || datasets[len(datasets)-1] != g[0].Dataset {
 			datasets = append(datasets, g[0].Dataset)
 		}
-		if ruleRank(g[0].Rule) == len(RuleOrder) && !contains(others, g[0].Rule) {
+		if order.rank(g[0].Rule) == len(order) && !contains(others, g[0].Rule) {
 			others = append(others, g[0].Rule)
 		}
 	}
@@ -249,8 +251,8 @@ func seriesOf(runs []Run) []ruleSeries {
 	out := make([]ruleSeries, len(groups))
 	for i, g := range groups {
 		s := ruleSeries{name: g[0].Rule, rule: g[0].Rule, runs: g}
-		c := ruleRank(s.rule)
-		if c == len(RuleOrder) {
+		c := order.rank(s.rule)
+		if c == len(order) {
 			c += indexOf(others, s.rule)
 		}
 		s.color = paletteColor(c)
@@ -359,11 +361,11 @@ func curveOf(s ruleSeries, value func(Point) (float64, bool)) []meanPoint {
 	return out
 }
 
-// metricOf returns a function reading the named metric of a point.
-func metricOf(name string) func(Point) (float64, bool) {
+// metricOf returns a function reading the metric of kind k for layer l of a point.
+func metricOf(k diag.Kind, l int) func(Point) (float64, bool) {
 	return func(p Point) (float64, bool) {
 		for _, m := range p.Metrics {
-			if m.Name == name {
+			if m.Kind == k && m.Layer == l {
 				return m.Value, true
 			}
 		}
@@ -371,21 +373,24 @@ func metricOf(name string) func(Point) (float64, bool) {
 	}
 }
 
-// metricNames returns the names of the metrics starting with prefix, in the order they first appear.
-func metricNames(series []ruleSeries, prefix string) []string {
-	var names []string
+// metricsOf returns the metrics of kind k, one per layer (their values are those of their first
+// appearance), in the order they first appear.
+func metricsOf(series []ruleSeries, k diag.Kind) []diag.Metric {
+	var out []diag.Metric
+	seen := map[int]bool{}
 	for _, s := range series {
 		for _, r := range s.runs {
 			for _, p := range r.History {
 				for _, m := range p.Metrics {
-					if strings.HasPrefix(m.Name, prefix) && !contains(names, m.Name) {
-						names = append(names, m.Name)
+					if m.Kind == k && !seen[m.Layer] {
+						seen[m.Layer] = true
+						out = append(out, m)
 					}
 				}
 			}
 		}
 	}
-	return names
+	return out
 }
 
 // round6 keeps 6 significant digits, so that the pages stay small.

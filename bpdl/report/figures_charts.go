@@ -8,6 +8,8 @@ import (
 
 	"github.com/go-echarts/go-echarts/v2/charts"
 	"github.com/go-echarts/go-echarts/v2/opts"
+
+	"github.com/bpdl/bpdl/bpdl/diag"
 )
 
 // The seven figures. Each returns false when its data is absent.
@@ -36,12 +38,11 @@ func alignmentFigure(series []ruleSeries) (figurePage, bool) {
 	pre := maxPretrain(series)
 	note := "0° is the gradient's direction, 90° is orthogonal to it"
 	p := figurePage{name: AlignmentFigure, title: "Alignment of the updates with the gradient"}
-	for i, m := range metricNames(series, "angle_") {
-		layer := strings.TrimPrefix(m, "angle_")
+	for i, m := range metricsOf(series, diag.Angle) {
 		if c, ok := lineChart(frame{
-			id: chartID("alignment", i), title: "Weights " + layer + ": angle between the rule's update and the gradient", subtitle: note,
+			id: chartID("alignment", i), title: "Weights " + m.Label() + ": angle between the rule's update and the gradient", subtitle: note,
 			height: 380, yName: "angle to the gradient (degrees)", yMin: 0,
-		}, series, metricOf(m), pre); ok {
+		}, series, metricOf(m.Kind, m.Layer), pre); ok {
 			p.charts = append(p.charts, c)
 		}
 	}
@@ -52,22 +53,21 @@ func alignmentFigure(series []ruleSeries) (figurePage, bool) {
 func spikeRateFigure(series []ruleSeries) (figurePage, bool) {
 	pre := maxPretrain(series)
 	p := figurePage{name: SpikeRateFigure, title: "Spike rates of the spiking nets"}
-	for i, m := range metricNames(series, "spike_rate_") {
+	for i, m := range metricsOf(series, diag.SpikeRate) {
 		note := ""
 		var silent []string
 		for _, s := range series {
-			if pts := curveOf(s, metricOf(m)); len(pts) > 0 && allZero(pts) {
+			if pts := curveOf(s, metricOf(m.Kind, m.Layer)); len(pts) > 0 && allZero(pts) {
 				silent = append(silent, s.name)
 			}
 		}
 		if len(silent) > 0 {
 			note = "0 spikes at every probe (silent): " + strings.Join(silent, ", ")
 		}
-		layer := strings.TrimPrefix(m, "spike_rate_")
 		if c, ok := lineChart(frame{
-			id: chartID("spike_rate", i), title: "Spike rate of layer " + layer, subtitle: note, height: 380,
+			id: chartID("spike_rate", i), title: "Spike rate of layer " + m.Label(), subtitle: note, height: 380,
 			yName: "spike rate (spikes per unit per time step)", yMin: 0,
-		}, series, metricOf(m), pre); ok {
+		}, series, metricOf(m.Kind, m.Layer), pre); ok {
 			p.charts = append(p.charts, c)
 		}
 	}
@@ -78,15 +78,12 @@ func spikeRateFigure(series []ruleSeries) (figurePage, bool) {
 func reconstructionFigure(series []ruleSeries) (figurePage, bool) {
 	pre := maxPretrain(series)
 	p := figurePage{name: ReconstructionFigure, title: "DTP reconstruction losses"}
-	for i, m := range metricNames(series, "recon_loss") {
-		title := "Reconstruction loss " + m
-		if l, err := strconv.Atoi(strings.TrimPrefix(m, "recon_loss_l")); err == nil {
-			title = fmt.Sprintf("Reconstruction loss of the feedback mapping of layer %d (%s)", l, m)
-		}
+	for i, m := range metricsOf(series, diag.Reconstruction) {
+		title := fmt.Sprintf("Reconstruction loss of the feedback mapping of layer %d (%s)", m.Layer, m.Name())
 		if c, ok := lineChart(frame{
 			id: chartID("reconstruction", i), title: title, height: 380,
 			yName: "reconstruction loss (squared error)", yScale: true,
-		}, series, metricOf(m), pre); ok {
+		}, series, metricOf(m.Kind, m.Layer), pre); ok {
 			p.charts = append(p.charts, c)
 		}
 	}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/go-echarts/go-echarts/v2/opts"
 	"github.com/go-echarts/go-echarts/v2/types"
+
+	"github.com/bpdl/bpdl/bpdl/diag"
 )
 
 // studyOptions shape a synthetic study.
@@ -44,27 +46,27 @@ func syntheticStudy(o studyOptions) []Run {
 			noise := func(sd float64) float64 { return sd * rng.NormFloat64() }
 			r := Run{Dataset: "cifar10", Rule: rule, Seed: seed, Epochs: o.epochs, Batch: 128, Optimizer: "sgd", Backend: "go"}
 			spiking := strings.HasPrefix(rule, "snn")
-			metrics := func(frac float64) []Metric {
-				var m []Metric
-				m = append(m, Metric{Name: "probe_loss", Value: 2.3 - frac + noise(0.02)})
+			metrics := func(frac float64) []diag.Metric {
+				var m []diag.Metric
+				m = append(m, diag.Metric{Kind: diag.Loss, Value: 2.3 - frac + noise(0.02)})
 				for l := 1; l <= 3; l++ {
 					a := pr.angle * (1 - 0.25*frac*float64(l)/3)
 					if rule == "bp" {
 						a = math.Abs(noise(1e-3))
 					}
-					m = append(m, Metric{Name: fmt.Sprintf("angle_W%d", l), Value: a + noise(2)*boolf(rule != "bp")})
+					m = append(m, diag.Metric{Kind: diag.Angle, Layer: l, Value: a + noise(2)*boolf(rule != "bp")})
 				}
 				if strings.HasPrefix(rule, "dtp") {
-					m = append(m, Metric{Name: "recon_loss_l2", Value: 0.8*math.Exp(-2*frac) + 0.1 + noise(0.01)},
-						Metric{Name: "recon_loss_l3", Value: 0.5*math.Exp(-2*frac) + 0.05 + noise(0.01)})
+					m = append(m, diag.Metric{Kind: diag.Reconstruction, Layer: 2, Value: 0.8*math.Exp(-2*frac) + 0.1 + noise(0.01)},
+						diag.Metric{Kind: diag.Reconstruction, Layer: 3, Value: 0.5*math.Exp(-2*frac) + 0.05 + noise(0.01)})
 				}
 				if spiking {
 					hidden := 0.0
 					if !(o.silent && rule == "snn") {
 						hidden = 0.02 + 0.01*frac + noise(0.001)
 					}
-					m = append(m, Metric{Name: "spike_rate_input", Value: 0.009 + noise(0.0003)},
-						Metric{Name: "spike_rate_hidden1", Value: hidden}, Metric{Name: "spike_rate_hidden2", Value: hidden / 2})
+					m = append(m, diag.Metric{Kind: diag.SpikeRate, Layer: 0, Value: 0.009 + noise(0.0003)},
+						diag.Metric{Kind: diag.SpikeRate, Layer: 1, Value: hidden}, diag.Metric{Kind: diag.SpikeRate, Layer: 2, Value: hidden / 2})
 				}
 				return m
 			}
@@ -182,6 +184,10 @@ func fileNames(f Files) []string {
 
 var allRules = []string{"bp", "fa", "dfa", "dtp", "snn", "dtp-tuned", "snn-tuned"}
 
+// testOrder is the study's rule order, as train.DefaultRegistry().Names() gives it (which this package may not
+// import).
+var testOrder = Order(allRules)
+
 func TestFiguresSet(t *testing.T) {
 	withFakeEcharts(t)
 	assets := []string{EchartsLicense, EchartsNotice, EchartsScript}
@@ -203,7 +209,7 @@ func TestFiguresSet(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, err := Figures(syntheticStudy(tt.opts))
+			f, err := Figures(syntheticStudy(tt.opts), testOrder)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -216,7 +222,7 @@ func TestFiguresSet(t *testing.T) {
 	}
 	t.Run("no runs", func(t *testing.T) {
 		t.Setenv(EchartsEnv, filepath.Join(t.TempDir(), "missing.js"))
-		f, err := Figures(nil)
+		f, err := Figures(nil, testOrder)
 		if err != nil || len(f) != 0 {
 			t.Errorf("Figures(nil) = %v, %v; want no files and no error, without a script", fileNames(f), err)
 		}
@@ -238,7 +244,7 @@ func equal(a, b []string) bool {
 func TestFiguresDeterministic(t *testing.T) {
 	withFakeEcharts(t)
 	o := studyOptions{rules: allRules, seeds: 3, epochs: 5, silent: true}
-	a, err := Figures(syntheticStudy(o))
+	a, err := Figures(syntheticStudy(o), testOrder)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +253,7 @@ func TestFiguresDeterministic(t *testing.T) {
 	for i, j := 0, len(runs)-1; i < j; i, j = i+1, j-1 {
 		runs[i], runs[j] = runs[j], runs[i]
 	}
-	b, err := Figures(runs)
+	b, err := Figures(runs, testOrder)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +269,7 @@ func TestFiguresDeterministic(t *testing.T) {
 
 func TestFiguresOffline(t *testing.T) {
 	withFakeEcharts(t)
-	f, err := Figures(syntheticStudy(studyOptions{rules: allRules, seeds: 2, epochs: 3, silent: true}))
+	f, err := Figures(syntheticStudy(studyOptions{rules: allRules, seeds: 2, epochs: 3, silent: true}), testOrder)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +293,7 @@ func TestFiguresOffline(t *testing.T) {
 }
 
 func TestFiguresAxisNamesAndTitles(t *testing.T) {
-	pages := figurePages(syntheticStudy(studyOptions{rules: allRules, seeds: 2, epochs: 3, silent: true}))
+	pages := figurePages(syntheticStudy(studyOptions{rules: allRules, seeds: 2, epochs: 3, silent: true}), testOrder)
 	if len(pages) != 7 {
 		t.Fatalf("%d figures, want 7", len(pages))
 	}
@@ -340,7 +346,7 @@ func TestFiguresSilentRaster(t *testing.T) {
 		want   bool
 	}{{true, true}, {false, false}}
 	for _, tt := range tests {
-		f, err := Figures(syntheticStudy(studyOptions{rules: []string{"snn"}, seeds: 1, epochs: 2, silent: tt.silent}))
+		f, err := Figures(syntheticStudy(studyOptions{rules: []string{"snn"}, seeds: 1, epochs: 2, silent: tt.silent}), testOrder)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -373,7 +379,7 @@ func TestFiguresSeeds(t *testing.T) {
 		{3, "line: mean over 3 seeds; band: ± 1 sd", true, true},
 	}
 	for _, tt := range tests {
-		f, err := Figures(syntheticStudy(studyOptions{rules: []string{"bp", "fa"}, seeds: tt.seeds, epochs: 3}))
+		f, err := Figures(syntheticStudy(studyOptions{rules: []string{"bp", "fa"}, seeds: tt.seeds, epochs: 3}), testOrder)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -395,7 +401,7 @@ func TestFiguresSeeds(t *testing.T) {
 
 func TestMeanOverSeeds(t *testing.T) {
 	runs := syntheticStudy(studyOptions{rules: []string{"fa"}, seeds: 3, epochs: 2})
-	s := seriesOf(runs)[0]
+	s := seriesOf(runs, testOrder)[0]
 	pts := curveOf(s, func(p Point) (float64, bool) { return p.TestAccuracy, p.Phase != "pretrain" })
 	last := pts[len(pts)-1]
 	var accs []float64
@@ -410,7 +416,7 @@ func TestMeanOverSeeds(t *testing.T) {
 
 func TestBrainScoreMissingBenchmarks(t *testing.T) {
 	withFakeEcharts(t)
-	f, err := Figures(syntheticStudy(studyOptions{rules: []string{"bp", "fa"}, seeds: 1, epochs: 2}))
+	f, err := Figures(syntheticStudy(studyOptions{rules: []string{"bp", "fa"}, seeds: 1, epochs: 2}), testOrder)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -440,7 +446,7 @@ func TestTimeline(t *testing.T) {
 func TestEchartsLookup(t *testing.T) {
 	t.Run("environment variable names a missing file", func(t *testing.T) {
 		t.Setenv(EchartsEnv, filepath.Join(t.TempDir(), "nope.js"))
-		_, err := Figures(syntheticStudy(studyOptions{rules: []string{"bp"}, seeds: 1, epochs: 1}))
+		_, err := Figures(syntheticStudy(studyOptions{rules: []string{"bp"}, seeds: 1, epochs: 1}), testOrder)
 		if !errors.Is(err, ErrNoEcharts) || !strings.Contains(err.Error(), EchartsEnv) {
 			t.Errorf("error %v, want one wrapping ErrNoEcharts that names %s", err, EchartsEnv)
 		}
@@ -477,7 +483,7 @@ func TestEchartsLookup(t *testing.T) {
 			}
 		}
 		t.Chdir(sub)
-		f, err := Figures(syntheticStudy(studyOptions{rules: []string{"bp"}, seeds: 1, epochs: 1}))
+		f, err := Figures(syntheticStudy(studyOptions{rules: []string{"bp"}, seeds: 1, epochs: 1}), testOrder)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -507,7 +513,7 @@ func TestEchartsLookup(t *testing.T) {
 func TestUnscoredRuleLeftOut(t *testing.T) {
 	runs := syntheticStudy(studyOptions{rules: []string{"bp", "fa"}, seeds: 1, epochs: 2})
 	runs = append(runs, syntheticStudy(studyOptions{rules: []string{"snn"}, seeds: 1, epochs: 2, noScores: true})...)
-	for _, p := range figurePages(runs) {
+	for _, p := range figurePages(runs, testOrder) {
 		if p.name != BrainScoreFigure && p.name != AccuracyBrainFigure {
 			continue
 		}

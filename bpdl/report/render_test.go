@@ -23,7 +23,7 @@ func TestPageSize(t *testing.T) {
 		}
 	}
 	// Every figure records its size.
-	for _, p := range figurePages(syntheticStudy(studyOptions{rules: allRules, seeds: 1, epochs: 2, silent: true})) {
+	for _, p := range figurePages(syntheticStudy(studyOptions{rules: allRules, seeds: 1, epochs: 2, silent: true}), testOrder) {
 		w, h := p.size()
 		if gw, gh := pageSize(p.html()); gw != w || gh != h {
 			t.Errorf("%s records %dx%d, want %dx%d", p.name, gw, gh, w, h)
@@ -35,7 +35,7 @@ func TestPageSize(t *testing.T) {
 func writeFigures(t *testing.T, o studyOptions) (string, Files) {
 	t.Helper()
 	withFakeEcharts(t)
-	f, err := Figures(syntheticStudy(o))
+	f, err := Figures(syntheticStudy(o), testOrder)
 	if err != nil {
 		t.Fatal(err)
 	}

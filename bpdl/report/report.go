@@ -6,6 +6,8 @@ package report
 import (
 	"math"
 	"strconv"
+
+	"github.com/bpdl/bpdl/bpdl/diag"
 )
 
 // Run is one trained model: a learning rule on a dataset with a seed.
@@ -34,13 +36,7 @@ type Point struct {
 	Examples     int
 	TrainLoss    float64
 	TestAccuracy float64
-	Metrics      []Metric
-}
-
-// Metric is a named value.
-type Metric struct {
-	Name  string
-	Value float64
+	Metrics      []diag.Metric
 }
 
 // Score is a run's score on one brain benchmark.

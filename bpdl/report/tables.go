@@ -69,8 +69,8 @@ func u(v uint64) string { return strconv.FormatUint(v, 10) }
 // Tables returns results.csv (one row per trained model), scores.csv (every score with its details),
 // summary.csv and summary.md (per dataset and rule: mean and standard deviation over seeds), settings.md
 // (the training settings of each rule), history.csv (every training point) and timings.csv.
-func Tables(runs []Run) Files {
-	runs = sortedRuns(runs)
+func Tables(runs []Run, order Order) Files {
+	runs = sortedRuns(runs, order)
 	benches := scoreColumns(runs)
 	f := Files{}
 
@@ -163,9 +163,9 @@ func Tables(runs []Run) Files {
 	for _, r := range runs {
 		for _, p := range r.History {
 			for _, m := range p.Metrics {
-				if !seen[m.Name] {
-					seen[m.Name] = true
-					metricNames = append(metricNames, m.Name)
+				if n := m.Name(); !seen[n] {
+					seen[n] = true
+					metricNames = append(metricNames, n)
 				}
 			}
 		}
@@ -178,7 +178,7 @@ func Tables(runs []Run) Files {
 			row := []string{r.Dataset, r.Rule, u(r.Seed), p.Phase, Format(p.Epoch, 4), strconv.Itoa(p.Step), strconv.Itoa(p.Examples), Format(p.TrainLoss, 6), Format(p.TestAccuracy, 4)}
 			vals := map[string]float64{}
 			for _, m := range p.Metrics {
-				vals[m.Name] = m.Value
+				vals[m.Name()] = m.Value
 			}
 			for _, n := range metricNames {
 				v, ok := vals[n]
@@ -259,26 +259,29 @@ func MeanStd(v []float64) (mean, std float64) {
 	return mean, math.Sqrt(std / float64(n-1))
 }
 
-// RuleOrder is the order rules appear in tables and figures: the study's five, then the tuned variants.
-var RuleOrder = []string{"bp", "fa", "dfa", "dtp", "snn", "dtp-tuned", "snn-tuned"}
+// Order is the order rules appear in tables and figures (the study's: train.DefaultRegistry().Names()),
+// and the order of their colours, so that a rule has the same colour in every report. Rules it does not
+// list come after, sorted by name.
+type Order []string
 
-func ruleRank(r string) int {
-	for i, n := range RuleOrder {
-		if n == r {
+// rank is rule's position in o, or len(o) when o does not list it.
+func (o Order) rank(rule string) int {
+	for i, n := range o {
+		if n == rule {
 			return i
 		}
 	}
-	return len(RuleOrder)
+	return len(o)
 }
 
-func sortedRuns(runs []Run) []Run {
+func sortedRuns(runs []Run, order Order) []Run {
 	out := append([]Run{}, runs...)
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
 		if a.Dataset != b.Dataset {
 			return a.Dataset < b.Dataset
 		}
-		if ra, rb := ruleRank(a.Rule), ruleRank(b.Rule); ra != rb {
+		if ra, rb := order.rank(a.Rule), order.rank(b.Rule); ra != rb {
 			return ra < rb
 		}
 		if a.Rule != b.Rule {

@@ -10,6 +10,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // GoMLX graph code reads best with the dot import.
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/bpdl/bpdl/bpdl/diag"
 	"github.com/bpdl/bpdl/bpdl/nn"
 	"github.com/bpdl/bpdl/bpdl/optim"
 )
@@ -335,18 +336,17 @@ func (d DTP) Pretrain(s *Step) *Update {
 	return &Update{Loss: DivScalar(total, float64(len(rec))), Aux: aux}
 }
 
-// Diagnostics implements Diagnoser: each feedback mapping's reconstruction loss on the batch,
-// "recon_loss_l2", ..., "recon_loss_lL" (numbered by the forward layer it inverts, 1-based), with noise drawn
-// from the current random-number state (which is not advanced).
-func (d DTP) Diagnostics(s *Step) (names []string, values []*Node) {
+// Diagnostics implements Diagnoser: each feedback mapping's reconstruction loss on the batch
+// (diag.Reconstruction, numbered by the forward layer it inverts, 2 ... L), with noise drawn from the
+// current random-number state (which is not advanced).
+func (d DTP) Diagnostics(s *Step) (out []Diagnostic) {
 	rng, fb, _ := d.feedback(s)
 	for l := 1; l < s.Spec.Layers(); l++ {
 		var rec *Node
 		rng, rec, _, _ = d.reconstruct(s, l, rng, fb[2*(l-1)], fb[2*(l-1)+1])
-		names = append(names, fmt.Sprintf("recon_loss_l%d", l+1))
-		values = append(values, rec)
+		out = append(out, Diagnostic{Kind: diag.Reconstruction, Layer: l + 1, Value: rec})
 	}
-	return names, values
+	return out
 }
 
 // reconstruct computes layer l's reconstruction loss on a noisy copy of its input h_{l-1}, with noise

@@ -15,6 +15,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // GoMLX graph code reads best with the dot import.
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/bpdl/bpdl/bpdl/diag"
 	"github.com/bpdl/bpdl/bpdl/nn"
 	"github.com/bpdl/bpdl/bpdl/optim"
 )
@@ -94,9 +95,16 @@ type Pretrainer interface {
 }
 
 // Diagnoser is implemented by rules that report their own diagnostics on a probe batch (for example DTP's
-// per-layer reconstruction loss). Names are fixed for a spec; values are scalars.
+// per-layer reconstruction loss). The list is fixed for a spec.
 type Diagnoser interface {
-	Diagnostics(s *Step) (names []string, values []*Node)
+	Diagnostics(s *Step) []Diagnostic
+}
+
+// Diagnostic is one of a rule's diagnostics: what it measures, for which layer, and its scalar value.
+type Diagnostic struct {
+	Kind  diag.Kind
+	Layer int
+	Value *Node
 }
 
 // Initializer is implemented by rules whose published nets initialise the forward parameters differently

@@ -859,14 +859,6 @@ func (n *Net) SetState(ts []*tensors.Tensor) error {
 	return nil
 }
 
-// LayerName names layer l of Probe.Spikes and Raster.Spikes: "input" for 0, then "hidden1", "hidden2", ...
-func LayerName(l int) string {
-	if l == 0 {
-		return "input"
-	}
-	return fmt.Sprintf("hidden%d", l)
-}
-
 // Raster is the spike trains of one example through the net.
 type Raster struct {
 	// Steps is the number of time steps simulated (Config.Steps), each Config.DT seconds long.

@@ -17,6 +17,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/bpdl/bpdl/bpdl/data/fetch"
+	"github.com/bpdl/bpdl/bpdl/diag"
 )
 
 // Checkpoint is the saved state of a run after a whole epoch.
@@ -60,8 +61,9 @@ type pointJSON struct {
 }
 
 type metricJS struct {
-	Name  string   `json:"name"`
-	Value *float64 `json:"value"`
+	Kind  diag.Kind `json:"kind"`
+	Layer int       `json:"layer,omitempty"`
+	Value *float64  `json:"value"`
 }
 
 func finite(v float64) *float64 {
@@ -84,7 +86,7 @@ func SaveCheckpoint(path string, c *Checkpoint) error {
 	for _, p := range c.History {
 		pj := pointJSON{Phase: p.Phase, Epoch: p.Epoch, Step: p.Step, Examples: p.Examples, TrainLoss: finite(p.TrainLoss), TestAccuracy: finite(p.TestAccuracy)}
 		for _, m := range p.Metrics {
-			pj.Metrics = append(pj.Metrics, metricJS{Name: m.Name, Value: finite(m.Value)})
+			pj.Metrics = append(pj.Metrics, metricJS{Kind: m.Kind, Layer: m.Layer, Value: finite(m.Value)})
 		}
 		h.History = append(h.History, pj)
 	}
@@ -118,6 +120,27 @@ func SaveCheckpoint(path string, c *Checkpoint) error {
 		return fmt.Errorf("checkpoint %s: %w", path, err)
 	}
 	return nil
+}
+
+// byteSize is the size in bytes of a tensor of the given element size and dimensions, which must fit in
+// the available bytes. It checks every dimension and every partial product before multiplying, so that
+// crafted dimensions can neither overflow (a product wrapping to 0 or below) nor make the reader allocate
+// more than the file holds.
+func byteSize(elem int, dims []int, available int) (int, error) {
+	size := elem
+	for _, d := range dims {
+		if d < 0 {
+			return 0, fmt.Errorf("negative dimension %d", d)
+		}
+		if d > 0 && size > available/d {
+			return 0, fmt.Errorf("needs more than the %d bytes left", available)
+		}
+		size *= d
+	}
+	if size > available {
+		return 0, fmt.Errorf("needs %d bytes, %d left", size, available)
+	}
+	return size, nil
 }
 
 // LoadCheckpoint reads and verifies a checkpoint. A missing file gives an error wrapping errNoCheckpoint;
@@ -155,26 +178,20 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 	for _, pj := range h.History {
 		p := Point{Phase: pj.Phase, Epoch: pj.Epoch, Step: pj.Step, Examples: pj.Examples, TrainLoss: orNaN(pj.TrainLoss), TestAccuracy: orNaN(pj.TestAccuracy)}
 		for _, m := range pj.Metrics {
-			p.Metrics = append(p.Metrics, Metric{Name: m.Name, Value: orNaN(m.Value)})
+			p.Metrics = append(p.Metrics, diag.Metric{Kind: m.Kind, Layer: m.Layer, Value: orNaN(m.Value)})
 		}
 		c.History = append(c.History, p)
 	}
 	for i, th := range h.Tensors {
 		dt, err := dtypes.DTypeString(th.DType)
-		if err != nil {
+		if err != nil || dt.Size() <= 0 {
 			return nil, bad("tensor %d: dtype %q", i, th.DType)
 		}
-		for _, d := range th.Dims {
-			if d < 0 || d > 1<<31 {
-				return nil, bad("tensor %d: dimension %d", i, d)
-			}
+		size, err := byteSize(dt.Size(), th.Dims, len(rest))
+		if err != nil {
+			return nil, bad("tensor %d %v: %v", i, th.Dims, err)
 		}
-		shape := shapes.Make(dt, th.Dims...)
-		size := shape.Memory()
-		if uint64(size) > uint64(len(rest)) {
-			return nil, bad("tensor %d needs %d bytes, %d left", i, size, len(rest))
-		}
-		t := tensors.FromShape(shape)
+		t := tensors.FromShape(shapes.Make(dt, th.Dims...))
 		if err := t.MutableBytes(func(b []byte) { copy(b, rest[:size]) }); err != nil {
 			return nil, bad("tensor %d: %v", i, err)
 		}

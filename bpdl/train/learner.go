@@ -12,17 +12,12 @@ import (
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/bpdl/bpdl/bpdl/diag"
 	"github.com/bpdl/bpdl/bpdl/nn"
 	"github.com/bpdl/bpdl/bpdl/optim"
 	"github.com/bpdl/bpdl/bpdl/rules"
 	"github.com/bpdl/bpdl/bpdl/snn"
 )
-
-// Metric is one named diagnostic value.
-type Metric struct {
-	Name  string
-	Value float64
-}
 
 // Layer is the activations of one named layer for a batch of inputs: Data holds Rows x Cols values.
 type Layer struct {
@@ -48,7 +43,7 @@ type Learner interface {
 	Logits(x *tensors.Tensor) (*tensors.Tensor, error)
 	// Probe returns the learner's diagnostics on a fixed probe batch, always with the same names in the
 	// same order.
-	Probe(x, y *tensors.Tensor) ([]Metric, error)
+	Probe(x, y *tensors.Tensor) ([]diag.Metric, error)
 	// Layers returns the activations of the layers scored against brains ("fc1", "fc2", ...), for a batch.
 	Layers(x *tensors.Tensor, postReLU bool) ([]Layer, error)
 	// State returns every tensor that defines the learner (weights, rule and optimiser state), for

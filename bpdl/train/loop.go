@@ -13,6 +13,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/bpdl/bpdl/bpdl/data"
+	"github.com/bpdl/bpdl/bpdl/diag"
 )
 
 // Run describes one training run of a learner on a dataset.
@@ -48,7 +49,7 @@ type Point struct {
 	Examples     int
 	TrainLoss    float64
 	TestAccuracy float64
-	Metrics      []Metric
+	Metrics      []diag.Metric
 }
 
 // Result is the outcome of a run.
@@ -65,6 +66,28 @@ type Result struct {
 	WallSeconds    float64
 	ExamplesPerSec float64
 	Resumed        bool
+}
+
+// InterruptedError is the error of a run stopped by its context (SIGINT, say) during an epoch: the
+// checkpoint holds the epochs done, and the same run resumes from the next one.
+type InterruptedError struct {
+	PretrainDone, EpochsDone int // whole epochs saved in the checkpoint
+	Err                      error
+}
+
+func (e *InterruptedError) Error() string {
+	return fmt.Sprintf("interrupted after %d pretraining and %d training epochs: %v", e.PretrainDone, e.EpochsDone, e.Err)
+}
+
+// Unwrap returns the context's error.
+func (e *InterruptedError) Unwrap() error { return e.Err }
+
+// interrupted wraps err in an InterruptedError when it is the context's.
+func interrupted(err error, st progressState) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &InterruptedError{PretrainDone: st.PretrainDone, EpochsDone: st.EpochsDone, Err: err}
+	}
+	return err
 }
 
 // ErrNonFinite is wrapped by the error a run returns when the loss becomes NaN or infinite.
@@ -149,7 +172,7 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 		e := st.PretrainDone
 		loss, err := r.epoch(ctx, fmt.Sprintf("%s pretrain %d/%d", r.Learner.Name(), e+1, set.PretrainEpochs), e, true, nil)
 		if err != nil {
-			return nil, err
+			return nil, interrupted(err, st)
 		}
 		trained += r.Train.N
 		st.PretrainDone++
@@ -176,7 +199,7 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 		}
 		loss, err := r.epoch(ctx, fmt.Sprintf("%s epoch %d/%d", r.Learner.Name(), e+1, set.Epochs), e, false, stepHook)
 		if err != nil {
-			return nil, err
+			return nil, interrupted(err, st)
 		}
 		trained += r.Train.N
 		st.EpochsDone++

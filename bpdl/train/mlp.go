@@ -9,6 +9,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // GoMLX graph code reads best with the dot import.
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/bpdl/bpdl/bpdl/diag"
 	"github.com/bpdl/bpdl/bpdl/nn"
 	"github.com/bpdl/bpdl/bpdl/optim"
 	"github.com/bpdl/bpdl/bpdl/rules"
@@ -28,7 +29,7 @@ type MLP struct {
 	opt    []*tensors.Tensor // optimiser state
 
 	step, pretrain, logits, probe, layers *Exec
-	diagNames                             []string // names of the rule's diagnostics, set when the probe graph is built
+	diags                                 []rules.Diagnostic // the rule's diagnostics, set when the probe graph is built
 }
 
 // ParamsInitializer is implemented by rules that initialise the forward weights differently from
@@ -145,9 +146,11 @@ func (m *MLP) compile() error {
 		out := []*Node{loss}
 		out = append(out, rules.AlignmentAngles(m.rule, s)...)
 		if d, ok := m.rule.(rules.Diagnoser); ok {
-			names, vals := d.Diagnostics(s)
-			m.diagNames = names // the same for every batch shape
-			out = append(out, vals...)
+			ds := d.Diagnostics(s)
+			m.diags = ds // the same for every batch shape
+			for _, d := range ds {
+				out = append(out, d.Value)
+			}
 		}
 		return out
 	})
@@ -285,19 +288,19 @@ func (m *MLP) Logits(x *tensors.Tensor) (*tensors.Tensor, error) {
 
 // Probe implements Learner: the probe batch's loss, the angle between the rule's update and the true
 // gradient for every weight matrix, and the rule's own diagnostics.
-func (m *MLP) Probe(x, y *tensors.Tensor) ([]Metric, error) {
+func (m *MLP) Probe(x, y *tensors.Tensor) ([]diag.Metric, error) {
 	outs, err := m.probe.Exec(m.args(x, y, false)...)
 	if err != nil {
 		return nil, fmt.Errorf("%s probe: %w", m.rule.Name(), err)
 	}
-	metrics := []Metric{{Name: "probe_loss", Value: scalar(outs[0])}}
+	metrics := []diag.Metric{{Kind: diag.Loss, Value: scalar(outs[0])}}
 	layers := m.spec.Layers()
 	for l := 0; l < layers; l++ {
-		metrics = append(metrics, Metric{Name: fmt.Sprintf("angle_W%d", l+1), Value: scalar(outs[1+l])})
+		metrics = append(metrics, diag.Metric{Kind: diag.Angle, Layer: l + 1, Value: scalar(outs[1+l])})
 	}
 	if _, ok := m.rule.(rules.Diagnoser); ok {
-		for i, n := range m.diagNames {
-			metrics = append(metrics, Metric{Name: n, Value: scalar(outs[1+layers+i])})
+		for i, d := range m.diags {
+			metrics = append(metrics, diag.Metric{Kind: d.Kind, Layer: d.Layer, Value: scalar(outs[1+layers+i])})
 		}
 	}
 	for _, o := range outs {

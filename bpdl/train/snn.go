@@ -6,6 +6,7 @@ import (
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/bpdl/bpdl/bpdl/diag"
 	"github.com/bpdl/bpdl/bpdl/snn"
 )
 
@@ -105,7 +106,7 @@ func (s *SNN) Logits(x *tensors.Tensor) (*tensors.Tensor, error) {
 // Probe implements Learner: the probe batch's loss and accuracy, and for the input and each hidden
 // layer ("input", "hidden1", ...) its spike count over the batch's T steps and its rate (spikes per unit
 // per step; the study's silent net shows spikes_hidden1 = 0).
-func (s *SNN) Probe(x, y *tensors.Tensor) ([]Metric, error) {
+func (s *SNN) Probe(x, y *tensors.Tensor) ([]diag.Metric, error) {
 	var p *snn.Probe
 	err := flat(x, y, func(xs []float32, ys []int32, _ int) error {
 		var err error
@@ -115,12 +116,11 @@ func (s *SNN) Probe(x, y *tensors.Tensor) ([]Metric, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s probe: %w", s.name, err)
 	}
-	metrics := []Metric{{Name: "probe_loss", Value: p.Loss}, {Name: "probe_accuracy", Value: p.Accuracy}}
+	metrics := []diag.Metric{{Kind: diag.Loss, Value: p.Loss}, {Kind: diag.Accuracy, Value: p.Accuracy}}
 	for l := range p.Spikes {
-		layer := snn.LayerName(l)
 		metrics = append(metrics,
-			Metric{Name: "spikes_" + layer, Value: float64(p.Spikes[l])},
-			Metric{Name: "spike_rate_" + layer, Value: p.Rates[l]})
+			diag.Metric{Kind: diag.Spikes, Layer: l, Value: float64(p.Spikes[l])},
+			diag.Metric{Kind: diag.SpikeRate, Layer: l, Value: p.Rates[l]})
 	}
 	return metrics, nil
 }

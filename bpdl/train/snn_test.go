@@ -67,7 +67,7 @@ func testSNNLearner(t *testing.T, name string, impl snn.Impl) *Result {
 	// Probe: the same metrics every time, spike counts among them.
 	var names []string
 	for _, m := range full.History[0].Metrics {
-		names = append(names, m.Name)
+		names = append(names, m.Name())
 	}
 	for _, p := range full.History {
 		if len(p.Metrics) != len(names) {

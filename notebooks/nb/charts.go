@@ -203,9 +203,9 @@ func MetricNames(r *train.Result, prefix string) []string {
 	seen := map[string]bool{}
 	for _, p := range r.History {
 		for _, m := range p.Metrics {
-			if strings.HasPrefix(m.Name, prefix) && !seen[m.Name] {
-				seen[m.Name] = true
-				names = append(names, m.Name)
+			if strings.HasPrefix(m.Name(), prefix) && !seen[m.Name()] {
+				seen[m.Name()] = true
+				names = append(names, m.Name())
 			}
 		}
 	}
@@ -226,7 +226,7 @@ func Metrics(title, yName, prefix string, results ...*train.Result) Chart {
 			s := Series{Name: label}
 			for _, p := range trained(r) {
 				for _, m := range p.Metrics {
-					if m.Name == name {
+					if m.Name() == name {
 						s.X = append(s.X, round(p.Epoch, 4))
 						s.Y = append(s.Y, round(m.Value, 5))
 					}
@@ -297,9 +297,9 @@ func Summary(r *train.Result) string {
 	var order []string
 	for _, p := range r.History {
 		for _, m := range p.Metrics {
-			if !names[m.Name] {
-				names[m.Name] = true
-				order = append(order, m.Name)
+			if !names[m.Name()] {
+				names[m.Name()] = true
+				order = append(order, m.Name())
 			}
 		}
 	}
@@ -312,7 +312,7 @@ func Summary(r *train.Result) string {
 		fmt.Fprintf(&b, "%-8s %6.3f %8d %10s %9s", p.Phase, p.Epoch, p.Examples, fixed(p.TrainLoss, 4), fixed(100*p.TestAccuracy, 2))
 		vals := map[string]float64{}
 		for _, m := range p.Metrics {
-			vals[m.Name] = m.Value
+			vals[m.Name()] = m.Value
 		}
 		for _, n := range order {
 			v, ok := vals[n]

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bpdl/bpdl/bpdl/diag"
 	"github.com/bpdl/bpdl/bpdl/report"
 	"github.com/bpdl/bpdl/bpdl/train"
 )
@@ -72,10 +73,10 @@ func TestSource(t *testing.T) {
 func result() *train.Result {
 	nan := math.NaN()
 	return &train.Result{Rule: "fa", History: []train.Point{
-		{Phase: "init", TrainLoss: nan, TestAccuracy: 0.1, Metrics: []train.Metric{{Name: "probe_loss", Value: 2.3}, {Name: "angle_W1", Value: 80}, {Name: "angle_W2", Value: 60}}},
-		{Phase: "pretrain", Epoch: 1, TrainLoss: 9, TestAccuracy: nan, Metrics: []train.Metric{{Name: "probe_loss", Value: 2.3}, {Name: "angle_W1", Value: 85}, {Name: "angle_W2", Value: 65}}},
-		{Phase: "train", Epoch: 0.5, Step: 10, Examples: 40, TrainLoss: 1.5, TestAccuracy: nan, Metrics: []train.Metric{{Name: "probe_loss", Value: 1.2}, {Name: "angle_W1", Value: 70}, {Name: "angle_W2", Value: 50}}},
-		{Phase: "train", Epoch: 1, Step: 20, Examples: 80, TrainLoss: 1.0, TestAccuracy: 0.8, Metrics: []train.Metric{{Name: "probe_loss", Value: 0.9}, {Name: "angle_W1", Value: 65}, {Name: "angle_W2", Value: 45}}},
+		{Phase: "init", TrainLoss: nan, TestAccuracy: 0.1, Metrics: []diag.Metric{{Kind: diag.Loss, Value: 2.3}, {Kind: diag.Angle, Layer: 1, Value: 80}, {Kind: diag.Angle, Layer: 2, Value: 60}}},
+		{Phase: "pretrain", Epoch: 1, TrainLoss: 9, TestAccuracy: nan, Metrics: []diag.Metric{{Kind: diag.Loss, Value: 2.3}, {Kind: diag.Angle, Layer: 1, Value: 85}, {Kind: diag.Angle, Layer: 2, Value: 65}}},
+		{Phase: "train", Epoch: 0.5, Step: 10, Examples: 40, TrainLoss: 1.5, TestAccuracy: nan, Metrics: []diag.Metric{{Kind: diag.Loss, Value: 1.2}, {Kind: diag.Angle, Layer: 1, Value: 70}, {Kind: diag.Angle, Layer: 2, Value: 50}}},
+		{Phase: "train", Epoch: 1, Step: 20, Examples: 80, TrainLoss: 1.0, TestAccuracy: 0.8, Metrics: []diag.Metric{{Kind: diag.Loss, Value: 0.9}, {Kind: diag.Angle, Layer: 1, Value: 65}, {Kind: diag.Angle, Layer: 2, Value: 45}}},
 	}}
 }
 

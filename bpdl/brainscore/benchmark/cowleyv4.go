@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	_ "image/jpeg" // the sessions' images are JPEG
@@ -82,7 +83,42 @@ type Cowley struct {
 	Repetitions *metric.Repetitions
 	// Ceiling is the split-half ceiling of the ceiling session.
 	Ceiling *metric.Ceiling
+	// Preprocess chooses how the images are prepared for a model; nil means stimuli.Study of the
+	// model's input (the images are used at their own 112 × 112 extent).
+	Preprocess Preprocessor
 }
+
+// cowleyDefinition registers the benchmark.
+func cowleyDefinition() Definition {
+	var files []DataFile
+	for _, f := range cowleyFiles() {
+		files = append(files, DataFile{Dir: DirCowley, File: f})
+	}
+	return Definition{
+		Spec: Spec{Identifier: CowleyV4, Region: "V4", Metric: "pls",
+			Description: "V4 spike counts to natural images, sessions 190923, 201025, 210325 (Cowley et al. 2023, V4_compact_models, GPL-3.0)",
+			Files:       files},
+		Load: func(ctx context.Context, src *Source) (Benchmark, error) {
+			for _, p := range src.Paths {
+				if filepath.Dir(p) != filepath.Dir(src.Paths[0]) {
+					return nil, errors.New("the Cowley et al. files are split between the local copy and the cache: put all of them in one folder")
+				}
+			}
+			b, err := LoadCowley(filepath.Dir(src.Paths[0]))
+			if err != nil {
+				return nil, err
+			}
+			b.Preprocess = src.Preprocess
+			return b, nil
+		},
+	}
+}
+
+// Identifier implements Benchmark.
+func (b *Cowley) Identifier() string { return CowleyV4 }
+
+// Region implements Benchmark.
+func (b *Cowley) Region() string { return "V4" }
 
 var cowleyImageName = regexp.MustCompile(`^image(\d+)\.jpg$`)
 
@@ -198,13 +234,12 @@ func loadCowleySession(dir, id string) (*CowleySession, error) {
 	return s, nil
 }
 
-// Score runs each session's images through the model, prepared by prep (normally stimuli.Study with
-// the model's input shape; the images are used at their own 112 × 112 extent), and scores every layer.
-// The result commits to the layer with the highest ceiled score.
-func (b *Cowley) Score(ctx context.Context, m Model, prep stimuli.Preprocessing) (*Result, error) {
-	c, h, w := m.Input()
-	if prep.Channels != c || prep.Height != h || prep.Width != w {
-		return nil, fmt.Errorf("benchmark: %s: preprocessing %q gives %dx%dx%d inputs, model %s takes %dx%dx%d", CowleyV4, prep.Name, prep.Channels, prep.Height, prep.Width, m.Identifier(), c, h, w)
+// Score runs each session's images through the model, prepared by b.Preprocess, and scores every
+// layer. The result commits to the layer with the highest ceiled score.
+func (b *Cowley) Score(ctx context.Context, m Model) (*Result, error) {
+	prep := b.preprocessing(m.Input())
+	if err := checkShape(prep, m); err != nil {
+		return nil, fmt.Errorf("benchmark: %s: %w", CowleyV4, err)
 	}
 	features := make([]map[string]*mat.Dense, len(b.Sessions))
 	for k, s := range b.Sessions {
@@ -222,6 +257,32 @@ func (b *Cowley) Score(ctx context.Context, m Model, prep stimuli.Preprocessing)
 	}
 	res.Notes = append(res.Notes, "preprocessing "+prep.Name)
 	return res, nil
+}
+
+// Inputs implements ImageBenchmark: one set per session (named by its date), images in file order
+// (IDs image0001, ...).
+func (b *Cowley) Inputs(ctx context.Context, channels, height, width int) ([]InputSet, error) {
+	prep := b.preprocessing(channels, height, width)
+	var out []InputSet
+	for _, s := range b.Sessions {
+		inputs, err := prepareImages(ctx, jpegStimuli(s.JPEGs), indexIDs(len(s.JPEGs)), 0, prep)
+		if err != nil {
+			return nil, fmt.Errorf("benchmark: %s: session %s: %w", CowleyV4, s.ID, err)
+		}
+		set := InputSet{Name: s.ID, Inputs: inputs, Preprocessing: prep.Name}
+		for i := range inputs {
+			set.IDs = append(set.IDs, fmt.Sprintf("image%04d", i+1))
+		}
+		out = append(out, set)
+	}
+	return out, nil
+}
+
+func (b *Cowley) preprocessing(channels, height, width int) stimuli.Preprocessing {
+	if b.Preprocess != nil {
+		return b.Preprocess(channels, height, width)
+	}
+	return stimuli.Study(channels, height, width)
 }
 
 // ScoreFeatures scores precomputed features: for each session (in Sessions order) and layer, one row per

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/bpdl/bpdl/bpdl/brainscore/stimuli"
 	"github.com/bpdl/bpdl/bpdl/internal/shared"
 )
 
@@ -33,7 +32,7 @@ func TestCowleyPixels(t *testing.T) {
 		{[3]int{3, 16, 16}, 0.216174819602},
 	}
 	for _, c := range cases {
-		res, err := b.Score(context.Background(), NewPixels(c.shape[0], c.shape[1], c.shape[2]), stimuli.Study(c.shape[0], c.shape[1], c.shape[2]))
+		res, err := b.Score(context.Background(), NewPixels(c.shape[0], c.shape[1], c.shape[2]))
 		if err != nil {
 			t.Fatal(err)
 		}

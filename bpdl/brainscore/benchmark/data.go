@@ -41,6 +41,12 @@ type Spec struct {
 	// Public marks the public Brain-Score benchmarks (BrainIO data on Brain-Score's storage); the
 	// others are the offline benchmarks on openly licensed data.
 	Public bool
+	// Selects marks a region's selection benchmark: the layer it scores best becomes the region's layer
+	// for the benchmarks of that region scored after it (see Commitment). ScoreAll scores selection
+	// benchmarks first.
+	Selects bool
+	// OnRequest marks a benchmark scored only when named (Options.Benchmarks), not by default.
+	OnRequest bool
 	// Files lists the data files.
 	Files []DataFile
 }
@@ -60,45 +66,14 @@ func brainioFiles(identifiers ...string) []DataFile {
 	return out
 }
 
-// Specs lists every benchmark of the package: the five public Brain-Score benchmarks the study
+// Specs lists the benchmarks of DefaultRegistry: the five public Brain-Score benchmarks the study
 // reports, then the offline ones.
-func Specs() []Spec {
-	neural := func(s neuralSpec, desc string) Spec {
-		return Spec{Identifier: s.identifier, BrainScore: s.brainScore, Region: s.region, Metric: "pls", Public: true,
-			Description: desc, Files: brainioFiles(s.assembly, s.stimuli)}
-	}
-	var cowley []DataFile
-	for _, f := range cowleyFiles() {
-		cowley = append(cowley, DataFile{Dir: DirCowley, File: f})
-	}
-	return []Spec{
-		neural(freemanZiemba2013("V1"), "V1 single units, texture and noise images at 4 degrees (Freeman, Ziemba et al. 2013)"),
-		neural(freemanZiemba2013("V2"), "V2 single units, texture and noise images at 4 degrees (Freeman, Ziemba et al. 2013)"),
-		neural(majajHong2015("V4"), "V4 multi-unit sites, 3200 HvM object images at 8 degrees (Majaj, Hong et al. 2015)"),
-		neural(majajHong2015("IT"), "IT multi-unit sites, 3200 HvM object images at 8 degrees (Majaj, Hong et al. 2015)"),
-		{Identifier: Rajalingham2018I2n, BrainScore: "dicarlo.Rajalingham2018public-i2n", Region: "behavior", Metric: "i2n", Public: true,
-			Description: "human match-to-sample choices on objectome images of 24 objects (Rajalingham et al. 2018)",
-			Files:       brainioFiles("dicarlo.Rajalingham2018.public", "objectome.public")},
-		{Identifier: RSA92MacaqueIT, Region: "IT", Metric: "rsa",
-			Description: "92 object images; macaque IT dissimilarities, 674 neurons (Kiani et al. 2007; rsatoolbox demo data, MIT)",
-			Files:       []DataFile{{Dir: DirRSA92, File: rsa92File}}},
-		{Identifier: RSA92HumanIT, Region: "IT", Metric: "rsa",
-			Description: "92 object images; human IT fMRI dissimilarities, 316 voxels (Kriegeskorte et al. 2008; rsatoolbox demo data, MIT)",
-			Files:       []DataFile{{Dir: DirRSA92, File: rsa92File}}},
-		{Identifier: CowleyV4, Region: "V4", Metric: "pls",
-			Description: "V4 spike counts to natural images, sessions 190923, 201025, 210325 (Cowley et al. 2023, V4_compact_models, GPL-3.0)",
-			Files:       cowley},
-	}
-}
+func Specs() []Spec { return DefaultRegistry().Specs() }
 
-// LookupSpec returns the spec of a benchmark identifier.
+// LookupSpec returns the spec of a benchmark of DefaultRegistry.
 func LookupSpec(identifier string) (Spec, bool) {
-	for _, s := range Specs() {
-		if s.Identifier == identifier {
-			return s, true
-		}
-	}
-	return Spec{}, false
+	d, ok := DefaultRegistry().Lookup(identifier)
+	return d.Spec, ok
 }
 
 // Dirs says where brain data is found.

@@ -30,15 +30,21 @@ func freemanZiemba2013(region string) neuralSpec {
 	}
 }
 
+// freemanZiemba2013Definition registers the region's benchmark.
+func freemanZiemba2013Definition(region string) Definition {
+	return neuralDefinition(freemanZiemba2013(region), region+" single units, texture and noise images at 4 degrees (Freeman, Ziemba et al. 2013)")
+}
+
 // NewFreemanZiemba2013 returns the FreemanZiemba2013 public benchmarks of the listed regions ("V1",
 // "V2") on an assembly in the layout of movshon.FreemanZiemba2013.public and its stimuli.
 func NewFreemanZiemba2013(a *brainio.Assembly, st Stimuli, regions ...string) ([]*Neural, error) {
 	var out []*Neural
+	images := newPreparedImages(st)
 	for _, r := range regions {
 		if r != "V1" && r != "V2" {
 			return nil, fmt.Errorf("benchmark: FreemanZiemba2013 has no region %q (V1, V2)", r)
 		}
-		b, err := newNeural(freemanZiemba2013(r), a, st)
+		b, err := newNeural(freemanZiemba2013(r), a, images)
 		if err != nil {
 			return nil, err
 		}

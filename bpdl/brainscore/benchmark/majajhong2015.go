@@ -29,15 +29,21 @@ func majajHong2015(region string) neuralSpec {
 	}
 }
 
+// majajHong2015Definition registers the region's benchmark.
+func majajHong2015Definition(region string) Definition {
+	return neuralDefinition(majajHong2015(region), region+" multi-unit sites, 3200 HvM object images at 8 degrees (Majaj, Hong et al. 2015)")
+}
+
 // NewMajajHong2015 returns the MajajHong2015 public benchmarks of the listed regions ("V4", "IT") on an
 // assembly in the layout of dicarlo.MajajHong2015.public and its stimuli.
 func NewMajajHong2015(a *brainio.Assembly, st Stimuli, regions ...string) ([]*Neural, error) {
 	var out []*Neural
+	images := newPreparedImages(st)
 	for _, r := range regions {
 		if r != "V4" && r != "IT" {
 			return nil, fmt.Errorf("benchmark: MajajHong2015 has no region %q (V4, IT)", r)
 		}
-		b, err := newNeural(majajHong2015(r), a, st)
+		b, err := newNeural(majajHong2015(r), a, images)
 		if err != nil {
 			return nil, err
 		}

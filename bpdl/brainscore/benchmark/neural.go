@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"gonum.org/v1/gonum/mat"
@@ -27,6 +28,39 @@ type Stimuli interface {
 // (*brainio.StimulusSet).
 type stimulusFields interface {
 	Stimulus(id string) (brainio.Stimulus, bool)
+}
+
+// neuralDefinition registers a neural predictivity benchmark of a BrainIO assembly and stimulus set: a
+// selection benchmark of its region. The benchmarks of one assembly's regions share the assembly and the
+// prepared images.
+func neuralDefinition(s neuralSpec, description string) Definition {
+	return Definition{
+		Spec: Spec{Identifier: s.identifier, BrainScore: s.brainScore, Region: s.region, Metric: "pls", Public: true, Selects: true,
+			Description: description, Files: brainioFiles(s.assembly, s.stimuli)},
+		Load: func(ctx context.Context, src *Source) (Benchmark, error) {
+			a, err := Shared(src, "assembly", func() (*brainio.Assembly, error) { return brainio.ReadAssembly(src.Paths[0]) })
+			if err != nil {
+				return nil, err
+			}
+			st, err := Shared(src, "stimuli", func() (*preparedImages, error) {
+				st, err := brainio.ReadStimulusSet(src.Paths[1], src.Paths[2])
+				if err != nil {
+					return nil, err
+				}
+				src.OnClose(st)
+				return newPreparedImages(st), nil
+			})
+			if err != nil {
+				return nil, err
+			}
+			b, err := newNeural(s, a, st)
+			if err != nil {
+				return nil, err
+			}
+			b.Preprocess = src.Preprocess
+			return b, nil
+		},
+	}
 }
 
 // neuralSpec describes a Brain-Score neural predictivity benchmark on a BrainIO assembly (NeuralBenchmark
@@ -66,7 +100,9 @@ type Neural struct {
 	Splits []metric.Split
 	// Ceiling is the split-half ceiling with Brain-Score's default half assignments.
 	Ceiling *metric.Ceiling
-	stimuli Stimuli
+	// Preprocess chooses how the images are prepared for a model; nil means PublicPreprocessing.
+	Preprocess Preprocessor
+	stimuli    *preparedImages
 }
 
 // Identifier returns the benchmark's identifier.
@@ -86,7 +122,7 @@ func (b *Neural) Degrees() float64 { return b.spec.degrees }
 // Brain-Score orders the averaged images by the values of all their presentation coordinates (xarray's
 // groupby over brainio's multi-coordinate key), which is stimulus_id order when that coordinate comes
 // first, as in the synthetic fixture; this implementation sorts by stimulus_id.
-func newNeural(spec neuralSpec, a *brainio.Assembly, st Stimuli) (*Neural, error) {
+func newNeural(spec neuralSpec, a *brainio.Assembly, st *preparedImages) (*Neural, error) {
 	rs, err := responsesByPresentation(a, spec.region, spec.timeStart, spec.timeEnd)
 	if err != nil {
 		return nil, fmt.Errorf("benchmark: %s: %w", spec.identifier, err)
@@ -276,7 +312,7 @@ func (b *Neural) labels(a *brainio.Assembly, ids brainio.Coord, imageOf map[stri
 		}
 		return nil
 	}
-	sf, ok := b.stimuli.(stimulusFields)
+	sf, ok := b.stimuli.Stimuli.(stimulusFields)
 	if !ok {
 		return fmt.Errorf("assembly %s has no %s coordinate along presentation and the stimuli carry no metadata", a.Identifier, name)
 	}
@@ -318,10 +354,11 @@ func (b *Neural) ScoreFeatures(model string, layers []string, features map[strin
 	return res, nil
 }
 
-// Score runs the benchmark's images through the model, prepared by prep (normally
-// stimuli.ModelTools(32)), and scores every layer.
-func (b *Neural) Score(ctx context.Context, m Model, prep stimuli.Preprocessing) (*Result, error) {
-	inputs, err := prepare(ctx, b.stimuli, b.StimulusIDs, b.spec.degrees, prep, m)
+// Score runs the benchmark's images through the model, prepared by b.Preprocess (by default
+// PublicPreprocessing of the model's input), and scores every layer.
+func (b *Neural) Score(ctx context.Context, m Model) (*Result, error) {
+	prep := b.preprocessing(m.Input())
+	inputs, err := b.stimuli.prepare(ctx, b.StimulusIDs, b.spec.degrees, prep, m)
 	if err != nil {
 		return nil, fmt.Errorf("benchmark: %s: %w", b.spec.identifier, err)
 	}
@@ -337,14 +374,78 @@ func (b *Neural) Score(ctx context.Context, m Model, prep stimuli.Preprocessing)
 	return res, nil
 }
 
-// prepare decodes and preprocesses the listed stimuli, concurrently, checking that the preprocessing
-// gives the model's input shape.
-func prepare(ctx context.Context, st Stimuli, ids []string, degrees float64, prep stimuli.Preprocessing, m Model) ([][]float32, error) {
+// Inputs implements ImageBenchmark: the images in StimulusIDs order, as Score prepares them.
+func (b *Neural) Inputs(ctx context.Context, channels, height, width int) ([]InputSet, error) {
+	prep := b.preprocessing(channels, height, width)
+	inputs, err := b.stimuli.prepareImages(ctx, b.StimulusIDs, b.spec.degrees, prep)
+	if err != nil {
+		return nil, fmt.Errorf("benchmark: %s: %w", b.spec.identifier, err)
+	}
+	return []InputSet{{Name: "stimuli", IDs: b.StimulusIDs, Inputs: inputs, Preprocessing: prep.Name}}, nil
+}
+
+func (b *Neural) preprocessing(channels, height, width int) stimuli.Preprocessing {
+	if b.Preprocess != nil {
+		return b.Preprocess(channels, height, width)
+	}
+	return PublicPreprocessing(channels, height, width)
+}
+
+// preparedImages serves a stimulus set's images and remembers the last set it prepared, which the
+// benchmarks of one assembly's regions share.
+type preparedImages struct {
+	Stimuli
+	mu     sync.Mutex
+	key    preparedKey
+	inputs [][]float32
+}
+
+type preparedKey struct {
+	ids     string
+	degrees float64
+	prep    stimuli.Preprocessing
+}
+
+// newPreparedImages wraps st, unless it is already wrapped.
+func newPreparedImages(st Stimuli) *preparedImages {
+	if p, ok := st.(*preparedImages); ok {
+		return p
+	}
+	return &preparedImages{Stimuli: st}
+}
+
+// prepare is prepareImages with a check that the preprocessing gives the model's input shape.
+func (p *preparedImages) prepare(ctx context.Context, ids []string, degrees float64, prep stimuli.Preprocessing, m Model) ([][]float32, error) {
+	if err := checkShape(prep, m); err != nil {
+		return nil, err
+	}
+	return p.prepareImages(ctx, ids, degrees, prep)
+}
+
+// checkShape checks that the preprocessing gives the model's input shape.
+func checkShape(prep stimuli.Preprocessing, m Model) error {
 	c, h, w := m.Input()
 	if prep.Channels != c || prep.Height != h || prep.Width != w {
-		return nil, fmt.Errorf("preprocessing %q gives %dx%dx%d inputs, model %s takes %dx%dx%d", prep.Name, prep.Channels, prep.Height, prep.Width, m.Identifier(), c, h, w)
+		return fmt.Errorf("preprocessing %q gives %dx%dx%d inputs, model %s takes %dx%dx%d", prep.Name, prep.Channels, prep.Height, prep.Width, m.Identifier(), c, h, w)
 	}
-	return prepareImages(ctx, st, ids, degrees, prep)
+	return nil
+}
+
+// prepareImages returns the prepared images, from memory when they are the last ones prepared. The
+// slices returned are shared and must not be modified.
+func (p *preparedImages) prepareImages(ctx context.Context, ids []string, degrees float64, prep stimuli.Preprocessing) ([][]float32, error) {
+	key := preparedKey{strings.Join(ids, "\x00"), degrees, prep}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.inputs != nil && key == p.key {
+		return p.inputs, nil
+	}
+	inputs, err := prepareImages(ctx, p.Stimuli, ids, degrees, prep)
+	if err != nil {
+		return nil, err
+	}
+	p.key, p.inputs = key, inputs
+	return inputs, nil
 }
 
 // prepareImages decodes and preprocesses the listed stimuli, concurrently.

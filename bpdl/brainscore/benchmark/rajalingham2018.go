@@ -3,6 +3,7 @@ package benchmark
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 
@@ -46,8 +47,34 @@ type Rajalingham2018 struct {
 	Trials Trials
 	// Ceiling is the split-half ceiling of each halving.
 	Ceiling []float64
-	stimuli Stimuli
-	degrees float64
+	// Preprocess chooses how the images are prepared for a model; nil means PublicPreprocessing.
+	Preprocess Preprocessor
+	stimuli    Stimuli
+	degrees    float64
+}
+
+// Identifier implements Benchmark.
+func (b *Rajalingham2018) Identifier() string { return Rajalingham2018I2n }
+
+// Region implements Benchmark.
+func (b *Rajalingham2018) Region() string { return BehaviorRegion }
+
+// rajalingham2018Definition registers the benchmark.
+func rajalingham2018Definition() Definition {
+	return Definition{
+		Spec: Spec{Identifier: Rajalingham2018I2n, BrainScore: "dicarlo.Rajalingham2018public-i2n", Region: BehaviorRegion, Metric: "i2n", Public: true,
+			Description: "human match-to-sample choices on objectome images of 24 objects (Rajalingham et al. 2018)",
+			Files:       brainioFiles("dicarlo.Rajalingham2018.public", "objectome.public")},
+		Load: func(ctx context.Context, src *Source) (Benchmark, error) {
+			b, closer, err := LoadRajalingham2018(src.Paths[0], src.Paths[1], src.Paths[2])
+			if err != nil {
+				return nil, err
+			}
+			src.OnClose(closer)
+			b.Preprocess = src.Preprocess
+			return b, nil
+		},
+	}
 }
 
 // Trials are match-to-sample trials: for trial i the image shown (stimulus_id), its object
@@ -358,22 +385,22 @@ func correlateI2n(a, b *responseMatrix, skipna bool) (float64, error) {
 	return metric.Pearson(x, y), nil
 }
 
-// Score fits the readout on the fitting images' activations of layer (normally the model's last
-// layer, as ModelCommitment's behavioural readout), computes the test images' class probabilities and
-// compares their i2n with the humans'. Images are prepared by prep (normally stimuli.ModelTools(32)).
-func (b *Rajalingham2018) Score(ctx context.Context, m Model, prep stimuli.Preprocessing, layer string) (*Result, error) {
-	ids := slices.Clone(b.FittingIDs)
-	seen := map[string]bool{}
-	for _, id := range ids {
-		seen[id] = true
+// Score reads the model out at its last layer (a ModelCommitment's behavioural readout; to read out
+// another layer, pass Only(m, layer)): it fits the readout on the fitting images' activations, computes
+// the test images' class probabilities and compares their i2n with the humans'. Images are prepared by
+// b.Preprocess (by default PublicPreprocessing of the model's input).
+func (b *Rajalingham2018) Score(ctx context.Context, m Model) (*Result, error) {
+	layers := m.Layers()
+	if len(layers) == 0 {
+		return nil, fmt.Errorf("benchmark: %s: model %s has no layers", Rajalingham2018I2n, m.Identifier())
 	}
-	for _, id := range b.TestIDs {
-		if !seen[id] {
-			ids = append(ids, id)
-			seen[id] = true
-		}
+	layer := layers[len(layers)-1]
+	prep := b.preprocessing(m.Input())
+	if err := checkShape(prep, m); err != nil {
+		return nil, fmt.Errorf("benchmark: %s: %w", Rajalingham2018I2n, err)
 	}
-	inputs, err := prepare(ctx, b.stimuli, ids, b.degrees, prep, m)
+	ids := b.shown()
+	inputs, err := prepareImages(ctx, b.stimuli, ids, b.degrees, prep)
 	if err != nil {
 		return nil, fmt.Errorf("benchmark: %s: %w", Rajalingham2018I2n, err)
 	}
@@ -400,6 +427,40 @@ func (b *Rajalingham2018) Score(ctx context.Context, m Model, prep stimuli.Prepr
 	}
 	res.Notes = append(res.Notes, "preprocessing "+prep.Name)
 	return res, nil
+}
+
+// Inputs implements ImageBenchmark: the fitting images, then the test images that are not among them.
+func (b *Rajalingham2018) Inputs(ctx context.Context, channels, height, width int) ([]InputSet, error) {
+	prep := b.preprocessing(channels, height, width)
+	ids := b.shown()
+	inputs, err := prepareImages(ctx, b.stimuli, ids, b.degrees, prep)
+	if err != nil {
+		return nil, fmt.Errorf("benchmark: %s: %w", Rajalingham2018I2n, err)
+	}
+	return []InputSet{{Name: "stimuli", IDs: ids, Inputs: inputs, Preprocessing: prep.Name}}, nil
+}
+
+// shown lists the images Score shows: the fitting images, then the test images not among them.
+func (b *Rajalingham2018) shown() []string {
+	ids := slices.Clone(b.FittingIDs)
+	seen := map[string]bool{}
+	for _, id := range ids {
+		seen[id] = true
+	}
+	for _, id := range b.TestIDs {
+		if !seen[id] {
+			ids = append(ids, id)
+			seen[id] = true
+		}
+	}
+	return ids
+}
+
+func (b *Rajalingham2018) preprocessing(channels, height, width int) stimuli.Preprocessing {
+	if b.Preprocess != nil {
+		return b.Preprocess(channels, height, width)
+	}
+	return PublicPreprocessing(channels, height, width)
 }
 
 // ScoreFeatures scores precomputed readout features of the fitting stimuli and of the test stimuli
@@ -453,7 +514,7 @@ func (b *Rajalingham2018) ScoreProbabilities(model, layer string, proba *mat.Den
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Benchmark: Rajalingham2018I2n, Region: "behavior", Model: model, Layer: layer, Status: StatusOK}
+	res := &Result{Benchmark: Rajalingham2018I2n, Region: BehaviorRegion, Model: model, Layer: layer, Status: StatusOK}
 	s := nanScore(layer)
 	rng := metric.NewRandomState(0)
 	var raws, ceiled []float64
@@ -494,4 +555,38 @@ func populationStd(x []float64) float64 {
 		return math.NaN()
 	}
 	return math.Sqrt(s / float64(n))
+}
+
+// LoadRajalingham2018 reads the benchmark from the BrainIO files of dicarlo.Rajalingham2018.public and
+// objectome.public (CSV and ZIP; its image_label column labels the fitting images). The stimulus set is
+// both the fitting and the test set, as in Brain-Score's public benchmark. Close the returned closer
+// when done.
+func LoadRajalingham2018(assemblyPath, csvPath, zipPath string) (*Rajalingham2018, io.Closer, error) {
+	a, err := brainio.ReadAssembly(assemblyPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	trials, err := TrialsFromAssembly(a)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := brainio.ReadStimulusSet(csvPath, zipPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	var ids, labels []string
+	for _, s := range st.Stimuli {
+		l, ok := s.Fields["image_label"]
+		if !ok {
+			st.Close()
+			return nil, nil, fmt.Errorf("benchmark: %s: stimulus set %s has no image_label column", Rajalingham2018I2n, csvPath)
+		}
+		ids, labels = append(ids, s.ID), append(labels, l)
+	}
+	b, err := NewRajalingham2018(trials, ids, labels, ids, st)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return b, st, nil
 }

@@ -2,7 +2,9 @@ package benchmark
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 
@@ -37,8 +39,8 @@ type RSA92 struct {
 	Images []*stimuli.Image
 	// Categories name each image's category ("human bodypart", ..., "artificial inanimate").
 	Categories []string
-	// MacaqueIT and HumanIT are the dissimilarity matrices, 92 × 92 in row-major order.
-	MacaqueIT, HumanIT []float64
+	// MacaqueIT and HumanIT are the dissimilarity matrices, 92 × 92.
+	MacaqueIT, HumanIT *mat.SymDense
 	// Bootstrap is the number of bootstrap resamples of the images for the interval (1000).
 	Bootstrap int
 	// Seed seeds the bootstrap.
@@ -89,7 +91,7 @@ func LoadRSA92(path string) (*RSA92, error) {
 	if rdms == nil || len(rdms.Elems) != 2 {
 		return nil, fmt.Errorf("benchmark: rsa92: %s: want a struct array RDMs_mIT_hIT_fig1 of 2 RDMs", path)
 	}
-	for i, dst := range []*[]float64{&d.MacaqueIT, &d.HumanIT} {
+	for i, dst := range []**mat.SymDense{&d.MacaqueIT, &d.HumanIT} {
 		r, err := rdms.Field(i, "RDM")
 		if err != nil {
 			return nil, fmt.Errorf("benchmark: rsa92: %s: %w", path, err)
@@ -98,84 +100,129 @@ func LoadRSA92(path string) (*RSA92, error) {
 		if len(r.Numbers) != pairs {
 			return nil, fmt.Errorf("benchmark: rsa92: %s: RDM %d has %d entries, want the %d pairs of 92 images", path, i+1, len(r.Numbers), pairs)
 		}
-		*dst = squareForm(r.Numbers, rsa92Images)
+		if *dst, err = metric.SquareForm(r.Numbers); err != nil {
+			return nil, fmt.Errorf("benchmark: rsa92: %s: RDM %d: %w", path, i+1, err)
+		}
 	}
 	return d, nil
 }
 
-// upper returns the entries above the diagonal of an n × n row-major matrix, row by row.
-func upper(m []float64, n int) []float64 {
-	out := make([]float64, 0, n*(n-1)/2)
-	for i := range n {
-		out = append(out, m[i*n+i+1:(i+1)*n]...)
-	}
-	return out
-}
-
-// squareForm expands a condensed dissimilarity vector (pairs (i, j), i < j, row by row) to a symmetric
-// n × n matrix with a zero diagonal.
-func squareForm(v []float64, n int) []float64 {
-	out := make([]float64, n*n)
-	k := 0
-	for i := range n {
-		for j := i + 1; j < n; j++ {
-			out[i*n+j], out[j*n+i] = v[k], v[k]
-			k++
-		}
-	}
-	return out
-}
-
-// Score scores every layer of m against the macaque IT (identifier RSA92MacaqueIT) or human IT
-// (RSA92HumanIT) dissimilarity matrix as metric.RSA does: the layer's RDM is 1 − Pearson r between the
-// activation patterns of every two images, compared with the brain's by Spearman's ρ over the 4186 image
-// pairs, with a 95% bootstrap interval over images (percentiles 2.5 and 97.5 of d.Bootstrap
-// resamples). Images are
-// prepared by prep, normally stimuli.Study with the model's input shape. The result commits to the
-// layer with the highest ρ.
-func (d *RSA92) Score(ctx context.Context, m Model, prep stimuli.Preprocessing, identifier string) (*Result, error) {
-	var brain []float64
+// rsa92Definition registers the benchmark of one of the two brain RDMs; both share the file.
+func rsa92Definition(identifier string) Definition {
+	spec := Spec{Identifier: identifier, Region: "IT", Metric: "rsa", Files: []DataFile{{Dir: DirRSA92, File: rsa92File}}}
 	switch identifier {
 	case RSA92MacaqueIT:
-		brain = d.MacaqueIT
+		spec.Description = "92 object images; macaque IT dissimilarities, 674 neurons (Kiani et al. 2007; rsatoolbox demo data, MIT)"
 	case RSA92HumanIT:
-		brain = d.HumanIT
+		spec.Description = "92 object images; human IT fMRI dissimilarities, 316 voxels (Kriegeskorte et al. 2008; rsatoolbox demo data, MIT)"
+		spec.OnRequest = true
+	}
+	return Definition{Spec: spec, Load: func(ctx context.Context, src *Source) (Benchmark, error) {
+		d, err := Shared(src, "rsa92", func() (*RSA92, error) { return LoadRSA92(src.Paths[0]) })
+		if err != nil {
+			return nil, err
+		}
+		b, err := d.Benchmark(identifier)
+		if err != nil {
+			return nil, err
+		}
+		b.Preprocess = src.Preprocess
+		return b, nil
+	}}
+}
+
+// RSA92Benchmark compares a model with one of the two brain RDMs of the 92-image data.
+type RSA92Benchmark struct {
+	// Data holds the images and both RDMs.
+	Data *RSA92
+	// Preprocess chooses how the images are prepared for a model; nil means stimuli.Study of the
+	// model's input.
+	Preprocess Preprocessor
+	identifier string
+	brain      *mat.SymDense
+}
+
+// Benchmark returns the benchmark of the macaque IT (RSA92MacaqueIT) or human IT (RSA92HumanIT)
+// dissimilarity matrix.
+func (d *RSA92) Benchmark(identifier string) (*RSA92Benchmark, error) {
+	b := &RSA92Benchmark{Data: d, identifier: identifier}
+	switch identifier {
+	case RSA92MacaqueIT:
+		b.brain = d.MacaqueIT
+	case RSA92HumanIT:
+		b.brain = d.HumanIT
 	default:
 		return nil, fmt.Errorf("benchmark: rsa92 has no benchmark %q (%s, %s)", identifier, RSA92MacaqueIT, RSA92HumanIT)
 	}
-	if err := checkSquare(identifier, brain, rsa92Images); err != nil {
-		return nil, err
+	if b.brain == nil || b.brain.SymmetricDim() != len(d.Images) {
+		return nil, fmt.Errorf("benchmark: %s: the RDM does not cover the %d images", identifier, len(d.Images))
 	}
-	c, h, w := m.Input()
-	if prep.Channels != c || prep.Height != h || prep.Width != w {
-		return nil, fmt.Errorf("benchmark: %s: preprocessing %q gives %dx%dx%d inputs, model %s takes %dx%dx%d", identifier, prep.Name, prep.Channels, prep.Height, prep.Width, m.Identifier(), c, h, w)
+	return b, nil
+}
+
+// Identifier implements Benchmark.
+func (b *RSA92Benchmark) Identifier() string { return b.identifier }
+
+// Region implements Benchmark.
+func (b *RSA92Benchmark) Region() string { return "IT" }
+
+// Score scores every layer of m against the brain's dissimilarity matrix as metric.RSA does: the
+// layer's RDM is 1 − Pearson r between the activation patterns of every two images, compared with the
+// brain's by Spearman's ρ over the 4186 image pairs, with a 95% bootstrap interval over images
+// (percentiles 2.5 and 97.5 of Data.Bootstrap resamples). Images are prepared by b.Preprocess (by
+// default stimuli.Study with the model's input shape). The result commits to the layer with the
+// highest ρ.
+func (b *RSA92Benchmark) Score(ctx context.Context, m Model) (*Result, error) {
+	prep := b.preprocessing(m.Input())
+	if err := checkShape(prep, m); err != nil {
+		return nil, fmt.Errorf("benchmark: %s: %w", b.identifier, err)
 	}
-	inputs := make([][]float32, len(d.Images))
-	for i, img := range d.Images {
-		var err error
-		if inputs[i], err = prep.ApplyImage(img, 0); err != nil {
-			return nil, fmt.Errorf("benchmark: %s: image %d: %w", identifier, i+1, err)
-		}
-	}
-	acts, err := activations(ctx, m, inputs, m.Layers())
+	sets, err := b.inputs(prep)
 	if err != nil {
 		return nil, err
 	}
-	return d.ScoreFeatures(m.Identifier(), identifier, m.Layers(), acts, prep.Name)
+	acts, err := activations(ctx, m, sets[0].Inputs, m.Layers())
+	if err != nil {
+		return nil, err
+	}
+	return b.ScoreFeatures(m.Identifier(), m.Layers(), acts, prep.Name)
 }
 
-// ScoreFeatures scores precomputed features, one row per image in the data's order.
-func (d *RSA92) ScoreFeatures(model, identifier string, layers []string, features map[string]*mat.Dense, prepName string) (*Result, error) {
-	brain := d.MacaqueIT
-	if identifier == RSA92HumanIT {
-		brain = d.HumanIT
+// Inputs implements ImageBenchmark: the 92 images in the matrices' order.
+func (b *RSA92Benchmark) Inputs(ctx context.Context, channels, height, width int) ([]InputSet, error) {
+	return b.inputs(b.preprocessing(channels, height, width))
+}
+
+func (b *RSA92Benchmark) inputs(prep stimuli.Preprocessing) ([]InputSet, error) {
+	set := InputSet{Name: "stimuli", Inputs: make([][]float32, len(b.Data.Images)), Preprocessing: prep.Name}
+	for i, img := range b.Data.Images {
+		var err error
+		if set.Inputs[i], err = prep.ApplyImage(img, 0); err != nil {
+			return nil, fmt.Errorf("benchmark: %s: image %d: %w", b.identifier, i+1, err)
+		}
+		set.IDs = append(set.IDs, fmt.Sprintf("%02d", i+1))
 	}
+	return []InputSet{set}, nil
+}
+
+func (b *RSA92Benchmark) preprocessing(channels, height, width int) stimuli.Preprocessing {
+	if b.Preprocess != nil {
+		return b.Preprocess(channels, height, width)
+	}
+	return stimuli.Study(channels, height, width)
+}
+
+// ScoreFeatures scores precomputed features, one row per image in the data's order; prepName names
+// their preprocessing in the notes ("" for none).
+func (b *RSA92Benchmark) ScoreFeatures(model string, layers []string, features map[string]*mat.Dense, prepName string) (*Result, error) {
+	d, brain, identifier := b.Data, b.brain, b.identifier
 	res := &Result{Benchmark: identifier, Region: "IT", Model: model, Status: StatusOK,
 		Notes: []string{fmt.Sprintf("RDM 1-Pearson, Spearman over 4186 pairs, 95%% bootstrap interval over images (%d resamples, seed %d)", d.Bootstrap, d.Seed)}}
 	if prepName != "" {
 		res.Notes = append(res.Notes, "preprocessing "+prepName)
 	}
 	res.Layers = make([]LayerScore, len(layers))
+	errs := make([]error, len(layers))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	for k, l := range layers {
@@ -191,22 +238,23 @@ func (d *RSA92) ScoreFeatures(model, identifier string, layers []string, feature
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			rdm := metric.RDM(f)
-			model := make([]float64, rsa92Images*rsa92Images)
-			for i := range rsa92Images {
-				for j := range rsa92Images {
-					model[i*rsa92Images+j] = rdm.At(i, j)
-				}
-			}
 			s := nanScore(l)
-			s.Raw = metric.Spearman(upper(model, rsa92Images), upper(brain, rsa92Images))
-			boot := rsaBootstrap(model, brain, rsa92Images, d.Bootstrap, d.Seed)
-			s.Low, s.High = metric.Percentile(boot, 2.5), metric.Percentile(boot, 97.5)
-			s.Error = (s.High - s.Low) / 2
-			res.Layers[k] = s // a layer with a constant image pattern has NaN scores
+			r, err := metric.RSA(metric.RDM(f), brain, d.Bootstrap, d.Seed)
+			if err != nil {
+				errs[k] = fmt.Errorf("benchmark: %s: layer %s: %w", identifier, l, err)
+				return
+			}
+			if !math.IsNaN(r.Score) { // a layer with a constant image pattern has NaN scores
+				s.Raw, s.Low, s.High = r.Score, r.Low, r.High
+				s.Error = (s.High - s.Low) / 2
+			}
+			res.Layers[k] = s
 		}()
 	}
 	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	res.Commit("")
 	return res, nil
 }

@@ -5,15 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"gonum.org/v1/gonum/mat"
-
-	"github.com/bpdl/bpdl/bpdl/brainscore/metric"
-	"github.com/bpdl/bpdl/bpdl/brainscore/stimuli"
 	"github.com/bpdl/bpdl/bpdl/internal/shared"
 )
 
@@ -45,7 +40,11 @@ func TestRSA92Pixels(t *testing.T) {
 			t.Run(key, func(t *testing.T) {
 				w := want[key]
 				d.Bootstrap, d.Seed = w.Bootstrap, uint32(w.Seed)
-				res, err := d.Score(context.Background(), NewPixels(shape[0], shape[1], shape[2]), stimuli.Study(shape[0], shape[1], shape[2]), id)
+				b, err := d.Benchmark(id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := b.Score(context.Background(), NewPixels(shape[0], shape[1], shape[2]))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -55,41 +54,6 @@ func TestRSA92Pixels(t *testing.T) {
 				}
 				t.Logf("%s", res)
 			})
-		}
-	}
-}
-
-// TestRSABootstrapMatchesMetric checks the fast bootstrap against metric.RSA's, resample by resample.
-func TestRSABootstrapMatchesMetric(t *testing.T) {
-	const n = 12
-	rng := rand.New(rand.NewPCG(3, 4))
-	a, b := mat.NewDense(n, 20, nil), mat.NewDense(n, 30, nil)
-	for i := range n {
-		for j := range 20 {
-			a.Set(i, j, rng.NormFloat64())
-		}
-		for j := range 30 {
-			b.Set(i, j, rng.NormFloat64()+0.5*a.At(i, j%20))
-		}
-	}
-	ra, rb := metric.RDM(a), metric.RDM(b)
-	want, err := metric.RSA(ra, rb, 300, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	flat := func(s mat.Symmetric) []float64 {
-		out := make([]float64, n*n)
-		for i := range n {
-			for j := range n {
-				out[i*n+j] = s.At(i, j)
-			}
-		}
-		return out
-	}
-	got := rsaBootstrap(flat(ra), flat(rb), n, 300, 5)
-	for k := range got {
-		if math.Abs(got[k]-want.Bootstrap[k]) > 1e-12 && !(math.IsNaN(got[k]) && math.IsNaN(want.Bootstrap[k])) {
-			t.Fatalf("resample %d: %.15f, metric.RSA %.15f", k, got[k], want.Bootstrap[k])
 		}
 	}
 }

@@ -219,8 +219,7 @@ func RunSynthetic(ctx context.Context, m Model, sz Sizes, seed uint64, log io.Wr
 		log = io.Discard
 	}
 	rng := rand.New(rand.NewPCG(seed, 1))
-	c, h, w := m.Input()
-	prep := PublicPreprocessing(c, h, w)
+	m = Memo(m) // the regions of one data set see the same images
 	var results []*Result
 	var times []Timing
 	step := func(name string, f func() error) error {
@@ -233,11 +232,11 @@ func RunSynthetic(ctx context.Context, m Model, sz Sizes, seed uint64, log io.Wr
 		return ctx.Err()
 	}
 	scoreNeural := func(benches []*Neural) error {
-		rs, err := scoreShared(ctx, m, prep, benches)
-		if err != nil {
-			return err
-		}
-		for _, r := range rs {
+		for _, b := range benches {
+			r, err := b.Score(ctx, m)
+			if err != nil {
+				return err
+			}
 			results = append(results, r)
 			fmt.Fprintf(log, "%s\n", r)
 		}
@@ -283,8 +282,7 @@ func RunSynthetic(ctx context.Context, m Model, sz Sizes, seed uint64, log io.Wr
 		return nil, nil, err
 	}
 	if err := step("Rajalingham2018 i2n score", func() error {
-		layers := m.Layers()
-		r, err := rj.Score(ctx, m, prep, layers[len(layers)-1])
+		r, err := rj.Score(ctx, m)
 		if err != nil {
 			return err
 		}

@@ -85,7 +85,30 @@ type PLSModel struct {
 	NIter []int
 }
 
-// Fit fits the regression of y (n×q) on x (n×p). Neither input is modified.
+// Fit implements Regression: FitModel's fit, as a Predictor.
+func (c PLS) Fit(x, y mat.Matrix) (Predictor, error) {
+	m, err := c.FitModel(x, y)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// FitCentred implements ProductsFitter: the fit of FitModel from a centred training set and its
+// cross products, which it deflates in place.
+func (c PLS) FitCentred(d *Centred) (Predictor, error) {
+	if err := c.check(d.X, d.Y, d.N, d.P, d.Q); err != nil {
+		return nil, fmt.Errorf("metric: PLS fit: %w", err)
+	}
+	m, err := c.fitCentred(d.X, d.Y, d.XMean, d.YMean, d.XY, d.YY, d.N, d.P, d.Q)
+	if err != nil {
+		return nil, fmt.Errorf("metric: PLS fit: %w", err)
+	}
+	return m, nil
+}
+
+// FitModel fits the regression of y (n×q) on x (n×p) and returns the whole fitted model. Neither input
+// is modified.
 //
 // The power iterations, which dominate the cost, do not touch the n-row data. They run on the p×q
 // cross-covariance C = XₖᵀYₖ and the q×q matrix H = YₖᵀYₖ (XₖᵀYₖv = Cv, ‖Yₖv‖² = vᵀHv), and, when
@@ -97,7 +120,7 @@ type PLSModel struct {
 // reused; the loop's X weights are normalised and the convergence test compares them, so neither
 // depends on that scale beyond the 1e-16 guards scikit-learn adds to its norms. Scores, loadings and
 // the deflation itself are computed from the data, as scikit-learn does.
-func (c PLS) Fit(x, y mat.Matrix) (*PLSModel, error) {
+func (c PLS) FitModel(x, y mat.Matrix) (*PLSModel, error) {
 	n, p := x.Dims()
 	ny, q := y.Dims()
 	if n != ny {

@@ -70,7 +70,7 @@ func TestPLSMatchesScikitLearn(t *testing.T) {
 			load := func(key string) *mat.Dense {
 				return readMatrix(t, filepath.Join("testdata", "pls", fmt.Sprintf("%s_%s.npy", tc.Name, key)))
 			}
-			m, err := PLS{Components: tc.Components, MaxIter: tc.MaxIter}.Fit(load("X"), load("Y"))
+			m, err := PLS{Components: tc.Components, MaxIter: tc.MaxIter}.FitModel(load("X"), load("Y"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -125,7 +125,7 @@ func TestPLSPowerSpaces(t *testing.T) {
 			}
 			var fits [2]*PLSModel
 			for i, space := range []powerSpace{xSpace, ySpace} {
-				m, err := PLS{Components: k, MaxIter: maxIter, space: space}.Fit(x, y)
+				m, err := PLS{Components: k, MaxIter: maxIter, space: space}.FitModel(x, y)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -166,7 +166,7 @@ func TestPLSLargerAgainstScikitLearn(t *testing.T) {
 	if err != nil {
 		t.Fatalf("fit_pls.py: %v\n%s", err, out)
 	}
-	m, err := BrainScorePLS().Fit(xTrain, yTrain)
+	m, err := BrainScorePLS().FitModel(xTrain, yTrain)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,14 +208,14 @@ func TestPLSRankDeficientX(t *testing.T) {
 		y.Set(i, 1, 0.5*a+math.Cos(float64(3*i)))
 	}
 	for _, space := range []powerSpace{xSpace, ySpace} {
-		full, err := PLS{Components: 5, space: space}.Fit(x, y)
+		full, err := PLS{Components: 5, space: space}.FitModel(x, y)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(full.NIter) != 2 {
 			t.Errorf("extracted %d components from rank-2 X", len(full.NIter))
 		}
-		two, err := PLS{Components: 2, space: space}.Fit(x, y)
+		two, err := PLS{Components: 2, space: space}.FitModel(x, y)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -249,7 +249,7 @@ func TestPLSErrors(t *testing.T) {
 			}
 		})
 	}
-	m, err := PLS{Components: 1}.Fit(x, y)
+	m, err := PLS{Components: 1}.FitModel(x, y)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func TestPLSExactFit(t *testing.T) {
 	for i := 0; i < 6; i++ {
 		y.Set(i, 0, 3*x.At(i, 0)-2*x.At(i, 1)+5)
 	}
-	m, err := PLS{Components: 2}.Fit(x, y)
+	m, err := PLS{Components: 2}.FitModel(x, y)
 	if err != nil {
 		t.Fatal(err)
 	}

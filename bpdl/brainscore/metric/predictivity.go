@@ -53,14 +53,45 @@ func (s *Score) SetCeiling(c *Ceiling) {
 	s.CeiledR2C = CeiledR2C(s.Raw, c.Value)
 }
 
+// Correlation compares predicted with recorded responses column by column: one value per neuroid.
+// PearsonColumns is Brain-Score's.
+type Correlation func(predicted, recorded mat.Matrix) ([]float64, error)
+
+// CrossRegressed is Brain-Score's CrossRegressedCorrelation, composed of its parts: for each
+// cross-validation split, fit Regression on the training images, predict the test images, compare
+// prediction and response per neuroid with Correlation and aggregate over neuroids with Aggregate; the
+// score is the mean over splits and its error the standard error over splits (Brain-Score's
+// aggregation). The ceiling fields of the Score are NaN until Score.SetCeiling is called.
+type CrossRegressed struct {
+	// Regression maps features to responses.
+	Regression Regression
+	// Correlation compares predictions with responses; nil means PearsonColumns.
+	Correlation Correlation
+	// Aggregate reduces the per-neuroid values of a split to one; nil means Median.
+	Aggregate func([]float64) float64
+}
+
 // Predictivity scores how well features (images × features) predict responses (images × neuroids) the
-// way Brain-Score's neural predictivity metric does: for each split, fit reg on the training images,
-// predict the test images, correlate prediction and response per neuroid (Pearson r over test images)
-// and take the median over neuroids; the score is the mean over splits and its error the standard error
-// over splits. The ceiling fields are NaN until Score.SetCeiling is called.
-//
-// Splits run concurrently, up to GOMAXPROCS at a time; each holds a copy of its training rows.
-func Predictivity(features, responses mat.Matrix, splits []Split, reg PLS) (*Score, error) {
+// way Brain-Score's neural predictivity metric does, with reg as the regression (Brain-Score's is
+// BrainScorePLS): CrossRegressed{Regression: reg}.Score.
+func Predictivity(features, responses mat.Matrix, splits []Split, reg Regression) (*Score, error) {
+	return CrossRegressed{Regression: reg}.Score(features, responses, splits)
+}
+
+// Score cross-validates the regression over the splits. Splits run concurrently, up to GOMAXPROCS at a
+// time; each holds a copy of its training rows. A regression that is a ProductsFitter gets each split's
+// cross products derived from the all-image ones.
+func (c CrossRegressed) Score(features, responses mat.Matrix, splits []Split) (*Score, error) {
+	if c.Regression == nil {
+		return nil, fmt.Errorf("metric: predictivity: no regression")
+	}
+	corr, agg := c.Correlation, c.Aggregate
+	if corr == nil {
+		corr = PearsonColumns
+	}
+	if agg == nil {
+		agg = Median
+	}
 	n, p := features.Dims()
 	nr, q := responses.Dims()
 	if n != nr {
@@ -70,9 +101,6 @@ func Predictivity(features, responses mat.Matrix, splits []Split, reg PLS) (*Sco
 		return nil, fmt.Errorf("metric: predictivity: no splits")
 	}
 	if err := CheckSplits(splits, n); err != nil {
-		return nil, fmt.Errorf("metric: predictivity: %w", err)
-	}
-	if _, _, _, err := reg.params(p); err != nil {
 		return nil, fmt.Errorf("metric: predictivity: %w", err)
 	}
 	x := rowMajor(features)
@@ -87,7 +115,10 @@ func Predictivity(features, responses mat.Matrix, splits []Split, reg PLS) (*Sco
 			return nil, fmt.Errorf("metric: predictivity: responses contain NaN or infinity")
 		}
 	}
-	cp := newCrossProducts(x, y, n, p, q)
+	var cp *crossProducts
+	if _, ok := c.Regression.(ProductsFitter); ok {
+		cp = newCrossProducts(x, y, n, p, q)
+	}
 
 	s := &Score{
 		RawPerSplit: make([]float64, len(splits)),
@@ -102,13 +133,13 @@ func Predictivity(features, responses mat.Matrix, splits []Split, reg PLS) (*Sco
 		go func() {
 			defer wg.Done()
 			for k := range jobs {
-				rs, err := scoreSplit(x, y, p, q, cp, splits[k], reg)
+				rs, err := c.scoreSplit(x, y, p, q, cp, splits[k], corr)
 				if err != nil {
 					errs[k] = fmt.Errorf("metric: predictivity: split %d: %w", k, err)
 					continue
 				}
 				s.NeuroidR[k] = rs
-				s.RawPerSplit[k] = Median(rs)
+				s.RawPerSplit[k] = agg(rs)
 			}
 		}()
 	}
@@ -125,6 +156,33 @@ func Predictivity(features, responses mat.Matrix, splits []Split, reg PLS) (*Sco
 	s.Raw = Mean(s.RawPerSplit)
 	s.Error = StdErr(s.RawPerSplit)
 	return s, nil
+}
+
+// scoreSplit fits on the split's training rows and returns the per-neuroid correlation on its test
+// rows. With cross products (a ProductsFitter), the training products come from them.
+func (c CrossRegressed) scoreSplit(x, y []float64, p, q int, cp *crossProducts, sp Split, corr Correlation) ([]float64, error) {
+	nTr := len(sp.Train)
+	xs := gatherRows(x, p, sp.Train)
+	ys := gatherRows(y, q, sp.Train)
+	var m Predictor
+	var err error
+	if cp != nil {
+		d := &Centred{N: nTr, P: p, Q: q, X: xs, Y: ys, XMean: centre(xs, nTr, p), YMean: centre(ys, nTr, q)}
+		d.XY, d.YY = cp.splitProducts(x, y, p, q, sp.Test, nTr, d.XMean, d.YMean)
+		m, err = c.Regression.(ProductsFitter).FitCentred(d)
+	} else {
+		m, err = c.Regression.Fit(mat.NewDense(nTr, p, xs), mat.NewDense(nTr, q, ys))
+	}
+	if err != nil {
+		return nil, err
+	}
+	xs, ys = nil, nil
+	nt := len(sp.Test)
+	pred, err := m.Predict(mat.NewDense(nt, p, gatherRows(x, p, sp.Test)))
+	if err != nil {
+		return nil, err
+	}
+	return corr(pred, mat.NewDense(nt, q, gatherRows(y, q, sp.Test)))
 }
 
 // rowMajor returns the elements of m in row-major order, sharing the backing array of a dense matrix
@@ -203,37 +261,4 @@ func subtract(a, b []float64) {
 	for i := range a {
 		a[i] -= b[i]
 	}
-}
-
-// scoreSplit fits on the split's training rows and returns the per-neuroid Pearson r on its test rows.
-func scoreSplit(x, y []float64, p, q int, cp *crossProducts, sp Split, reg PLS) ([]float64, error) {
-	nTr := len(sp.Train)
-	xs := gatherRows(x, p, sp.Train)
-	ys := gatherRows(y, q, sp.Train)
-	if err := reg.check(xs, ys, nTr, p, q); err != nil {
-		return nil, err
-	}
-	xMean := centre(xs, nTr, p)
-	yMean := centre(ys, nTr, q)
-	cov, gram := cp.splitProducts(x, y, p, q, sp.Test, nTr, xMean, yMean)
-	m, err := reg.fitCentred(xs, ys, xMean, yMean, cov, gram, nTr, p, q)
-	if err != nil {
-		return nil, err
-	}
-	xs, ys, cov, gram = nil, nil, nil, nil
-	nt := len(sp.Test)
-	xt := gatherRows(x, p, sp.Test)
-	for i := 0; i < nt; i++ {
-		subtract(xt[i*p:(i+1)*p], m.XMean)
-	}
-	pred := make([]float64, nt*q)
-	coef := m.Coef.RawMatrix()
-	blas64.Implementation().Dgemm(blas.NoTrans, blas.NoTrans, nt, q, p, 1, xt, p, coef.Data, coef.Stride, 0, pred, q)
-	for i := 0; i < nt; i++ {
-		row := pred[i*q : (i+1)*q]
-		for j := range row {
-			row[j] += m.YMean[j]
-		}
-	}
-	return PearsonColumns(mat.NewDense(nt, q, pred), mat.NewDense(nt, q, gatherRows(y, q, sp.Test)))
 }

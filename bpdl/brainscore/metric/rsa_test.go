@@ -3,6 +3,7 @@ package metric
 import (
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -111,5 +112,43 @@ func TestCompareRDMsErrors(t *testing.T) {
 	}
 	if _, err := RSA(mat.NewSymDense(4, nil), mat.NewSymDense(4, nil), 0, 1); err == nil {
 		t.Error("zero resamples not reported")
+	}
+}
+
+// TestRSAFastBootstrap checks RSA's weighted-rank bootstrap against listing each resample's pairs,
+// resample by resample, on RDMs with ties (rounded values) and without.
+func TestRSAFastBootstrap(t *testing.T) {
+	const n = 12
+	rng := rand.New(rand.NewPCG(3, 4))
+	a, b := mat.NewDense(n, 20, nil), mat.NewDense(n, 30, nil)
+	for i := range n {
+		for j := range 20 {
+			a.Set(i, j, rng.NormFloat64())
+		}
+		for j := range 30 {
+			b.Set(i, j, rng.NormFloat64()+0.5*a.At(i, j%20))
+		}
+	}
+	ra, rb := RDM(a), RDM(b)
+	tied := mat.NewSymDense(n, nil)
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			tied.SetSym(i, j, math.Round(4*ra.At(i, j))/4)
+		}
+	}
+	for _, c := range []struct {
+		name  string
+		model mat.Symmetric
+	}{{"distinct", ra}, {"ties", tied}} {
+		got, err := RSA(c.model, rb, 300, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := resampleRDMs(c.model, rb, 300, 5)
+		for k := range want {
+			if math.Abs(got.Bootstrap[k]-want[k]) > 1e-12 && !(math.IsNaN(got.Bootstrap[k]) && math.IsNaN(want[k])) {
+				t.Fatalf("%s: resample %d: %.15f, direct %.15f", c.name, k, got.Bootstrap[k], want[k])
+			}
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package study
 
 import (
 	"context"
@@ -10,11 +10,11 @@ import (
 	"github.com/bpdl/bpdl/bpdl/train"
 )
 
-// learnerModel shows a trained learner to the brain benchmarks (benchmark.Model): inputs are images in
+// Model shows a trained learner to the brain benchmarks (benchmark.Model): inputs are images in
 // the dataset's layout (C planes of H × W), run through the learner in fixed-size batches (the last one
 // padded with zeros, so the learner's graph is compiled once), and the activations of its scored layers
 // come back one row per image.
-type learnerModel struct {
+type Model struct {
 	learner  train.Learner
 	c, h, w  int
 	postReLU bool
@@ -25,12 +25,14 @@ type learnerModel struct {
 // brainBatch is the number of images per forward pass.
 const brainBatch = 256
 
-func newLearnerModel(l train.Learner, c, h, w int, postReLU bool) *learnerModel {
-	return &learnerModel{learner: l, c: c, h: h, w: w, postReLU: postReLU, batch: brainBatch}
+// NewModel shows learner l, which takes inputs of c planes of h × w values, to the brain benchmarks; with
+// postReLU its layers are the ReLU outputs rather than the Linear outputs.
+func NewModel(l train.Learner, c, h, w int, postReLU bool) *Model {
+	return &Model{learner: l, c: c, h: h, w: w, postReLU: postReLU, batch: brainBatch}
 }
 
 // Identifier implements benchmark.Model.
-func (m *learnerModel) Identifier() string {
+func (m *Model) Identifier() string {
 	if m.postReLU {
 		return m.learner.Name() + "-post-relu"
 	}
@@ -38,11 +40,11 @@ func (m *learnerModel) Identifier() string {
 }
 
 // Input implements benchmark.Model.
-func (m *learnerModel) Input() (int, int, int) { return m.c, m.h, m.w }
+func (m *Model) Input() (int, int, int) { return m.c, m.h, m.w }
 
 // Layers implements benchmark.Model: the learner's scored layers, found by one forward pass of a blank
 // batch the first time.
-func (m *learnerModel) Layers() []string {
+func (m *Model) Layers() []string {
 	if m.names == nil {
 		layers, err := m.forward(make([]float32, m.batch*m.c*m.h*m.w))
 		if err != nil {
@@ -55,14 +57,14 @@ func (m *learnerModel) Layers() []string {
 	return m.names
 }
 
-func (m *learnerModel) forward(x []float32) ([]train.Layer, error) {
+func (m *Model) forward(x []float32) ([]train.Layer, error) {
 	t := tensors.FromFlatDataAndDimensions(x, m.batch, m.c*m.h*m.w)
 	defer t.FinalizeAll()
 	return m.learner.Layers(t, m.postReLU)
 }
 
 // Activations implements benchmark.Model.
-func (m *learnerModel) Activations(ctx context.Context, inputs [][]float32, layers []string) (map[string]*mat.Dense, error) {
+func (m *Model) Activations(ctx context.Context, inputs [][]float32, layers []string) (map[string]*mat.Dense, error) {
 	dim := m.c * m.h * m.w
 	out := map[string]*mat.Dense{}
 	x := make([]float32, m.batch*dim)
