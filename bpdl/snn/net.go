@@ -117,6 +117,7 @@ func NewOn(b compute.Backend, impl Impl, cfg Config, inputs, classes int, seed u
 	if n.workers == 0 {
 		n.workers = runtime.GOMAXPROCS(0)
 	}
+	n.ws.enc.workers = n.workers
 	n.lif = cfg.Neuron.coef(cfg.DT)
 	n.li = cfg.Readout.coef(cfg.DT)
 	n.q = float32(cfg.FMax * cfg.DT)
