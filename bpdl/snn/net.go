@@ -30,12 +30,12 @@ type Net struct {
 	li      liCoef
 	q       float32      // FMax*DT, the firing probability per step of an input at 1
 	graph   *graphEngine // the graph engine; nil when the kernels run
+	calls   [2]uint64    // how many batches the training and the evaluation streams have encoded
 
 	// The kernels' state; unused with the graph engine.
 	w, b   [][]float32 // weights (input-major) and biases per layer
 	gw, gb [][]float32 // their gradients, zero between steps
 	opt    *optimizer
-	calls  [2]uint64 // how many batches the training and the evaluation streams have encoded
 
 	// blocks[l] cuts the units of hidden layer l into blocks of blockWidth units (the last may be
 	// shorter): the unit of work of a worker, small enough that its weights stay in cache over a whole
@@ -97,17 +97,17 @@ func New(cfg Config, inputs, classes int, seed uint64) (*Net, error) {
 	return NewOn(nil, ImplKernels, cfg, inputs, classes, seed)
 }
 
-// NewOn builds the net of New on the engine impl means for backend b (Impl.Resolve); the graph engine
-// compiles its graphs for b. The same seed gives the same initial weights and input spike trains on
+// NewOn builds the net of New on the engine impl means for backend be (Impl.Resolve); the graph engine
+// compiles its graphs for be. The same seed gives the same initial weights and input spike trains on
 // either engine.
-func NewOn(b compute.Backend, impl Impl, cfg Config, inputs, classes int, seed uint64) (*Net, error) {
+func NewOn(be compute.Backend, impl Impl, cfg Config, inputs, classes int, seed uint64) (*Net, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if _, err := ParseImpl(string(impl)); err != nil {
 		return nil, err
 	}
-	impl = impl.Resolve(b)
+	impl = impl.Resolve(be)
 	if inputs <= 0 || classes <= 0 {
 		return nil, fmt.Errorf("snn: %d inputs and %d classes, want > 0", inputs, classes)
 	}
@@ -142,7 +142,7 @@ func NewOn(b compute.Backend, impl Impl, cfg Config, inputs, classes int, seed u
 	}
 	if impl == ImplGraph {
 		var err error
-		if n.graph, err = newGraphEngine(b, cfg, n.sizes, torchLayout(n.w, n.sizes), n.b); err != nil {
+		if n.graph, err = newGraphEngine(be, cfg, n.sizes, torchLayout(n.w, n.sizes), n.b); err != nil {
 			return nil, err
 		}
 		n.w, n.b, n.gw, n.gb = nil, nil, nil, nil
