@@ -556,12 +556,14 @@ func (n *Net) backward(batch int, dlogits []float32, arg []int32) {
 		if l > 0 {
 			in = ws.spk[l-1]
 		}
-		// dL/dz at every step: dL/dc of the layer above times its weights. With a worker to spare for every
-		// block the product is split by rows too and done first; otherwise each block computes its columns
-		// and runs its recurrence at once, while they are in cache. Every value is the same either way.
+		// dL/dz at every step: dL/dc of the layer above times its weights. With fewer than four blocks per
+		// worker (where whole blocks would leave workers idle at the end), the product is split by rows too
+		// and done first; otherwise each block computes its columns and runs its recurrence at once, while
+		// they are in cache. Every value is the same either way.
 		blocks := len(n.blocks[l]) - 1
-		if n.workers > blocks {
-			chunks := min(rows, (n.workers+blocks-1)/blocks)
+		split := blocks < 4*n.workers && n.workers > 1
+		if split {
+			chunks := min(rows, (4*n.workers+blocks-1)/blocks)
 			b := n.blocks[l]
 			forEach(blocks*chunks, n.workers, func(_, i int) {
 				k, c := i%blocks, i/blocks
@@ -570,7 +572,7 @@ func (n *Net) backward(batch int, dlogits []float32, arg []int32) {
 			})
 		}
 		n.forBlocks(l, func(worker, _, lo, hi int) {
-			if n.workers <= blocks {
+			if !split {
 				mulRows(ws.gz, units, ws.gc[l+1], rows, above, ws.wt[l+1], units, lo, hi)
 			}
 			n.backwardLIF(l, in, batch, lo, hi, &ws.scratch[worker])
