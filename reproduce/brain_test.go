@@ -1,16 +1,24 @@
 package main
 
 import (
+	"context"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/bpdl/bpdl/bpdl/brainscore/benchmark"
 	"github.com/bpdl/bpdl/bpdl/brainscore/brainio"
+	"github.com/bpdl/bpdl/bpdl/data/fetch"
 	"github.com/bpdl/bpdl/bpdl/npy"
+	"github.com/bpdl/bpdl/bpdl/report"
 	"github.com/bpdl/bpdl/bpdl/study"
 )
 
@@ -237,6 +245,165 @@ func TestStudyScoresOffline(t *testing.T) {
 		if status[id] != want {
 			t.Errorf("%s: status %q, want %q\n%s", id, status[id], want, b)
 		}
+	}
+}
+
+// TestBenchmarksFetchFailure: `benchmarks -fetch` exits non-zero when a benchmark's data cannot be had
+// (issue 17: it exited 0 when every file failed), after listing everything: here the local copy of the
+// rsa92 file is corrupt.
+func TestBenchmarksFetchFailure(t *testing.T) {
+	local := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(local, benchmark.DirRSA92), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	spec, _ := benchmark.LookupSpec(benchmark.RSA92MacaqueIT)
+	bad := filepath.Join(local, benchmark.DirRSA92, spec.Files[0].File.Name)
+	if err := os.WriteFile(bad, []byte("not the file"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := runReproduce(t, "benchmarks", "-fetch", "-only", benchmark.RSA92MacaqueIT, "-brain-data", local, "-data-dir", t.TempDir())
+	if code != 1 || !strings.Contains(stderr, "could not be had ("+benchmark.RSA92MacaqueIT+")") || !strings.Contains(stderr, bad) {
+		t.Errorf("exit %d, stderr %q: want exit 1 naming the benchmark and the bad file", code, stderr)
+	}
+	if !strings.Contains(stdout, benchmark.RSA92MacaqueIT) {
+		t.Errorf("the listing is missing:\n%s", stdout)
+	}
+}
+
+// failingTransport fails every request, as a machine without a network does.
+type failingTransport struct{}
+
+func (failingTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, errors.New("network unreachable")
+}
+
+// TestFetchBenchmarksNetworkFailure: downloads that all fail make fetchBenchmarks fail, naming every
+// benchmark, after trying each.
+func TestFetchBenchmarksNetworkFailure(t *testing.T) {
+	dirs := benchmark.Dirs{Cache: t.TempDir(), Fetch: fetch.Options{Client: &http.Client{Transport: failingTransport{}}}}
+	var specs []benchmark.Spec
+	for _, id := range []string{benchmark.RSA92MacaqueIT, benchmark.CowleyV4} {
+		s, _ := benchmark.LookupSpec(id)
+		specs = append(specs, s)
+	}
+	var log strings.Builder
+	err := fetchBenchmarks(context.Background(), dirs, specs, &log)
+	if err == nil || !strings.Contains(err.Error(), "2 of 2") || strings.Count(log.String(), "network unreachable") < 2 {
+		t.Errorf("error %v, log %q: want both benchmarks reported", err, log.String())
+	}
+}
+
+// TestBenchmarksCheckPixelsTamperedCache: a pixels-check cache emptied to {} is ignored (issue 17: it
+// printed 0.00000); without the MajajHong2015 data the check says so.
+func TestBenchmarksCheckPixelsTamperedCache(t *testing.T) {
+	dataDir := t.TempDir()
+	spec, _ := benchmark.LookupSpec(benchmark.MajajHong2015IT)
+	cache := filepath.Join(dataDir, "brainscore")
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cache, "pixels-check-"+spec.Files[0].File.Sum.Hex+".json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := runReproduce(t, "benchmarks", "-check-pixels", "-offline", "-only", benchmark.MajajHong2015IT, "-data-dir", dataDir, "-brain-data", "")
+	if code != 0 || strings.Contains(stdout, "0.00000") || !strings.Contains(stdout, "ignoring") || !strings.Contains(stdout, "data not present") {
+		t.Errorf("exit %d, stderr %q, stdout:\n%s", code, stderr, stdout)
+	}
+}
+
+// TestNeuralFitFortranOrder scores a responses file saved in Fortran order (as np.save writes a
+// transpose), big-endian, against its C-order little-endian copy: the outputs must be identical
+// (issue 16: Fortran-ordered files were refused). The Fortran file is written here with an exact
+// NumPy header.
+func TestNeuralFitFortranOrder(t *testing.T) {
+	dir := t.TempDir()
+	const n, p, q = 120, 12, 5
+	features := make([]float64, n*p)
+	responses := make([]float64, n*q)
+	for i := range n {
+		for j := range p {
+			features[i*p+j] = math.Sin(float64(i*(j+1))) + float64(j%3)
+		}
+		for k := range q {
+			responses[i*q+k] = features[i*p+k] - 0.5*features[i*p+k+3] + 0.2*math.Cos(float64(7*i+k))
+		}
+	}
+	fpath, cpath := filepath.Join(dir, "features.npy"), filepath.Join(dir, "responses_c.npy")
+	if err := npy.Write(fpath, []int{n, p}, features); err != nil {
+		t.Fatal(err)
+	}
+	if err := npy.Write(cpath, []int{n, q}, responses); err != nil {
+		t.Fatal(err)
+	}
+	var payload []byte
+	for k := range q { // column-major: the first index varies fastest
+		for i := range n {
+			payload = binary.BigEndian.AppendUint64(payload, math.Float64bits(responses[i*q+k]))
+		}
+	}
+	hdr := fmt.Sprintf("{'descr': '>f8', 'fortran_order': True, 'shape': (%d, %d), }", n, q)
+	hdr += strings.Repeat(" ", 63-(10+len(hdr))%64) + "\n"
+	raw := append([]byte("\x93NUMPY\x01\x00"), byte(len(hdr)), byte(len(hdr)>>8))
+	raw = append(append(raw, hdr...), payload...)
+	fortran := filepath.Join(dir, "responses_f.npy")
+	if err := os.WriteFile(fortran, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var outs []string
+	for _, resp := range []string{cpath, fortran} {
+		stdout, stderr, code := runReproduce(t, "neural-fit", "-features", fpath, "-responses", resp, "-components", "6", "-json")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", resp, code, stderr)
+		}
+		outs = append(outs, stdout)
+	}
+	if outs[0] != outs[1] {
+		t.Errorf("C order:\n%s\nFortran order:\n%s", outs[0], outs[1])
+	}
+	if !strings.Contains(outs[0], `"raw": 0.`) {
+		t.Errorf("no score:\n%s", outs[0])
+	}
+}
+
+// TestBenchmarksExportAndFeatures exports the rsa92 stimuli for 1x28x28 inputs, computes the pixels
+// model's activations from the exported file as an outside program would (the images themselves), and
+// scores them with -features: the table must hold the scores of the pixels model scored directly.
+func TestBenchmarksExportAndFeatures(t *testing.T) {
+	local, ok := sharedData()
+	if !ok {
+		t.Skip("shared test data not found: skipping")
+	}
+	sharedPath(t, "rsa92", "Kriegeskorte_Neuron2008_supplementalData.mat")
+	dir, cache := t.TempDir(), t.TempDir()
+	common := []string{"-only", benchmark.RSA92MacaqueIT + "," + benchmark.MajajHong2015IT, "-brain-data", local, "-data-dir", cache, "-offline"}
+	stdout, stderr, code := runReproduce(t, append([]string{"benchmarks", "-export-stimuli", dir, "-input", "1x28x28"}, common...)...)
+	if code != 0 || !strings.Contains(stdout, benchmark.RSA92MacaqueIT+": ok") || !strings.Contains(stdout, benchmark.MajajHong2015IT+": data not present") {
+		t.Fatalf("export: exit %d, stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	set := filepath.Join(dir, benchmark.RSA92MacaqueIT, "stimuli")
+	a, err := npy.Read(filepath.Join(set, benchmark.StimuliFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(a.Shape, []int{92, 1, 28, 28}) || a.DType != "<f4" {
+		t.Fatalf("stimuli shape %v dtype %s", a.Shape, a.DType)
+	}
+	if err := npy.Write(filepath.Join(set, "pixels.npy"), []int{92, 28 * 28}, a.Data); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code = runReproduce(t, append([]string{"benchmarks", "-features", dir, "-model", "pixels-1x28x28"}, common...)...)
+	if code != 0 {
+		t.Fatalf("features: exit %d, stderr:\n%s", code, stderr)
+	}
+	direct, err := benchmark.ScoreAll(context.Background(), benchmark.NewPixels(1, 28, 28), benchmark.Options{
+		Dirs: benchmark.Dirs{Local: local, Cache: cache, Offline: true}, Benchmarks: []string{benchmark.RSA92MacaqueIT}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := direct[0].Score()
+	want := fmt.Sprintf("pixels-1x28x28,%s,IT,pixels,%s,%s,,,,ok", benchmark.RSA92MacaqueIT, report.Format(s.Raw, 5), report.Format(s.Error, 5))
+	if !strings.Contains(stdout, want) || !strings.Contains(stdout, benchmark.MajajHong2015IT+",IT,,,,,,,data not present") {
+		t.Errorf("table:\n%s\nwant a row %s", stdout, want)
 	}
 }
 

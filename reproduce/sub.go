@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -9,12 +10,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/bpdl/bpdl/bpdl/brainscore/benchmark"
+	"github.com/bpdl/bpdl/bpdl/brainscore/metric"
 	"github.com/bpdl/bpdl/bpdl/brainscore/neuralfit"
 	"github.com/bpdl/bpdl/bpdl/data"
 	"github.com/bpdl/bpdl/bpdl/data/fetch"
+	"github.com/bpdl/bpdl/bpdl/report"
 	"github.com/bpdl/bpdl/bpdl/study"
 )
 
@@ -45,8 +49,13 @@ func runBenchmarks(ctx context.Context, args []string, stdout, stderr io.Writer)
 	only := fs.String("only", "", "comma-separated benchmark identifiers to list (default: all)")
 	asJSON := fs.Bool("json", false, "write the list as JSON")
 	pixels := fs.Bool("check-pixels", false, "score Brain-Score's pixels model on "+benchmark.MajajHong2015IT+" and compare with Brain-Score's published values (needs the MajajHong2015 public data; minutes)")
+	exportDir := fs.String("export-stimuli", "", "write each benchmark's images, prepared for -input as bpdl's nets see them, to `DIR` as .npy (layout: DIR/BENCHMARK/SET/stimuli.npy and ids.txt)")
+	featuresDir := fs.String("features", "", "score the activations in `DIR` (DIR/BENCHMARK/SET/LAYER.npy beside the exported stimuli, one row per image) on every benchmark whose data are here")
+	input := fs.String("input", "3x32x32", "the model input CxHxW the stimuli are prepared for (the study's CIFAR-10 nets: 3x32x32; MNIST: 1x28x28); -features defaults to the shape in DIR's manifest.json")
+	layers := fs.String("layers", "", "with -features: the layers, comma-separated, input side first (default: the LAYER.npy files found, sorted)")
+	modelName := fs.String("model", "", "with -features: the model's name in the results (default: the folder's name)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: reproduce benchmarks [flags]\n\nLists the brain benchmarks, the files each needs and whether they are here.\n\nflags:\n")
+		fmt.Fprintf(fs.Output(), "usage: reproduce benchmarks [flags]\n\nLists the brain benchmarks, the files each needs and whether they are here; with -export-stimuli\nwrites their images for a model run elsewhere, and with -features scores that model's activations.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -74,16 +83,47 @@ func runBenchmarks(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		specs = sel
 	}
+	if *exportDir != "" && *featuresDir != "" {
+		return usageError("benchmarks: -export-stimuli and -features are separate steps: export, run your model, then score")
+	}
+	c, h, w, err := parseInput(*input)
+	if err != nil {
+		return usageError("benchmarks -input %q: %v", *input, err)
+	}
+	inputSet := false
+	fs.Visit(func(f *flag.Flag) { inputSet = inputSet || f.Name == "input" })
+	if m, err := benchmark.ReadManifest(*featuresDir); *featuresDir != "" && !inputSet && err == nil {
+		c, h, w = m.Channels, m.Height, m.Width // the shape the stimuli were exported for
+	}
 	dirs := bf.dirs()
+	var fetchErr error
 	if *fetchMissing {
+		if fetchErr = fetchBenchmarks(ctx, dirs, specs, stderr); ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	var ids []string
+	if *only != "" {
 		for _, s := range specs {
-			if _, err := dirs.Locate(ctx, s.Files); err != nil {
-				fmt.Fprintf(stderr, "%s: %v\n", s.Identifier, err)
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
+			ids = append(ids, s.Identifier)
+		}
+	}
+	opts := benchmark.Options{Dirs: dirs, Benchmarks: ids, Log: stderr}
+	switch {
+	case *exportDir != "":
+		return errors.Join(exportStimuli(ctx, *exportDir, c, h, w, opts, stdout), fetchErr)
+	case *featuresDir != "":
+		var names []string
+		if *layers != "" {
+			for _, l := range strings.Split(*layers, ",") {
+				names = append(names, strings.TrimSpace(l))
 			}
 		}
+		name := *modelName
+		if name == "" {
+			name = filepath.Base(filepath.Clean(*featuresDir))
+		}
+		return errors.Join(scoreFeatures(ctx, *featuresDir, name, c, h, w, names, opts, stdout), fetchErr)
 	}
 	type fileJSON struct {
 		Folder   string `json:"folder"`
@@ -152,10 +192,112 @@ func runBenchmarks(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stdout, "\nURLs: reproduce benchmarks -json; download: reproduce benchmarks -fetch; a local copy: -brain-data DIR or $%s\n", study.BrainDataEnvVar)
 	}
 	if *pixels {
-		return checkPixels(ctx, dirs, stdout)
+		if err := checkPixels(ctx, dirs, stdout); err != nil {
+			return errors.Join(err, fetchErr)
+		}
+	}
+	return fetchErr
+}
+
+// fetchBenchmarks downloads the missing files of the benchmarks, reporting each benchmark whose files
+// could not all be had to w. It goes through every benchmark and returns an error naming those that
+// failed, so that the exit status says so after everything that could be fetched is here.
+func fetchBenchmarks(ctx context.Context, dirs benchmark.Dirs, specs []benchmark.Spec, w io.Writer) error {
+	var failed []string
+	for _, s := range specs {
+		if _, err := dirs.Locate(ctx, s.Files); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			fmt.Fprintf(w, "%s: %v\n", s.Identifier, err)
+			failed = append(failed, s.Identifier)
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("benchmarks -fetch: the data of %d of %d benchmarks could not be had (%s): see above", len(failed), len(specs), strings.Join(failed, ", "))
 	}
 	return nil
 }
+
+// parseInput parses an input shape CxHxW.
+func parseInput(s string) (c, h, w int, err error) {
+	parts := strings.Split(s, "x")
+	if len(parts) != 3 {
+		return 0, 0, 0, errors.New("want CxHxW, such as 3x32x32")
+	}
+	var v [3]int
+	for i, p := range parts {
+		if v[i], err = strconv.Atoi(p); err != nil || v[i] < 1 || v[i] > 4096 {
+			return 0, 0, 0, fmt.Errorf("want CxHxW with each a positive integer, such as 3x32x32")
+		}
+	}
+	if v[0] != 1 && v[0] != 3 {
+		return 0, 0, 0, fmt.Errorf("%d channels: want 1 (gray) or 3 (RGB)", v[0])
+	}
+	return v[0], v[1], v[2], nil
+}
+
+// exportStimuli writes every listed benchmark's images to dir (benchmark.ExportStimuli) and says what it
+// wrote; benchmarks whose data are missing are listed, and any failure makes the result an error once
+// the rest is written.
+func exportStimuli(ctx context.Context, dir string, c, h, w int, opts benchmark.Options, stdout io.Writer) error {
+	log := opts.Log
+	opts.Log = nil
+	res, err := benchmark.ExportStimuli(ctx, dir, c, h, w, opts)
+	var failed []string
+	for _, r := range res {
+		fmt.Fprintf(stdout, "%s: %s\n", r.Benchmark, r.Status)
+		for _, n := range r.Notes {
+			fmt.Fprintf(stdout, "  %s\n", n)
+		}
+		if isError(r.Status) {
+			failed = append(failed, r.Benchmark)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "stimuli for %dx%dx%d inputs in %s: save each layer's activations as BENCHMARK/SET/LAYER.npy beside stimuli.npy, then run reproduce benchmarks -features %s -input %dx%dx%d\n", c, h, w, dir, dir, c, h, w)
+	if len(failed) > 0 {
+		return fmt.Errorf("benchmarks -export-stimuli: %s failed: see above", strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+// scoreFeatures scores the activations in dir (a benchmark.Precomputed model) on every listed benchmark
+// whose data are here, logging each benchmark's per-layer scores, and writes one row per benchmark in
+// the columns of scores.csv. Any benchmark that failed makes the result an error once all are written.
+func scoreFeatures(ctx context.Context, dir, name string, c, h, w int, layers []string, opts benchmark.Options, stdout io.Writer) error {
+	m, err := benchmark.NewPrecomputed(dir, name, c, h, w, layers)
+	if err != nil {
+		return err
+	}
+	res, err := benchmark.ScoreAll(ctx, m, opts)
+	if err != nil {
+		return err
+	}
+	rows := [][]string{{"model", "benchmark", "region", "layer", "raw", "error", "ceiling", "ceiled_r_over_c_squared", "ceiled_r2_over_c", "status"}}
+	var failed []string
+	for _, r := range res {
+		s, status := r.Score(), r.Status
+		if isError(status) {
+			failed, status = append(failed, r.Benchmark), study.StatusError
+		}
+		rows = append(rows, []string{name, r.Benchmark, r.Region, r.Layer, report.Format(s.Raw, 5), report.Format(s.Error, 5),
+			report.Format(s.Ceiling, 5), report.Format(s.CeiledRC2, 5), report.Format(s.CeiledR2C, 5), status})
+	}
+	cw := csv.NewWriter(stdout)
+	if err := cw.WriteAll(rows); err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("benchmarks -features: %s failed: see above", strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+// isError reports whether a result's status is an error.
+func isError(status string) bool { return strings.HasPrefix(status, "error") }
 
 func orNone(s string) string {
 	if s == "" {
@@ -175,10 +317,12 @@ func runNeuralFit(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.StringVar(&cfg.Repetitions, "repetitions", "", "optional repetitions .npy: repetitions × images × neuroids, NaN where missing; adds the split-half ceiling and ceiled scores")
 	fs.StringVar(&cfg.Labels, "labels", "", "optional labels .npy: one integer per image (its object), to stratify the default splits")
 	fs.StringVar(&cfg.Splits, "splits", "", `optional JSON {"splits": [{"train": [...], "test": [...]}, ...], "ceiling_halves": [[...], ...]} (default: Brain-Score's)`)
+	fs.StringVar(&cfg.Regression, "regression", "pls", "regression: "+strings.Join(metric.DefaultRegressions().Names(), ", ")+" (pls is Brain-Score's)")
 	fs.IntVar(&cfg.Components, "components", 0, "PLS components (0: Brain-Score's 25)")
+	fs.Float64Var(&cfg.Alpha, "alpha", 1, "ridge penalty with -regression ridge (scikit-learn's default 1; 0 is least squares)")
 	asJSON := fs.Bool("json", false, "write the result as JSON")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: reproduce neural-fit -features F.npy -responses R.npy [-repetitions P.npy] [-labels L.npy] [-splits S.json] [-json]\n\nScores features against neural responses with Brain-Score's PLS predictivity.\n\nflags:\n")
+		fmt.Fprintf(fs.Output(), "usage: reproduce neural-fit -features F.npy -responses R.npy [-repetitions P.npy] [-labels L.npy] [-splits S.json] [-regression pls|ridge] [-json]\n\nScores features against neural responses with Brain-Score's predictivity (PLS by default).\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -202,10 +346,13 @@ func runNeuralFit(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		enc.SetIndent("", "  ")
 		return enc.Encode(res)
 	}
-	fmt.Fprintf(stdout, "%d images, %d features, %d neuroids; splits: %s\n", res.Images, res.Features, res.Neuroids, res.SplitsFrom)
+	fmt.Fprintf(stdout, "%d images, %d features, %d neuroids; splits: %s; regression: %s\n", res.Images, res.Features, res.Neuroids, res.SplitsFrom, res.Regression)
 	fmt.Fprintf(stdout, "raw %.6f ± %.6f (median r over neuroids, mean over %d splits)\n", float64(res.Raw), float64(res.Error), len(res.RawPerSplit))
 	if res.Ceiling != nil {
 		fmt.Fprintf(stdout, "ceiling %.6f; ceiled (r/c)^2 %.6f, r^2/c %.6f\n", float64(*res.Ceiling), float64(*res.CeiledRC2), float64(*res.CeiledR2C))
+	}
+	for _, n := range res.Notes {
+		fmt.Fprintf(stdout, "note: %s\n", n)
 	}
 	return ctx.Err()
 }

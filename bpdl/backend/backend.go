@@ -33,7 +33,7 @@ const Default = "go"
 // none ever frees (TestGoBackendPoolDeadlock reproduces it). With no limit, workers never wait for one
 // another; each product still splits its work over at most GOMAXPROCS goroutines. bpdl sets it
 // without GoMLX's print on standard output (see openGoUnlimited). "go:ops_sequential" runs one op at a time
-// instead (slower: BP's step at batch 128 ran at 2121 examples/s against 3612, see the README).
+// instead (slower on large graphs; docs/performance.md has the measurement).
 const GoDefaultOptions = "parallelism=-1"
 
 // GoSequential is the Go backend running one op at a time: never more than one matrix product waits for

@@ -6,12 +6,19 @@
 // with spaces and a newline so that the data starts on a 64-byte boundary), and then the raw element
 // bytes in the order the header says.
 //
-// This package handles what the project's data needs: little-endian (or byte-order-free) float64,
-// float32, signed and unsigned integers and booleans, stored in C (row-major) order. Every element is
-// converted to float64 on reading, so a label vector of int64 and a feature matrix of float32 both come
-// back as an *Array with float64 Data. Fortran-ordered, big-endian, structured and object arrays are
-// refused with an error that says so. Writing always produces a version 1.0 (or, for very long shapes,
-// 2.0) little-endian float64 file, written atomically.
+// Read takes the arrays NumPy writes of numbers: float16, float32 and float64, signed and unsigned
+// integers of 1, 2, 4 and 8 bytes, and booleans, little-endian ('<') or big-endian ('>'), in C
+// (row-major) or Fortran (column-major) order, as np.save writes a transpose. Every element is
+// converted to float64 (exactly, except 64-bit integers beyond 2^53) and Data is always in C order, so
+// a label vector of int64, a feature matrix of float32 and a Fortran-ordered big-endian float64
+// transpose all come back alike. Complex, string, object, datetime and structured arrays are refused
+// with an error that names the dtype. Write produces a version 1.0 (or, for very long shapes, 2.0)
+// little-endian C-order float64 file, WriteFloat32 the same in float32, both written atomically.
+//
+// A hand-written reader rather than codeberg.org/sbinet/npyio (v0.14.0, tried on NumPy 1.24's files):
+// npyio returns Fortran-ordered data in file order when read into a slice, refuses to convert float16
+// or integer files to float64 ("types don't match"), panics on a header without a newline (a
+// corrupt file), reads no version 3 file, and would raise the module's gonum to v0.17.
 package npy
 
 import (
@@ -44,10 +51,12 @@ const MaxHeaderLen = 1 << 20
 type Array struct {
 	// Shape is the size of each dimension.
 	Shape []int
-	// Data holds the elements converted to float64, in C order.
+	// Data holds the elements converted to float64, in C order (whatever the file's order).
 	Data []float64
-	// DType is the NumPy type string the file declared, such as "<f4" or "<i8".
+	// DType is the NumPy type string the file declared, such as "<f4", ">i8" or "|b1".
 	DType string
+	// Fortran reports that the file stored the elements in Fortran (column-major) order.
+	Fortran bool
 }
 
 // Len returns the number of elements, the product of the shape (1 for a zero-dimensional array).
@@ -82,21 +91,22 @@ func ShapeString(shape []int) string {
 // elemType describes how one element is stored.
 type elemType struct {
 	size    int
-	convert func(b []byte) float64
+	convert func(b []byte, order binary.ByteOrder) float64
 }
 
 var elemTypes = map[string]elemType{
-	"f8": {8, func(b []byte) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(b)) }},
-	"f4": {4, func(b []byte) float64 { return float64(math.Float32frombits(binary.LittleEndian.Uint32(b))) }},
-	"i8": {8, func(b []byte) float64 { return float64(int64(binary.LittleEndian.Uint64(b))) }},
-	"i4": {4, func(b []byte) float64 { return float64(int32(binary.LittleEndian.Uint32(b))) }},
-	"i2": {2, func(b []byte) float64 { return float64(int16(binary.LittleEndian.Uint16(b))) }},
-	"i1": {1, func(b []byte) float64 { return float64(int8(b[0])) }},
-	"u8": {8, func(b []byte) float64 { return float64(binary.LittleEndian.Uint64(b)) }},
-	"u4": {4, func(b []byte) float64 { return float64(binary.LittleEndian.Uint32(b)) }},
-	"u2": {2, func(b []byte) float64 { return float64(binary.LittleEndian.Uint16(b)) }},
-	"u1": {1, func(b []byte) float64 { return float64(b[0]) }},
-	"b1": {1, func(b []byte) float64 {
+	"f8": {8, func(b []byte, o binary.ByteOrder) float64 { return math.Float64frombits(o.Uint64(b)) }},
+	"f4": {4, func(b []byte, o binary.ByteOrder) float64 { return float64(math.Float32frombits(o.Uint32(b))) }},
+	"f2": {2, func(b []byte, o binary.ByteOrder) float64 { return halfToFloat64(o.Uint16(b)) }},
+	"i8": {8, func(b []byte, o binary.ByteOrder) float64 { return float64(int64(o.Uint64(b))) }},
+	"i4": {4, func(b []byte, o binary.ByteOrder) float64 { return float64(int32(o.Uint32(b))) }},
+	"i2": {2, func(b []byte, o binary.ByteOrder) float64 { return float64(int16(o.Uint16(b))) }},
+	"i1": {1, func(b []byte, _ binary.ByteOrder) float64 { return float64(int8(b[0])) }},
+	"u8": {8, func(b []byte, o binary.ByteOrder) float64 { return float64(o.Uint64(b)) }},
+	"u4": {4, func(b []byte, o binary.ByteOrder) float64 { return float64(o.Uint32(b)) }},
+	"u2": {2, func(b []byte, o binary.ByteOrder) float64 { return float64(o.Uint16(b)) }},
+	"u1": {1, func(b []byte, _ binary.ByteOrder) float64 { return float64(b[0]) }},
+	"b1": {1, func(b []byte, _ binary.ByteOrder) float64 {
 		if b[0] != 0 {
 			return 1
 		}
@@ -104,27 +114,63 @@ var elemTypes = map[string]elemType{
 	}},
 }
 
-// parseDescr checks a NumPy type string and returns its element type. Byte order '<' (little-endian)
-// is accepted for every type and '|' (not applicable) for one-byte types; '>' and native '=' are
-// refused because the file does not then say its byte order in a way this package can trust.
-func parseDescr(descr string) (elemType, error) {
-	if len(descr) != 3 {
-		return elemType{}, fmt.Errorf("unsupported dtype %q (want a little-endian float, int, uint or bool such as '<f8')", descr)
+// halfToFloat64 converts an IEEE 754 binary16 value (NumPy's float16) exactly.
+func halfToFloat64(h uint16) float64 {
+	sign := 1.0
+	if h&0x8000 != 0 {
+		sign = -1
+	}
+	exp, frac := int(h>>10&0x1f), float64(h&0x3ff)
+	switch exp {
+	case 0: // zero or subnormal: frac · 2^-24
+		return sign * math.Ldexp(frac, -24)
+	case 0x1f:
+		if frac == 0 {
+			return math.Inf(int(sign))
+		}
+		return math.NaN()
+	}
+	return sign * math.Ldexp(1024+frac, exp-25)
+}
+
+// supported lists the dtypes Read takes, for error messages.
+const supported = "float16/32/64 (f2 f4 f8), int8/16/32/64 (i1 i2 i4 i8), uint8/16/32/64 (u1 u2 u4 u8) and bool (b1), little- or big-endian"
+
+// parseDescr checks a NumPy type string and returns its element type and byte order: '<'
+// (little-endian) or '>' (big-endian) for every type, and also '|' (not applicable) for one-byte
+// types. The native order '=' is refused: NumPy writes the explicit order, and a file that does not is
+// not one this package can trust.
+func parseDescr(descr string) (elemType, binary.ByteOrder, error) {
+	if len(descr) < 2 {
+		return elemType{}, nil, fmt.Errorf("unsupported dtype %q (supported: %s)", descr, supported)
 	}
 	order, code := descr[0], descr[1:]
 	et, ok := elemTypes[code]
 	if !ok {
-		return elemType{}, fmt.Errorf("unsupported dtype %q (supported: f8 f4 i8 i4 i2 i1 u8 u4 u2 u1 b1)", descr)
+		what := ""
+		switch code[0] {
+		case 'c':
+			what = "complex "
+		case 'S', 'U', 'a':
+			what = "string "
+		case 'O':
+			what = "object "
+		case 'M', 'm':
+			what = "datetime "
+		case 'V':
+			what = "void "
+		}
+		return elemType{}, nil, fmt.Errorf("unsupported %sdtype %q (supported: %s)", what, descr, supported)
 	}
 	switch {
 	case order == '<':
+		return et, binary.LittleEndian, nil
+	case order == '>':
+		return et, binary.BigEndian, nil
 	case order == '|' && et.size == 1:
-	case order == '>' && et.size > 1:
-		return elemType{}, fmt.Errorf("big-endian dtype %q is not supported; convert with arr.astype('<%s')", descr, code)
-	default:
-		return elemType{}, fmt.Errorf("unsupported byte order in dtype %q", descr)
+		return et, binary.LittleEndian, nil
 	}
-	return et, nil
+	return elemType{}, nil, fmt.Errorf("unsupported byte order %q in dtype %q (want '<' or '>', or '|' for one-byte types)", order, descr)
 }
 
 // header is the parsed .npy header dict.
@@ -216,10 +262,7 @@ func decode(r io.Reader, size int64) (*Array, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parsing header %q: %w", strings.TrimSpace(string(hb)), err)
 	}
-	if h.fortranOrder {
-		return nil, fmt.Errorf("array of shape %s is stored in Fortran (column-major) order, which is not supported; save np.ascontiguousarray(arr) instead", ShapeString(h.shape))
-	}
-	et, err := parseDescr(h.descr)
+	et, order, err := parseDescr(h.descr)
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +282,7 @@ func decode(r io.Reader, size int64) (*Array, error) {
 			return nil, fmt.Errorf("shape %s of dtype %s needs %d data bytes but the file holds %d", ShapeString(h.shape), h.descr, nbytes, have)
 		}
 	}
-	data, err := readElements(r, n, et, size >= 0)
+	data, err := readElements(r, n, et, order, size >= 0)
 	if err != nil {
 		return nil, fmt.Errorf("reading %d elements of dtype %s, shape %s: %w", n, h.descr, ShapeString(h.shape), err)
 	}
@@ -250,12 +293,46 @@ func decode(r io.Reader, size int64) (*Array, error) {
 			return nil, fmt.Errorf("trailing bytes after the %d data bytes of shape %s", nbytes, ShapeString(h.shape))
 		}
 	}
-	return &Array{Shape: h.shape, Data: data, DType: h.descr}, nil
+	if h.fortranOrder {
+		data = fortranToC(data, h.shape)
+	}
+	return &Array{Shape: h.shape, Data: data, DType: h.descr, Fortran: h.fortranOrder}, nil
+}
+
+// fortranToC reorders elements stored in Fortran order (first index fastest) into C order (last index
+// fastest).
+func fortranToC(in []float64, shape []int) []float64 {
+	if len(shape) < 2 || len(in) == 0 {
+		return in
+	}
+	k := len(shape)
+	cStride := make([]int, k)
+	s := 1
+	for j := k - 1; j >= 0; j-- {
+		cStride[j] = s
+		s *= shape[j]
+	}
+	out := make([]float64, len(in))
+	idx := make([]int, k)
+	c := 0
+	for _, v := range in {
+		out[c] = v
+		for j := 0; j < k; j++ { // the next index in Fortran order
+			idx[j]++
+			c += cStride[j]
+			if idx[j] < shape[j] {
+				break
+			}
+			c -= cStride[j] * shape[j]
+			idx[j] = 0
+		}
+	}
+	return out
 }
 
 // readElements reads n elements of type et from r. When sized is true the caller has checked that r
 // holds exactly the data, so the output is allocated at once; otherwise it grows as data arrives.
-func readElements(r io.Reader, n int, et elemType, sized bool) ([]float64, error) {
+func readElements(r io.Reader, n int, et elemType, order binary.ByteOrder, sized bool) ([]float64, error) {
 	const chunkElems = 8192
 	var out []float64
 	if sized {
@@ -271,7 +348,7 @@ func readElements(r io.Reader, n int, et elemType, sized bool) ([]float64, error
 			return nil, fmt.Errorf("data ends after %d of %d elements: %w", len(out), n, noEOF(err))
 		}
 		for i := 0; i < k; i++ {
-			out = append(out, et.convert(b[i*et.size:]))
+			out = append(out, et.convert(b[i*et.size:], order))
 		}
 	}
 	return out, nil
@@ -455,24 +532,60 @@ func (p *litParser) tuple() ([]int, error) {
 // Encode writes a little-endian float64 array of the given shape to w in .npy format version 1.0 (2.0
 // when the header would not fit version 1's two-byte length). len(data) must equal the product of shape.
 func Encode(w io.Writer, shape []int, data []float64) error {
-	if err := encode(w, shape, data); err != nil {
+	if err := encodeFloat64(w, shape, data); err != nil {
 		return fmt.Errorf("npy: %w", err)
 	}
 	return nil
 }
 
-func encode(w io.Writer, shape []int, data []float64) error {
-	n := 1
+func encodeFloat64(w io.Writer, shape []int, data []float64) error {
+	return encode(w, shape, "<f8", len(data), func(bw *bufio.Writer) error {
+		var e [8]byte
+		for _, v := range data {
+			binary.LittleEndian.PutUint64(e[:], math.Float64bits(v))
+			if _, err := bw.Write(e[:]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// EncodeFloat32 is Encode for float32 data ('<f4').
+func EncodeFloat32(w io.Writer, shape []int, data []float32) error {
+	if err := encodeFloat32(w, shape, data); err != nil {
+		return fmt.Errorf("npy: %w", err)
+	}
+	return nil
+}
+
+func encodeFloat32(w io.Writer, shape []int, data []float32) error {
+	return encode(w, shape, "<f4", len(data), func(bw *bufio.Writer) error {
+		var e [4]byte
+		for _, v := range data {
+			binary.LittleEndian.PutUint32(e[:], math.Float32bits(v))
+			if _, err := bw.Write(e[:]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// encode writes the header of a C-order array of dtype descr and n elements, then the elements by
+// writeData.
+func encode(w io.Writer, shape []int, descr string, n int, writeData func(*bufio.Writer) error) error {
+	want := 1
 	for _, d := range shape {
 		if d < 0 {
 			return fmt.Errorf("negative dimension in shape %s", ShapeString(shape))
 		}
-		n *= d
+		want *= d
 	}
-	if n != len(data) {
-		return fmt.Errorf("shape %s has %d elements but data has %d", ShapeString(shape), n, len(data))
+	if want != n {
+		return fmt.Errorf("shape %s has %d elements but data has %d", ShapeString(shape), want, n)
 	}
-	dict := fmt.Sprintf("{'descr': '<f8', 'fortran_order': False, 'shape': %s, }", ShapeString(shape))
+	dict := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, ShapeString(shape))
 	// Pad with spaces and end with a newline so that magic + version + length + header is a multiple
 	// of 64 bytes, as NumPy does.
 	version, lenBytes := byte(1), 2
@@ -497,12 +610,8 @@ func encode(w io.Writer, shape []int, data []float64) error {
 		return fmt.Errorf("writing header: %w", err)
 	}
 	bw := bufio.NewWriterSize(w, 1<<16)
-	var e [8]byte
-	for _, v := range data {
-		binary.LittleEndian.PutUint64(e[:], math.Float64bits(v))
-		if _, err := bw.Write(e[:]); err != nil {
-			return fmt.Errorf("writing data: %w", err)
-		}
+	if err := writeData(bw); err != nil {
+		return fmt.Errorf("writing data: %w", err)
 	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("writing data: %w", err)
@@ -513,7 +622,15 @@ func encode(w io.Writer, shape []int, data []float64) error {
 // Write writes a float64 array of the given shape to path in .npy format. It writes a temporary file
 // in the same directory, syncs it, and renames it over path, so a reader never sees a partial file.
 func Write(path string, shape []int, data []float64) error {
-	if err := fetch.WriteAtomic(path, func(w io.Writer) error { return encode(w, shape, data) }); err != nil {
+	if err := fetch.WriteAtomic(path, func(w io.Writer) error { return encodeFloat64(w, shape, data) }); err != nil {
+		return fmt.Errorf("npy: writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// WriteFloat32 is Write for float32 data.
+func WriteFloat32(path string, shape []int, data []float32) error {
+	if err := fetch.WriteAtomic(path, func(w io.Writer) error { return encodeFloat32(w, shape, data) }); err != nil {
 		return fmt.Errorf("npy: writing %s: %w", path, err)
 	}
 	return nil

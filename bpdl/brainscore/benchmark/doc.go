@@ -33,4 +33,10 @@
 //	results, err := benchmark.ScoreAll(ctx, model, benchmark.Options{Registry: reg, Dirs: dirs})
 //
 // TestRegisterToyBenchmarks does exactly this.
+//
+// # Models that run elsewhere
+//
+// ExportStimuli writes every benchmark's images as bpdl's nets see them; a model run outside bpdl on
+// them saves its activations beside them, and a Precomputed model scores those through ScoreAll like
+// any other (see export.go for the layout).
 package benchmark

@@ -37,29 +37,35 @@ func neuralDefinition(s neuralSpec, description string) Definition {
 	return Definition{
 		Spec: Spec{Identifier: s.identifier, BrainScore: s.brainScore, Region: s.region, Metric: "pls", Public: true, Selects: true,
 			Description: description, Files: brainioFiles(s.assembly, s.stimuli)},
-		Load: func(ctx context.Context, src *Source) (Benchmark, error) {
-			a, err := Shared(src, "assembly", func() (*brainio.Assembly, error) { return brainio.ReadAssembly(src.Paths[0]) })
+		Load: neuralLoader(s),
+	}
+}
+
+// neuralLoader loads the benchmark from an assembly, a stimulus set CSV and its ZIP (src.Paths in
+// that order).
+func neuralLoader(s neuralSpec) func(context.Context, *Source) (Benchmark, error) {
+	return func(ctx context.Context, src *Source) (Benchmark, error) {
+		a, err := Shared(src, "assembly", func() (*brainio.Assembly, error) { return brainio.ReadAssembly(src.Paths[0]) })
+		if err != nil {
+			return nil, err
+		}
+		st, err := Shared(src, "stimuli", func() (*preparedImages, error) {
+			st, err := brainio.ReadStimulusSet(src.Paths[1], src.Paths[2])
 			if err != nil {
 				return nil, err
 			}
-			st, err := Shared(src, "stimuli", func() (*preparedImages, error) {
-				st, err := brainio.ReadStimulusSet(src.Paths[1], src.Paths[2])
-				if err != nil {
-					return nil, err
-				}
-				src.OnClose(st)
-				return newPreparedImages(st), nil
-			})
-			if err != nil {
-				return nil, err
-			}
-			b, err := newNeural(s, a, st)
-			if err != nil {
-				return nil, err
-			}
-			b.Preprocess = src.Preprocess
-			return b, nil
-		},
+			src.OnClose(st)
+			return newPreparedImages(st), nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		b, err := newNeural(s, a, st)
+		if err != nil {
+			return nil, err
+		}
+		b.Preprocess = src.Preprocess
+		return b, nil
 	}
 }
 

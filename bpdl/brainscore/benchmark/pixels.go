@@ -16,6 +16,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/bpdl/bpdl/bpdl/brainscore/brainio"
+	"github.com/bpdl/bpdl/bpdl/brainscore/metric"
 	"github.com/bpdl/bpdl/bpdl/brainscore/stimuli"
 	"github.com/bpdl/bpdl/bpdl/data/fetch"
 )
@@ -150,6 +151,25 @@ type PixelsComparison struct {
 	Seconds                                   float64
 }
 
+// check reports whether c is a result CheckPixels could have computed: every number finite (or NaN
+// where it is undefined), the ceiling in (0, 1], |raw| <= 1 and the ceiled scores those of raw and the
+// ceiling. A cache file that was emptied or edited ({} reads as all zeros) fails.
+func (c *PixelsComparison) check() error {
+	switch {
+	case !(c.Ceiling > 0 && c.Ceiling <= 1):
+		return fmt.Errorf("ceiling %v outside (0, 1]", c.Ceiling)
+	case !(math.Abs(c.Raw) <= 1):
+		return fmt.Errorf("raw %v outside [-1, 1]", c.Raw)
+	case !(c.Error >= 0) || math.IsInf(c.Error, 0):
+		return fmt.Errorf("error %v is not a finite value >= 0", c.Error)
+	case math.Abs(c.CeiledRC2-metric.CeiledRC2(c.Raw, c.Ceiling)) > 1e-9 || math.Abs(c.CeiledR2C-metric.CeiledR2C(c.Raw, c.Ceiling)) > 1e-9:
+		return fmt.Errorf("ceiled scores %v, %v are not those of raw %v and ceiling %v", c.CeiledRC2, c.CeiledR2C, c.Raw, c.Ceiling)
+	case !(c.Seconds >= 0):
+		return fmt.Errorf("time %v s", c.Seconds)
+	}
+	return nil
+}
+
 // String prints the comparison as a small table.
 func (c *PixelsComparison) String() string {
 	r := PixelsReference
@@ -165,8 +185,9 @@ func (c *PixelsComparison) String() string {
 
 // CheckPixels scores Brain-Score's pixels model (PIL convert("RGB"), resize to 256 × 256 with the
 // default bicubic filter, bytes as features) on MajajHong2015public.IT-pls, through GramFeatures. The
-// result is cached in the cache folder, keyed by the assembly's checksum, because it takes minutes.
-// Missing data give a *fetch.OfflineError.
+// result is cached in the cache folder, keyed by the assembly's checksum, because it takes minutes; a
+// cache file that holds no valid result is reported to log and the score recomputed. Missing data give
+// a *fetch.OfflineError.
 func CheckPixels(ctx context.Context, dirs Dirs, log io.Writer) (*PixelsComparison, error) {
 	if log == nil {
 		log = io.Discard
@@ -175,9 +196,14 @@ func CheckPixels(ctx context.Context, dirs Dirs, log io.Writer) (*PixelsComparis
 	cachePath := filepath.Join(dirs.Cache, "pixels-check-"+files[0].File.Sum.Hex+".json")
 	if b, err := os.ReadFile(cachePath); err == nil {
 		var c PixelsComparison
-		if json.Unmarshal(b, &c) == nil {
+		err := json.Unmarshal(b, &c)
+		if err == nil {
+			err = c.check()
+		}
+		if err == nil {
 			return &c, nil
 		}
+		fmt.Fprintf(log, "pixels check: ignoring %s, which holds no valid result (%v)\n", cachePath, err)
 	}
 	paths, err := dirs.Locate(ctx, files)
 	if err != nil {

@@ -2,12 +2,18 @@ package benchmark
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/bpdl/bpdl/bpdl/brainscore/stimuli"
+	"github.com/bpdl/bpdl/bpdl/data/fetch"
 	"github.com/bpdl/bpdl/bpdl/internal/shared"
 )
 
@@ -88,4 +94,45 @@ func TestPixelsOnSynthetic(t *testing.T) {
 		t.Errorf("pixels on the synthetic IT: raw %.4f, ceiling %.4f", c.Raw, c.Ceiling)
 	}
 	t.Logf("\n%s", c)
+}
+
+// TestCheckPixelsCache: a valid cached result is returned; a tampered one ({}, which reads as zeros, or
+// numbers that do not fit together) is reported and ignored, so that without the data the check says
+// the data are missing instead of printing zeros (issue 17).
+func TestCheckPixelsCache(t *testing.T) {
+	cache := t.TempDir()
+	dirs := Dirs{Cache: cache, Offline: true}
+	path := filepath.Join(cache, "pixels-check-"+brainioFiles("dicarlo.MajajHong2015.public")[0].File.Sum.Hex+".json")
+	valid := PixelsComparison{Raw: 0.2, Error: 0.01, Ceiling: 0.8, CeiledRC2: 0.0625, CeiledR2C: 0.05, Seconds: 90}
+	b, err := json.Marshal(valid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, content string
+		ok            bool
+	}{
+		{"valid", string(b), true},
+		{"emptied", "{}", false},
+		{"edited", strings.Replace(string(b), `"Raw":0.2`, `"Raw":0.3`, 1), false},
+		{"garbage", "not json", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := os.WriteFile(path, []byte(c.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var log strings.Builder
+			got, err := CheckPixels(context.Background(), dirs, &log)
+			if c.ok {
+				if err != nil || *got != valid {
+					t.Errorf("got %+v, %v; want the cached %+v", got, err, valid)
+				}
+				return
+			}
+			var oe *fetch.OfflineError
+			if !errors.As(err, &oe) || !strings.Contains(log.String(), "ignoring "+path) {
+				t.Errorf("got %+v, error %v, log %q: want the cache ignored and the missing data reported", got, err, log.String())
+			}
+		})
+	}
 }

@@ -61,6 +61,40 @@ type Options struct {
 // Benchmarks that need the same files are loaded together from one Source, and a model asked twice in
 // a row for the same images (V4 and IT see the same 3200) computes them once.
 func ScoreAll(ctx context.Context, m Model, opts Options) ([]*Result, error) {
+	commit := NewCommitment(m)
+	model := m
+	attacher, attach := m.(Attacher)
+	if !attach {
+		model = Memo(m)
+	}
+	return visit(ctx, opts, m.Identifier(), func(d Definition, b Benchmark) *Result {
+		if attach {
+			if err := attacher.Attach(ctx, b); err != nil {
+				var na *NoActivationsError
+				if errors.As(err, &na) {
+					return &Result{Benchmark: d.Identifier, Region: d.Region, Model: m.Identifier(), Status: StatusNoActivations, Notes: []string{na.Error()}}
+				}
+				return failed(d.Spec, m.Identifier(), err)
+			}
+		}
+		r, err := b.Score(ctx, commit.Model(model, d.Region))
+		if err != nil {
+			return failed(d.Spec, m.Identifier(), err)
+		}
+		if d.Selects {
+			commit.Select(r)
+		} else {
+			commit.Apply(r)
+		}
+		return r
+	})
+}
+
+// visit runs do on every benchmark opts lists: it orders them (selection benchmarks first), loads
+// those that need the same files together, and returns one result per benchmark in the order asked,
+// with StatusNotPresent or an error status for those it could not load. It logs every result and the
+// time of each group. Only a cancelled context is an error.
+func visit(ctx context.Context, opts Options, model string, do func(Definition, Benchmark) *Result) ([]*Result, error) {
 	reg := opts.Registry
 	if reg == nil {
 		reg = DefaultRegistry()
@@ -81,19 +115,17 @@ func ScoreAll(ctx context.Context, m Model, opts Options) ([]*Result, error) {
 	if log == nil {
 		log = io.Discard
 	}
-	commit := NewCommitment(m)
-	model := Memo(m)
 	results := map[string]*Result{}
 	for _, group := range loadGroups(defs) {
 		start := time.Now()
-		rs, err := scoreGroup(ctx, group, model, commit, opts)
+		rs, err := visitGroup(ctx, group, opts, model, do)
 		if err != nil {
 			return nil, err
 		}
 		var names []string
-		for _, r := range rs {
-			results[r.Benchmark] = r
-			names = append(names, r.Benchmark)
+		for i, r := range rs {
+			results[group[i].Identifier] = r
+			names = append(names, group[i].Identifier)
 			fmt.Fprintf(log, "%s\n", r)
 		}
 		fmt.Fprintf(log, "  (%s in %s)\n", strings.Join(names, ", "), time.Since(start).Round(time.Millisecond))
@@ -140,9 +172,9 @@ func filesKey(files []DataFile) string {
 	return b.String()
 }
 
-// scoreGroup locates the files of a group of benchmarks, loads every benchmark of the group, and
-// scores them in turn, committing layers as it goes. Only a cancelled context is an error.
-func scoreGroup(ctx context.Context, group []Definition, m Model, commit *Commitment, opts Options) ([]*Result, error) {
+// visitGroup locates the files of a group of benchmarks, loads every benchmark of the group, and runs
+// do on each in turn. Only a cancelled context is an error.
+func visitGroup(ctx context.Context, group []Definition, opts Options, model string, do func(Definition, Benchmark) *Result) ([]*Result, error) {
 	out := make([]*Result, len(group))
 	paths, err := opts.Dirs.Locate(ctx, group[0].Files)
 	if ctx.Err() != nil {
@@ -150,7 +182,7 @@ func scoreGroup(ctx context.Context, group []Definition, m Model, commit *Commit
 	}
 	if err != nil {
 		for i, d := range group {
-			out[i] = notPresent(d.Spec, m, err)
+			out[i] = notPresent(d.Spec, model, err)
 		}
 		return out, nil
 	}
@@ -164,7 +196,7 @@ func scoreGroup(ctx context.Context, group []Definition, m Model, commit *Commit
 			return nil, ctx.Err()
 		}
 		if err != nil {
-			out[i] = failed(d.Spec, m, err)
+			out[i] = failed(d.Spec, model, err)
 			continue
 		}
 		benches[i] = b
@@ -174,20 +206,10 @@ func scoreGroup(ctx context.Context, group []Definition, m Model, commit *Commit
 		if benches[i] == nil {
 			continue
 		}
-		r, err := benches[i].Score(ctx, commit.Model(m, d.Region))
+		out[i] = do(d, benches[i])
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if err != nil {
-			out[i] = failed(d.Spec, m, err)
-			continue
-		}
-		if d.Selects {
-			commit.Select(r)
-		} else {
-			commit.Apply(r)
-		}
-		out[i] = r
 	}
 	return out, nil
 }
@@ -205,20 +227,20 @@ func override(s Spec, opts Options) Preprocessor {
 
 // notPresent returns a StatusNotPresent result naming the missing files, or an error result when err is
 // not about missing files.
-func notPresent(s Spec, m Model, err error) *Result {
+func notPresent(s Spec, model string, err error) *Result {
 	var oe *fetch.OfflineError
 	if !errors.As(err, &oe) {
-		return failed(s, m, err)
+		return failed(s, model, err)
 	}
 	var names []string
 	for _, f := range oe.Missing {
 		names = append(names, f.Name)
 	}
-	return &Result{Benchmark: s.Identifier, Region: s.Region, Model: m.Identifier(), Status: StatusNotPresent,
+	return &Result{Benchmark: s.Identifier, Region: s.Region, Model: model, Status: StatusNotPresent,
 		Notes: []string{fmt.Sprintf("missing in %s: %s (%v)", oe.Dir, strings.Join(names, ", "), oe.Cause)}}
 }
 
 // failed returns an error result.
-func failed(s Spec, m Model, err error) *Result {
-	return &Result{Benchmark: s.Identifier, Region: s.Region, Model: m.Identifier(), Status: "error: " + err.Error()}
+func failed(s Spec, model string, err error) *Result {
+	return &Result{Benchmark: s.Identifier, Region: s.Region, Model: model, Status: "error: " + err.Error()}
 }

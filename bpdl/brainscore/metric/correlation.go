@@ -14,14 +14,16 @@ import (
 //	r = Σᵢ (xᵢ − x̄)(yᵢ − ȳ) / (‖x − x̄‖ ‖y − ȳ‖),
 //
 // computed as scipy.stats.pearsonr does (each centred vector divided by its norm, then their dot
-// product, clipped to [−1, 1]). It returns NaN when either vector is constant, when they have fewer than
-// two elements, or when either holds a NaN. It panics if the lengths differ.
+// product, clipped to [−1, 1]), for data of any scale (see pearsonRescaled). It returns NaN when either
+// vector is constant (all its elements equal, as scipy checks: their computed mean need not equal them,
+// so the deviations would be rounding noise), when they have fewer than two elements, or when either
+// holds a NaN. It panics if the lengths differ.
 func Pearson(x, y []float64) float64 {
 	if len(x) != len(y) {
 		panic(fmt.Sprintf("metric: Pearson of vectors of lengths %d and %d", len(x), len(y)))
 	}
 	n := len(x)
-	if n < 2 {
+	if n < 2 || constant(x) || constant(y) {
 		return math.NaN()
 	}
 	var mx, my float64
@@ -37,13 +39,60 @@ func Pearson(x, y []float64) float64 {
 		sxx += dx * dx
 		syy += dy * dy
 	}
-	nx, ny := math.Sqrt(sxx), math.Sqrt(syy)
-	if nx == 0 || ny == 0 {
-		return math.NaN()
+	if !(sxx > squareMin && syy > squareMin) || math.IsInf(sxx, 0) || math.IsInf(syy, 0) {
+		return pearsonRescaled(x, y, mx, my)
 	}
+	nx, ny := math.Sqrt(sxx), math.Sqrt(syy)
 	var r float64
 	for i := range x {
 		r += (x[i] - mx) / nx * ((y[i] - my) / ny)
+	}
+	return math.Max(-1, math.Min(1, r))
+}
+
+// constant reports whether every element of x equals the first.
+func constant(x []float64) bool {
+	for _, v := range x[1:] {
+		if v != x[0] {
+			return false
+		}
+	}
+	return true
+}
+
+// squareMin bounds the sums of squares Pearson takes as they are: below it (deviations near 1e-136 or
+// smaller) squares lose precision or vanish, and Pearson rescales.
+const squareMin = 0x1p-900
+
+// pearsonRescaled computes Pearson's r with each centred vector first divided by a power of two near its
+// largest magnitude (exact), so that r does not depend on the data's scale even where their squares
+// would overflow or underflow; NaN when a vector is constant.
+func pearsonRescaled(x, y []float64, mx, my float64) float64 {
+	dx, dy := make([]float64, len(x)), make([]float64, len(y))
+	for i := range x {
+		dx[i], dy[i] = x[i]-mx, y[i]-my
+	}
+	for _, d := range [][]float64{dx, dy} {
+		big := 0.0
+		for _, v := range d {
+			big = math.Max(big, math.Abs(v))
+		}
+		if big == 0 || math.IsInf(big, 0) {
+			return math.NaN()
+		}
+		_, e := math.Frexp(big)
+		for i, v := range d {
+			d[i] = math.Ldexp(v, -e)
+		}
+	}
+	var sxx, syy, r float64
+	for i := range dx {
+		sxx += dx[i] * dx[i]
+		syy += dy[i] * dy[i]
+	}
+	nx, ny := math.Sqrt(sxx), math.Sqrt(syy)
+	for i := range dx {
+		r += dx[i] / nx * (dy[i] / ny)
 	}
 	return math.Max(-1, math.Min(1, r))
 }

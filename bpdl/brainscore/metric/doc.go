@@ -8,8 +8,8 @@
 // Neural predictivity is composed as Brain-Score composes it: CrossRegressed cross-validates a
 // Regression over Splits, compares predictions with responses by a Correlation per neuroid and
 // aggregates them (median over neuroids, then mean and standard error over splits). A regression that
-// can fit from cross products (ProductsFitter, as PLS does) gets each split's derived from the
-// all-image ones; any other is fitted on the split's rows. A new regression is one file (a type with
+// fits a cross-validation's splits faster together (CrossFitter: PLS derives each split's cross
+// products from the all-image ones) does so; any other is fitted on each split's rows. A new regression is one file (a type with
 // Fit, and a fitted type with Predict) plus one line in DefaultRegressions.
 //
 // It knows nothing of models, files or assemblies: images are rows, features and neuroids are columns.

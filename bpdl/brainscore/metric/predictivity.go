@@ -79,8 +79,8 @@ func Predictivity(features, responses mat.Matrix, splits []Split, reg Regression
 }
 
 // Score cross-validates the regression over the splits. Splits run concurrently, up to GOMAXPROCS at a
-// time; each holds a copy of its training rows. A regression that is a ProductsFitter gets each split's
-// cross products derived from the all-image ones.
+// time; each holds a copy of its training rows. A regression that is a CrossFitter prepares the splits'
+// fits once (PLS: from the all-image cross products).
 func (c CrossRegressed) Score(features, responses mat.Matrix, splits []Split) (*Score, error) {
 	if c.Regression == nil {
 		return nil, fmt.Errorf("metric: predictivity: no regression")
@@ -115,9 +115,15 @@ func (c CrossRegressed) Score(features, responses mat.Matrix, splits []Split) (*
 			return nil, fmt.Errorf("metric: predictivity: responses contain NaN or infinity")
 		}
 	}
-	var cp *crossProducts
-	if _, ok := c.Regression.(ProductsFitter); ok {
-		cp = newCrossProducts(x, y, n, p, q)
+	fit := func(sp Split) (Predictor, error) {
+		nTr := len(sp.Train)
+		return c.Regression.Fit(mat.NewDense(nTr, p, gatherRows(x, p, sp.Train)), mat.NewDense(nTr, q, gatherRows(y, q, sp.Train)))
+	}
+	if cf, ok := c.Regression.(CrossFitter); ok {
+		var err error
+		if fit, err = cf.CrossFit(mat.NewDense(n, p, x), mat.NewDense(n, q, y)); err != nil {
+			return nil, fmt.Errorf("metric: predictivity: %w", err)
+		}
 	}
 
 	s := &Score{
@@ -133,7 +139,7 @@ func (c CrossRegressed) Score(features, responses mat.Matrix, splits []Split) (*
 		go func() {
 			defer wg.Done()
 			for k := range jobs {
-				rs, err := c.scoreSplit(x, y, p, q, cp, splits[k], corr)
+				rs, err := scoreSplit(x, y, p, q, fit, splits[k], corr)
 				if err != nil {
 					errs[k] = fmt.Errorf("metric: predictivity: split %d: %w", k, err)
 					continue
@@ -159,24 +165,12 @@ func (c CrossRegressed) Score(features, responses mat.Matrix, splits []Split) (*
 }
 
 // scoreSplit fits on the split's training rows and returns the per-neuroid correlation on its test
-// rows. With cross products (a ProductsFitter), the training products come from them.
-func (c CrossRegressed) scoreSplit(x, y []float64, p, q int, cp *crossProducts, sp Split, corr Correlation) ([]float64, error) {
-	nTr := len(sp.Train)
-	xs := gatherRows(x, p, sp.Train)
-	ys := gatherRows(y, q, sp.Train)
-	var m Predictor
-	var err error
-	if cp != nil {
-		d := &Centred{N: nTr, P: p, Q: q, X: xs, Y: ys, XMean: centre(xs, nTr, p), YMean: centre(ys, nTr, q)}
-		d.XY, d.YY = cp.splitProducts(x, y, p, q, sp.Test, nTr, d.XMean, d.YMean)
-		m, err = c.Regression.(ProductsFitter).FitCentred(d)
-	} else {
-		m, err = c.Regression.Fit(mat.NewDense(nTr, p, xs), mat.NewDense(nTr, q, ys))
-	}
+// rows.
+func scoreSplit(x, y []float64, p, q int, fit func(Split) (Predictor, error), sp Split, corr Correlation) ([]float64, error) {
+	m, err := fit(sp)
 	if err != nil {
 		return nil, err
 	}
-	xs, ys = nil, nil
 	nt := len(sp.Test)
 	pred, err := m.Predict(mat.NewDense(nt, p, gatherRows(x, p, sp.Test)))
 	if err != nil {

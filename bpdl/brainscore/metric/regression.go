@@ -22,25 +22,13 @@ type Predictor interface {
 	Predict(x mat.Matrix) (*mat.Dense, error)
 }
 
-// Centred is a training set centred on its column means, with its cross products: what a
-// ProductsFitter fits from. Matrices are row-major.
-type Centred struct {
-	// N, P and Q are the numbers of rows, features and responses.
-	N, P, Q int
-	// X (N×P) and Y (N×Q) are the centred data; XMean and YMean the means subtracted.
-	X, Y         []float64
-	XMean, YMean []float64
-	// XY is XᵀY (P×Q) and YY is YᵀY (Q×Q, both triangles), of the centred data.
-	XY, YY []float64
-}
-
-// ProductsFitter is implemented by regressions that fit from a Centred training set, so that
-// cross-validation (CrossRegressed) can derive each split's cross products from the all-image ones,
-// which costs a tenth of forming them from the training rows. PLS is one; a regression without it is
-// fitted on each split's rows by Fit.
-type ProductsFitter interface {
-	// FitCentred fits on d, which it may overwrite.
-	FitCentred(d *Centred) (Predictor, error)
+// CrossFitter is implemented by regressions that fit the splits of one cross-validation faster together
+// than one by one. PLS is one: it centres the data and forms their cross products once, and derives each
+// split's from them. CrossRegressed fits any other regression on each split's rows with Fit.
+type CrossFitter interface {
+	// CrossFit prepares fits on splits of the rows of x (n×p) and y (n×q), which it does not modify.
+	// The function it returns fits one split's training rows; it may be called concurrently.
+	CrossFit(x, y mat.Matrix) (func(Split) (Predictor, error), error)
 }
 
 // Regressions is a registry of regressions by name, each made with its default settings.

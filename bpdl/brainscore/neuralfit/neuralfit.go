@@ -2,7 +2,10 @@
 // Brain-Score's neural predictivity benchmarks do: PLS regression with 25 components, fitted on 90% of
 // the images and tested on the rest, over ten stratified splits; per split the median over neuroids of
 // the Pearson r between predicted and recorded test responses, averaged over splits; and, when the
-// individual repetitions are given, a split-half ceiling and the two ceiled scores.
+// individual repetitions are given, a split-half ceiling and the two ceiled scores. Ridge regression
+// (Config.Regression) may replace PLS. The score does not depend on the scale of the features or of
+// the responses; constant features and constant neuroids have no defined correlation, and the result's
+// notes say so (a raw of null when nothing is left).
 //
 // Run takes the paths of NumPy .npy files (and an optional JSON file of splits); the reproduce command's
 // neural-fit subcommand is a thin wrapper around it.
@@ -42,8 +45,14 @@ type Config struct {
 	// Other keys are ignored. Without it the splits are Brain-Score's defaults (see metric.BrainScoreSplits)
 	// and so are the ceiling halves (see metric.DefaultCeilingHalves).
 	Splits string
+	// Regression names the regression among metric.DefaultRegressions: "pls" (Brain-Score's, the
+	// default when empty) or "ridge".
+	Regression string
 	// Components is the number of PLS components; 0 means Brain-Score's 25.
 	Components int
+	// Alpha is the ridge penalty (Regression "ridge" only); 0 is least squares. The reproduce command's
+	// flag defaults to scikit-learn's 1.
+	Alpha float64
 }
 
 // Result is a neural fit's scores. It marshals to JSON with the keys raw, raw_per_split, error and, when
@@ -70,6 +79,10 @@ type Result struct {
 	Neuroids int `json:"n_neuroids"`
 	// SplitsFrom says where the splits came from: "file", "stratified" or "shuffle".
 	SplitsFrom string `json:"splits_from"`
+	// Regression describes the regression, e.g. "pls (25 components)".
+	Regression string `json:"regression"`
+	// Notes explain what the data made of the score: constant features or neuroids, an undefined raw.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Float is a float64 that marshals NaN and infinities as JSON null.
@@ -180,9 +193,9 @@ func Run(cfg Config) (*Result, error) {
 		}
 	}
 
-	reg := metric.BrainScorePLS()
-	if cfg.Components != 0 {
-		reg.Components = cfg.Components
+	reg, desc, err := regression(cfg, nFeatures)
+	if err != nil {
+		return nil, err
 	}
 	score, err := metric.Predictivity(features, responses, splits, reg)
 	if err != nil {
@@ -190,7 +203,8 @@ func Run(cfg Config) (*Result, error) {
 	}
 	res := &Result{
 		Raw: Float(score.Raw), RawPerSplit: floats(score.RawPerSplit), Error: Float(score.Error),
-		Images: nImages, Features: nFeatures, Neuroids: nNeuroids, SplitsFrom: from,
+		Images: nImages, Features: nFeatures, Neuroids: nNeuroids, SplitsFrom: from, Regression: desc,
+		Notes: constantNotes(features, responses, score.Raw),
 	}
 	if reps != nil {
 		c, err := metric.SplitHalfCeiling(reps, halves)
@@ -203,6 +217,76 @@ func Run(cfg Config) (*Result, error) {
 		res.CeilingPerSplit = floats(score.CeilingPerHalf)
 	}
 	return res, nil
+}
+
+// regression returns the configured regression and its description, checking its settings against the
+// number of features.
+func regression(cfg Config, nFeatures int) (metric.Regression, string, error) {
+	name := cfg.Regression
+	if name == "" {
+		name = "pls"
+	}
+	reg, err := metric.DefaultRegressions().New(name)
+	if err != nil {
+		return nil, "", fmt.Errorf("neuralfit: -regression: %w", err)
+	}
+	switch r := reg.(type) {
+	case metric.PLS:
+		if cfg.Components < 0 {
+			return nil, "", fmt.Errorf("neuralfit: -components %d: want a positive number of PLS components (0: Brain-Score's 25)", cfg.Components)
+		}
+		if cfg.Components != 0 {
+			r.Components = cfg.Components
+		}
+		if r.Components > nFeatures {
+			hint := ""
+			if cfg.Components == 0 {
+				hint = " (Brain-Score's default, used when -components is 0)"
+			}
+			return nil, "", fmt.Errorf("neuralfit: %d PLS components%s exceed the %d features of -features %s: PLS finds at most one component per feature; pass -components %d or fewer", r.Components, hint, nFeatures, cfg.Features, nFeatures)
+		}
+		return r, fmt.Sprintf("pls (%d components)", r.Components), nil
+	case metric.Ridge:
+		if !(cfg.Alpha >= 0) || math.IsInf(cfg.Alpha, 0) {
+			return nil, "", fmt.Errorf("neuralfit: -alpha %v: want a finite ridge penalty >= 0", cfg.Alpha)
+		}
+		r.Alpha = cfg.Alpha
+		return r, fmt.Sprintf("ridge (alpha %g)", r.Alpha), nil
+	}
+	return reg, name, nil
+}
+
+// constantNotes explains what constant features or neuroids do to the score, and an undefined raw.
+func constantNotes(features, responses *mat.Dense, raw float64) []string {
+	var notes []string
+	constant := func(m *mat.Dense) (n, of int) {
+		r, c := m.Dims()
+		col := make([]float64, r)
+		for j := range c {
+			mat.Col(col, j, m)
+			same := true
+			for _, v := range col[1:] {
+				same = same && v == col[0]
+			}
+			if same {
+				n++
+			}
+		}
+		return n, c
+	}
+	switch n, p := constant(features); {
+	case n == p:
+		notes = append(notes, "every feature is constant over the images: the predictions are constant, so no neuroid has a defined correlation")
+	case n > 0:
+		notes = append(notes, fmt.Sprintf("%d of %d features are constant over the images: they carry no information", n, p))
+	}
+	if n, q := constant(responses); n > 0 {
+		notes = append(notes, fmt.Sprintf("%d of %d neuroids are constant over the images: their r is undefined and left out of the median over neuroids", n, q))
+	}
+	if math.IsNaN(raw) {
+		notes = append(notes, "raw is undefined (null): in every split every neuroid's r was undefined, its predictions or its test responses being constant")
+	}
+	return notes
 }
 
 // loadFeatures reads an images × features matrix, flattening any trailing dimensions.

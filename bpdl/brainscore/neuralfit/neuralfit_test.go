@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/bpdl/bpdl/bpdl/brainscore/metric"
 	"github.com/bpdl/bpdl/bpdl/internal/shared"
 	"github.com/bpdl/bpdl/bpdl/npy"
 )
@@ -228,5 +231,108 @@ func TestFloatJSON(t *testing.T) {
 	}
 	if back[0] != 1.5 || !math.IsNaN(float64(back[1])) {
 		t.Errorf("unmarshalled %v", back)
+	}
+}
+
+// writeMatrix writes m to dir/name.npy and returns the path.
+func writeMatrix(t *testing.T, dir, name string, m *mat.Dense) string {
+	t.Helper()
+	r, c := m.Dims()
+	p := filepath.Join(dir, name+".npy")
+	if err := npy.Write(p, []int{r, c}, mat.DenseCopyOf(m).RawMatrix().Data); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestRunScaleFree scores features rescaled by 1e-100, 1e-30, 1e30, 1e100 and 1e150 (issue 17: 0 at
+// 1e-100 and 1e150, 0.37 instead of 0.87 at 1e100): the score must not change.
+func TestRunScaleFree(t *testing.T) {
+	dir := t.TempDir()
+	x, y, _ := metric.BenchData(200, 40, 10, 2)
+	resp := writeMatrix(t, dir, "responses", y)
+	want, err := Run(Config{Features: writeMatrix(t, dir, "features", x), Responses: resp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(want.Raw > 0.3) {
+		t.Fatalf("raw %v: the planted structure should score", want.Raw)
+	}
+	for _, s := range []float64{1e-100, 1e-30, 1e30, 1e100, 1e150} {
+		var xs mat.Dense
+		xs.Scale(s, x)
+		got, err := Run(Config{Features: writeMatrix(t, dir, "scaled", &xs), Responses: resp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(float64(got.Raw-want.Raw)) > 1e-12 {
+			t.Errorf("features × %g: raw %.15f, unscaled %.15f", s, float64(got.Raw), float64(want.Raw))
+		}
+	}
+}
+
+// TestRunConstant: constant features and constant responses give the same answer, a null raw, and say
+// why; some constant features or neuroids among others are noted.
+func TestRunConstant(t *testing.T) {
+	dir := t.TempDir()
+	x, y, _ := metric.BenchData(200, 8, 5, 2)
+	fill := func(r, c int, v float64) *mat.Dense {
+		m := mat.NewDense(r, c, nil)
+		for i := range r {
+			for j := range c {
+				m.Set(i, j, v)
+			}
+		}
+		return m
+	}
+	cases := []struct {
+		name         string
+		features, rs *mat.Dense
+		nullRaw      bool
+		note         string
+	}{
+		{"constant features", fill(200, 8, 0.1), y, true, "every feature is constant"},
+		{"constant responses", x, fill(200, 5, 0.1), true, "5 of 5 neuroids are constant"},
+		{"some constant", x.Grow(0, 1).(*mat.Dense), y, false, "1 of 9 features are constant"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res, err := Run(Config{Features: writeMatrix(t, dir, "f", c.features), Responses: writeMatrix(t, dir, "r", c.rs), Components: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := json.Marshal(res)
+			if err != nil {
+				t.Fatal(err)
+			}
+			notes := strings.Join(res.Notes, "\n")
+			if c.nullRaw != strings.Contains(string(b), `"raw":null`) || !strings.Contains(notes, c.note) ||
+				c.nullRaw != strings.Contains(notes, "raw is undefined") {
+				t.Errorf("JSON %s: want raw null %v and a note %q", b, c.nullRaw, c.note)
+			}
+		})
+	}
+}
+
+// TestRunComponentsError: more PLS components than features names -components (issue 17).
+func TestRunComponentsError(t *testing.T) {
+	dir := t.TempDir()
+	x, y, _ := metric.BenchData(100, 20, 3, 2)
+	f, r := writeMatrix(t, dir, "f", x), writeMatrix(t, dir, "r", y)
+	for _, c := range []struct {
+		components int
+		want       string
+	}{{0, "25 PLS components (Brain-Score's default, used when -components is 0) exceed the 20 features"}, {30, "30 PLS components exceed the 20 features"}} {
+		_, err := Run(Config{Features: f, Responses: r, Components: c.components})
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "-components 20 or fewer") {
+			t.Errorf("-components %d: error %v, want one containing %q and naming -components", c.components, err, c.want)
+		}
+	}
+	res, err := Run(Config{Features: f, Responses: r, Regression: "ridge", Alpha: 1})
+	if err != nil || res.Regression != "ridge (alpha 1)" || !(res.Raw > 0.3) {
+		t.Errorf("ridge: %+v, %v", res, err)
+	}
+	if _, err := Run(Config{Features: f, Responses: r, Regression: "lasso"}); err == nil || !strings.Contains(err.Error(), "pls, ridge") {
+		t.Errorf("unknown regression: error %v", err)
 	}
 }
