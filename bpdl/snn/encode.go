@@ -93,38 +93,7 @@ func (enc *poissonEncoder) encode(dst *events, x []float32, batch, dim, steps in
 	enc.pairs = enc.pairs[:batch]
 	workers := max(1, enc.workers)
 	forEach(batch, workers, func(_, b int) {
-		pairs := enc.pairs[b][:0]
-		add := func(t, j int) {
-			r := int32(t*batch + b)
-			enc.counts[r]++
-			pairs = append(pairs, rowUnit{r, int32(j)})
-		}
-		var r *rand.Rand
-		for j, xj := range x[b*dim : (b+1)*dim] {
-			p := q * xj
-			if !(p > 0) {
-				continue
-			}
-			if p >= 1 {
-				for t := 0; t < steps; t++ {
-					add(t, j)
-				}
-				continue
-			}
-			if r == nil {
-				r = rng(b)
-			}
-			lg := math.Log1p(-float64(p))
-			for t := -1; ; {
-				gap := math.Floor(math.Log(1-r.Float64()) / lg)
-				if gap >= float64(steps-1-t) {
-					break
-				}
-				t += 1 + int(gap)
-				add(t, j)
-			}
-		}
-		enc.pairs[b] = pairs
+		enc.pairs[b] = enc.drawExample(enc.pairs[b][:0], x[b*dim:(b+1)*dim], b, batch, steps, q, rng)
 	})
 	// Counting sort by row.
 	dst.ptr = resize(dst.ptr, rows+1)
@@ -141,6 +110,42 @@ func (enc *poissonEncoder) encode(dst *events, x []float32, batch, dim, steps in
 			next[p.r]++
 		}
 	})
+}
+
+// drawExample appends to pairs the spikes of example b of a batch, x its inputs, unit by unit, and counts
+// them in enc.counts (whose rows t*batch + b belong to this example alone).
+func (enc *poissonEncoder) drawExample(pairs []rowUnit, x []float32, b, batch, steps int, q float32, rng func(b int) *rand.Rand) []rowUnit {
+	counts := enc.counts
+	var r *rand.Rand
+	for j, xj := range x {
+		p := q * xj
+		if !(p > 0) {
+			continue
+		}
+		if p >= 1 {
+			for t := 0; t < steps; t++ {
+				row := int32(t*batch + b)
+				counts[row]++
+				pairs = append(pairs, rowUnit{row, int32(j)})
+			}
+			continue
+		}
+		if r == nil {
+			r = rng(b)
+		}
+		lg := math.Log1p(-float64(p))
+		for t := -1; ; {
+			gap := math.Floor(math.Log(1-r.Float64()) / lg)
+			if gap >= float64(steps-1-t) {
+				break
+			}
+			t += 1 + int(gap)
+			row := int32(t*batch + b)
+			counts[row]++
+			pairs = append(pairs, rowUnit{row, int32(j)})
+		}
+	}
+	return pairs
 }
 
 // resize returns s with length n, reusing its storage when it is large enough. The contents are not
