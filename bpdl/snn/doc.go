@@ -1,7 +1,7 @@
 // Package snn is the study's spiking net, a fully connected net of leaky integrate-and-fire (LIF) neurons
 // trained by backpropagation through time with a surrogate gradient, as the study built it with norse
-// 0.0.6 (Pehle & Pedersen), written anew in Go with an event-driven first layer and an explicit backward
-// pass.
+// 0.0.6 (Pehle & Pedersen), written anew in Go twice: as GoMLX graphs for any backend, and as event-driven
+// CPU kernels with a written-out backward pass (see Two engines).
 //
 // # Model
 //
