@@ -1,8 +1,9 @@
 #!/bin/sh
-# compare_snn.sh runs bpdl's BenchmarkSNNStep (the study's spiking net) and the PyTorch reference
-# (bench/torch_snn.py, both of its dense forms, 2 threads) in turn, ROUNDS times each, and prints, for each
-# shape and batch, the best examples/s of each and the ratios. Best-of rounds, because on a shared machine
-# other jobs only ever slow a run down.
+# compare_snn.sh runs bpdl's BenchmarkSNNStep (the study's spiking net) and bench/torch_snn.py (two dense
+# PyTorch formulations of the same net, not the study's code, 2 threads) in turn, ROUNDS times each, and
+# prints, for each shape and batch, the best examples/s of each and the ratios. Best-of rounds, because on a
+# shared machine other jobs only ever slow a run down. The comparison with the study's own code (norse
+# 0.0.6) is `reproduce bench -rules snn,snn-tuned -norse DIR`.
 #
 #   sh bench/compare_snn.sh [ROUNDS] [SECONDS]   (from the module root; default 2 rounds of 10 s)
 set -eu

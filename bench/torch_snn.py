@@ -1,5 +1,10 @@
 #!/usr/bin/python3
-"""PyTorch reference timing for bpdl's spiking net (package bpdl/snn), written densely as norse 0.0.6 runs it.
+"""Dense PyTorch formulations of bpdl's spiking net (package bpdl/snn), for comparing engines - not the study's code.
+
+The study's own spiking net (norse 0.0.6's simpleSNN, the study's training loop) is the "snn" rule of
+bench/torch_study.py, which `reproduce bench` compares bpdl against. This script writes the same dynamics
+without norse, densely, in two forms (below); "layerwise" is a faster formulation than the study's code, a
+bar for a CPU engine to clear rather than what the study ran. bench/compare_snn.sh uses it.
 
 The net and its training step, exactly as bpdl/snn.Study() defines them:
 
@@ -15,8 +20,8 @@ The net and its training step, exactly as bpdl/snn.Study() defines them:
   update  BPTT over all T steps by autograd; SGD lr 1e-3, momentum 0.9, gradient norm clipped to 2
 
 Two dense forms: "per-step" applies every Linear at every time step to the (mostly zero) spike vectors,
-as the original code did (autograd then sums 100 weight gradients per layer); "layerwise" applies each
-Linear once to all T steps of the layer below, a faster dense baseline. The script prints one JSON line
+as the study's code did through norse (autograd then sums 100 weight gradients per layer); "layerwise"
+applies each Linear once to all T steps of the layer below, a faster dense formulation than the study's. The script prints one JSON line
 per (shape, batch, variant): examples per second of wall time and per second of CPU time of the process
 (the fairer number on a machine shared with other jobs).
 
