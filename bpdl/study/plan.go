@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 
 	"github.com/bpdl/bpdl/bpdl/nn"
-	"github.com/bpdl/bpdl/bpdl/snn"
 	"github.com/bpdl/bpdl/bpdl/train"
 )
 
@@ -30,8 +29,8 @@ type Run struct {
 	TestLimit  int `json:"test_limit,omitempty"`
 	// Backend is the backend the run trains on: results differ between backends in their last bits.
 	Backend string `json:"backend"`
-	// Engine is "graph" for a spiking net on the graph engine, whose results differ from the kernels' in
-	// their last bits; "" otherwise (the kernels, and every other learner).
+	// Engine is how the learner computes its steps on this backend (train.Engine: "cpu" or "graph" for an
+	// MLP, "kernels" or "graph" for a spiking net): engines differ in their results' last bits.
 	Engine string `json:"engine,omitempty"`
 	// Fingerprint is the SHA-256 of everything above but ID: a checkpoint or result is used only by the
 	// run with the same fingerprint.
@@ -46,7 +45,7 @@ func fingerprint(r Run) string {
 		Spec                   []int
 		Settings               train.Settings
 		TrainLimit, TestLimit  int
-		Engine                 string `json:",omitempty"` // absent for the kernels: their fingerprints are unchanged
+		Engine                 string `json:",omitempty"`
 	}{r.Dataset, r.Rule, r.Backend, r.Seed, r.Net, r.Settings, r.TrainLimit, r.TestLimit, r.Engine})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
@@ -61,10 +60,10 @@ func (c Config) newRun(rule string, seed uint64, spec nn.Spec, s train.Settings,
 	return r
 }
 
-// engineOf is Run.Engine for learner l.
+// engineOf is Run.Engine for learner l: its train.Engine, "" for a learner with one way only.
 func engineOf(l train.Learner) string {
-	if n, ok := l.(*train.SNN); ok && n.Net().Impl() == snn.ImplGraph {
-		return string(snn.ImplGraph)
+	if e, ok := l.(train.Engine); ok {
+		return e.Engine()
 	}
 	return ""
 }

@@ -51,6 +51,14 @@ type Learner interface {
 	SetState([]*tensors.Tensor) error
 }
 
+// Engine names how a learner computes its steps when there is more than one way on a backend: the
+// results of two engines differ in their last bits (float sums in another order), so a run's identity
+// includes its engine. An MLP on the go backend takes the CPU fast path ("cpu") or the step graph
+// ("graph"); a spiking net runs its kernels ("kernels") or its graph engine ("graph").
+type Engine interface {
+	Engine() string
+}
+
 // Settings are the hyper-parameters of a training run: the optimiser (clipping included), batch size
 // and epochs. They are rules.Settings, the type a rule's published settings come in, under the name the
 // learners of this package use.

@@ -50,6 +50,9 @@ func (s *SNN) Net() *snn.Net { return s.net }
 // Name implements Learner.
 func (s *SNN) Name() string { return s.name }
 
+// Engine implements Engine: the spiking net's engine, "kernels" or "graph" (snn.Impl).
+func (s *SNN) Engine() string { return string(s.net.Impl()) }
+
 // Settings implements Learner.
 func (s *SNN) Settings() Settings { return s.settings }
 
