@@ -9,6 +9,7 @@ import (
 	"github.com/bpdl/bpdl/bpdl/brainscore/benchmark"
 	"github.com/bpdl/bpdl/bpdl/data"
 	"github.com/bpdl/bpdl/bpdl/nn"
+	"github.com/bpdl/bpdl/bpdl/snn"
 	"github.com/bpdl/bpdl/bpdl/train"
 )
 
@@ -54,6 +55,9 @@ type Config struct {
 	// learner's default on the backend: 1 on the go backend, 100 on XLA (-steps-per-call). It changes the
 	// speed, not the results, so it is no part of a run's fingerprint.
 	StepsPerCall int
+	// SNNImpl is the spiking nets' engine (-snn-impl): snn.ImplKernels, snn.ImplGraph, or snn.ImplAuto
+	// ("" too), the kernels on the go backend and the graph engine on any other.
+	SNNImpl snn.Impl
 }
 
 // The quick profile: MNIST, the first QuickTrainLimit training and QuickTestLimit test images,
@@ -131,6 +135,9 @@ func (c Config) Validate() error {
 		return bad("out", `""`, "an output folder")
 	case c.StepsPerCall < 0:
 		return bad("steps-per-call", fmt.Sprint(c.StepsPerCall), ">= 0 (0: the backend's default)")
+	}
+	if _, err := snn.ParseImpl(string(c.SNNImpl)); err != nil {
+		return bad("snn-impl", fmt.Sprintf("%q", c.SNNImpl), "auto, graph or kernels")
 	}
 	if c.BrainData != "" {
 		if st, err := os.Stat(c.BrainData); err != nil || !st.IsDir() {
