@@ -19,7 +19,7 @@ import (
 // device. Run.StepsPerCall sets the chunk length.
 //
 // A chunk of K steps trains exactly as K calls of Step (or PretrainStep) on the same mini-batches: on
-// the go backend to the bit (TestChunkEqualsSteps); see docs/speed.md for what holds on XLA.
+// the go backend to the bit (TestChunkEqualsSteps); see docs/chunks.md for what holds on XLA.
 type Chunker interface {
 	Learner
 	// DefaultStepsPerCall is the chunk length the learner runs best with on its backend (1: a chunk
@@ -35,12 +35,12 @@ type Chunker interface {
 	ReleaseData()
 }
 
-// DefaultStepsPerCall is the chunk length of the MLP on backends other than GoMLX's go backend. Batch-4
-// steps of the study's net on a GPU cost a fixed ~0.65 ms per call (issue 13), against tens of
-// microseconds of arithmetic; 100 steps per call spread that over 100 steps, and 100 divides the steps of
-// every epoch of the study (CIFAR-10: 12,500; MNIST: 15,000; the quick profile: 1,000) and the probe
-// step (100), so no epoch ends in a short chunk, which would need a graph of its own. docs/speed.md has
-// the argument and the command that measures it.
+// DefaultStepsPerCall is the chunk length of the MLP on backends other than GoMLX's go backend. On a GPU,
+// a step at the study's batch size costs mostly what every call costs, not its arithmetic; 100 steps per
+// call spread that cost thinly, and 100 divides the steps of every epoch of the study at batch 4 (CIFAR-10:
+// 12,500; MNIST: 15,000; the quick profile: 1,000) and the probe step (100), so no epoch ends in a
+// shorter chunk, which would need a graph of its own. docs/chunks.md has the argument and the command
+// that measures it.
 const DefaultStepsPerCall = 100
 
 // MaxResidentBytes bounds the training set an MLP keeps on the device for its chunks (CIFAR-10's
@@ -223,11 +223,11 @@ func (m *MLP) compileChunks() error {
 //
 // The steps run in a GoMLX While loop whose trip count is the chunk's length, a constant of the graph
 // (the Index argument's first dimension), rather than as that many copies of the step: the graph is the
-// size of one step whatever the length (XLA compiles it in the time of one step's graph, where an
-// unrolled chunk of 100 steps takes 100 times the compilation and code), and XLA, seeing a loop whose
-// trip count it knows, runs it without reading the loop's condition back to the host after every step.
-// The loop carries a step counter, the state the steps change and the losses so far; the examples, the
-// rows and (when pretraining) the parameters are read by the loop's body from the enclosing graph.
+// size of one step whatever the length, where an unrolled chunk grows with it (and XLA's compilation
+// with the graph), and a loop whose trip count XLA can read from the graph needs no look at its
+// condition from the host after every step (docs/chunks.md). The loop carries a step counter, the state
+// the steps change and the losses so far; its body reads the examples, the rows and (when pretraining)
+// the parameters from the enclosing graph.
 func (m *MLP) chunkGraph(pretrain bool) func(in []*Node) []*Node {
 	return func(in []*Node) []*Node {
 		a := chunkArgs[*Node]{State: m.shape()}

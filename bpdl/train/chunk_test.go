@@ -227,15 +227,16 @@ func (c *cancelAfter) Write(p []byte) (int, error) {
 	return c.w.Write(p)
 }
 
-// BenchmarkChunk measures training in chunks against single steps, on the study's CIFAR-10 shapes with
-// random data: every MLP rule at its batch of 4 (dtp-tuned at 128), with one step per call (K=1, the
-// batch copied to the device each step, as Step does) and K steps per call, as a While loop ("while", what
-// StepChunk runs) and unrolled ("unrolled", for comparison), the training set resident on the device.
-// Each iteration is one call; it reports examples per second and the first call's seconds (compilation
-// included). On the go backend it runs the step graph (Options.GraphStep), which is what chunks would
-// replace there. $BPDL_BENCH_BACKEND chooses the backend, as for BenchmarkMLPStep; on a GPU:
+// BenchmarkChunk measures training in chunks against single steps, on the study's CIFAR-10 and MNIST
+// shapes with random data: every MLP rule at its batch of 4 (dtp-tuned at 128), with one step per call
+// (K=1, the batch copied to the device each step, as Step does) and K steps per call, as a While loop
+// ("K=100-while", what StepChunk runs) and unrolled ("K=100-unrolled", for comparison), the training set
+// resident on the device. Each iteration is one call; it reports examples per second and the first call's
+// seconds (compilation included). On the go backend it runs the step graph (Options.GraphStep), which is
+// what chunks would replace there. $BPDL_BENCH_BACKEND chooses the backend, as for BenchmarkMLPStep;
+// bench/chunk_gpu.sh runs it on a GPU:
 //
-//	BPDL_BENCH_BACKEND=xla:/path/to/xla_cuda_plugin.so go test ./bpdl/train -run '^$' -bench 'Chunk/cifar10/bp/' -benchtime 5s
+//	BPDL_BENCH_BACKEND=xla:/path/to/xla_cuda_plugin.so go test ./bpdl/train -run '^$' -bench 'Chunk/cifar10/bp/batch=4/K=(1|100-while)$' -benchtime 3s
 func BenchmarkChunk(b *testing.B) {
 	be, err := backend.Open(cmp.Or(os.Getenv("BPDL_BENCH_BACKEND"), "go"))
 	if err != nil {
@@ -258,7 +259,7 @@ func BenchmarkChunk(b *testing.B) {
 					}
 					name := fmt.Sprintf("%s/%s/batch=%d/K=%d", sh.name, rule, batch, k)
 					if k > 1 {
-						name += map[bool]string{false: "/while", true: "/unrolled"}[unrolled]
+						name += map[bool]string{false: "-while", true: "-unrolled"}[unrolled]
 					}
 					benchChunk(b, be, spec, name, rule, batch, k, unrolled)
 				}
@@ -276,20 +277,24 @@ func benchChunk(b *testing.B, be compute.Backend, spec nn.Spec, name, rule strin
 		}
 		l.unrolled = unrolled
 		set := toySet(1, 1024, spec.Sizes[0], 10)
+		// Eight orders of the examples, each long enough for a chunk, taken in turn.
+		orders := make([][]int, 8)
+		for i := range orders {
+			for e := 0; len(orders[i]) < k*batch; e++ {
+				orders[i] = append(orders[i], Order(uint64(i), e, set.N)...)
+			}
+			orders[i] = orders[i][:k*batch]
+		}
 		var call func(i int) error
 		if k == 1 {
 			call = func(i int) error {
-				x, y := batchTensors(set, Order(1, i, set.N)[:batch])
+				x, y := batchTensors(set, orders[i%8])
 				_, err := l.Step(x, y)
 				return err
 			}
 		} else {
 			call = func(i int) error {
-				order := Order(1, i, set.N)
-				for len(order) < k*batch {
-					order = append(order, order...)
-				}
-				_, err := l.StepChunk(set, order[:k*batch], batch, false)
+				_, err := l.StepChunk(set, orders[i%8], batch, false)
 				return err
 			}
 		}
@@ -358,5 +363,56 @@ func TestChunkProgressAndCalibrate(t *testing.T) {
 	sameBits(t, "after calibrating", &Result{}, &Result{}, before, stateValues(t, r.Learner))
 	if _, err := CalibrateChunks(r.Learner, r.Train, time.Millisecond, -1); err == nil {
 		t.Error("-1 steps per call: no error")
+	}
+}
+
+// TestChunkOnBackend trains BP and DTP (with its feedback-only epoch) on the study's CIFAR-10 net, 400
+// random examples, one epoch at batch 4, with one step per call and with DefaultStepsPerCall, on the
+// backend $BPDL_BENCH_BACKEND names (skipped when it is unset), and reports whether the two end in the
+// same bits; it fails when they differ by more than 1e-3 of a tensor's largest value, or at all on the go
+// backend. It is how to check what holds on XLA (bench/chunk_gpu.sh runs it on a GPU).
+func TestChunkOnBackend(t *testing.T) {
+	config := os.Getenv("BPDL_BENCH_BACKEND")
+	if config == "" {
+		t.Skip("BPDL_BENCH_BACKEND is not set")
+	}
+	be, err := backend.Open(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := nn.NewSpec(3072, nn.StudyHidden, 10)
+	set := toySet(3, 400, 3072, 10)
+	for _, rule := range []string{"bp", "dtp"} {
+		var states [][][]float32
+		var results []*Result
+		for _, k := range []int{1, DefaultStepsPerCall} {
+			m, err := NewMLP(be, mustRule(t, rule), Options{Spec: spec, Seed: 5, GraphStep: true, Override: Overrides{Epochs: 1, Batch: 4}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := Train(context.Background(), Run{Dataset: "random", Learner: m, Seed: 5, Train: set, Test: set, StepsPerCall: k})
+			if err != nil {
+				t.Fatal(err)
+			}
+			states, results = append(states, stateValues(t, m)), append(results, res)
+		}
+		var worst float64
+		identical := true
+		for i := range states[0] {
+			var scale float64
+			for _, v := range states[0][i] {
+				scale = math.Max(scale, math.Abs(float64(v)))
+			}
+			for j, v := range states[0][i] {
+				w := states[1][i][j]
+				identical = identical && math.Float32bits(v) == math.Float32bits(w)
+				worst = math.Max(worst, math.Abs(float64(v-w))/(scale+1e-30))
+			}
+		}
+		t.Logf("%s on %s: %d steps per call vs 1: identical bits %v, largest difference %.3g of a tensor's largest value; test accuracy %.4f vs %.4f",
+			rule, be.Name(), DefaultStepsPerCall, identical, worst, results[1].TestAccuracy, results[0].TestAccuracy)
+		if !(worst <= 1e-3) || (be.Name() == goBackendName && !identical) {
+			t.Errorf("%s: chunks end %.3g away from single steps (identical bits: %v)", rule, worst, identical)
+		}
 	}
 }

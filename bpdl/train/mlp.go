@@ -19,7 +19,8 @@ import (
 // MLP is a fully connected net (package nn) trained by a learning rule (package rules) and an optimiser.
 // Its state is the net's parameters, the rule's own tensors and the optimiser's state; one compiled graph
 // computes a whole training step (forward pass, the rule's updates, clipping and the optimiser step), or,
-// on GoMLX's go backend, the CPU fast path (cpuStep) computes the same step.
+// on GoMLX's go backend, the CPU fast path (cpuStep) computes the same step. A training chunk (StepChunk,
+// chunk.go) runs many steps of the same math in one call, with the training set on the device.
 type MLP struct {
 	rule     rules.Rule
 	spec     nn.Spec
