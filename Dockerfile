@@ -15,7 +15,8 @@
 #                 instead; XLA=0: do not install it
 #   PREFETCH=1    download CIFAR-10 into the image's data cache (/data) and verify it and MNIST;
 #                 PREFETCH=all also the brain data (Brain-Score's public assemblies and stimulus sets)
-#   NPM=0         skip `npm ci` (echarts for the HTML figures; without it, run reproduce -figures=false)
+#   NPM=0         skip `npm ci` (echarts for the HTML figures; without it reproduce writes the tables only,
+#                 unless `reproduce fetch -echarts` fetches it into the user cache)
 #   NOTEBOOKS=0   leave out Jupyter and GoNB (notebooks/install.sh); GOPLS=0 leaves out only gopls
 #   CHROMIUM=0    leave out Debian's chromium, which renders PNG copies of the HTML figures
 
@@ -67,7 +68,7 @@ WORKDIR /js
 COPY package.json package-lock.json ./
 RUN mkdir -p /js/out \
  && if [ "$NPM" = 0 ]; then \
-      echo "npm: skipped (NPM=0): reproduce needs -figures=false or BPDL_ECHARTS_JS"; \
+      echo "npm: skipped (NPM=0): reproduce writes no HTML figures unless reproduce fetch -echarts or BPDL_ECHARTS_JS"; \
     else \
       apt-get update && apt-get install -y --no-install-recommends npm \
       && npm ci --omit=dev --ignore-scripts --no-audit --no-fund \

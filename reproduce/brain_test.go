@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,7 +14,6 @@ import (
 
 	"github.com/bpdl/bpdl/bpdl/brainscore/benchmark"
 	"github.com/bpdl/bpdl/bpdl/brainscore/brainio"
-	"github.com/bpdl/bpdl/bpdl/data/fetch"
 	"github.com/bpdl/bpdl/bpdl/npy"
 	"github.com/bpdl/bpdl/bpdl/report"
 	"github.com/bpdl/bpdl/bpdl/study"
@@ -267,29 +264,6 @@ func TestBenchmarksFetchFailure(t *testing.T) {
 	}
 	if !strings.Contains(stdout, benchmark.RSA92MacaqueIT) {
 		t.Errorf("the listing is missing:\n%s", stdout)
-	}
-}
-
-// failingTransport fails every request, as a machine without a network does.
-type failingTransport struct{}
-
-func (failingTransport) RoundTrip(*http.Request) (*http.Response, error) {
-	return nil, errors.New("network unreachable")
-}
-
-// TestFetchBenchmarksNetworkFailure: downloads that all fail make fetchBenchmarks fail, naming every
-// benchmark, after trying each.
-func TestFetchBenchmarksNetworkFailure(t *testing.T) {
-	dirs := benchmark.Dirs{Cache: t.TempDir(), Fetch: fetch.Options{Client: &http.Client{Transport: failingTransport{}}}}
-	var specs []benchmark.Spec
-	for _, id := range []string{benchmark.RSA92MacaqueIT, benchmark.CowleyV4} {
-		s, _ := benchmark.LookupSpec(id)
-		specs = append(specs, s)
-	}
-	var log strings.Builder
-	err := fetchBenchmarks(context.Background(), dirs, specs, &log)
-	if err == nil || !strings.Contains(err.Error(), "2 of 2") || strings.Count(log.String(), "network unreachable") < 2 {
-		t.Errorf("error %v, log %q: want both benchmarks reported", err, log.String())
 	}
 }
 

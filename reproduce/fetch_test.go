@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bpdl/bpdl/bpdl/report"
 )
 
 func TestFetchUsage(t *testing.T) {
@@ -39,5 +42,22 @@ func TestFetchBackend(t *testing.T) {
 	}
 	if !strings.HasPrefix(out.String(), "backend go: ") {
 		t.Errorf("run %q: stdout %q, want a line describing the backend", args, out.String())
+	}
+}
+
+// TestFetchEchartsOffline checks that fetch -echarts -offline with an empty cache says which file to put
+// where (the download itself is tested in package report, against a local server).
+func TestFetchEchartsOffline(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	var out, errOut bytes.Buffer
+	args := []string{"fetch", "-offline", "-echarts"}
+	if got := run(context.Background(), args, &out, &errOut); got != 1 {
+		t.Fatalf("run %q: exit status %d, want 1 (stdout %q, stderr %q)", args, got, out.String(), errOut.String())
+	}
+	for _, want := range []string{"echarts-" + report.EchartsVersion + ".tgz", filepath.Join(cache, "bpdl", "echarts", report.EchartsVersion)} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("run %q: stderr %q does not name %s", args, errOut.String(), want)
+		}
 	}
 }

@@ -7,7 +7,8 @@
 //
 // Subcommands: `reproduce bench` (benchmarks against PyTorch), `reproduce benchmarks` (the brain
 // benchmarks and their data), `reproduce neural-fit` (score any features against neural responses),
-// `reproduce fetch` (download and verify datasets, and install a backend's plugin, ahead of a run).
+// `reproduce fetch` (download and verify datasets, echarts and a backend's plugin, ahead of a run),
+// `reproduce export` (the trained nets' weights as NumPy files, docs/interop.md).
 package main
 
 import (
@@ -48,6 +49,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitStatus(err, stderr)
 		case "fetch":
 			err = runFetch(ctx, args[1:], stdout, stderr)
+			return exitStatus(err, stderr)
+		case "export":
+			err = runExport(args[1:], stdout, stderr)
 			return exitStatus(err, stderr)
 		}
 	}

@@ -23,12 +23,21 @@ type studyFlags struct {
 	cfg     study.Config
 	quick   bool
 	figures bool
-	plan    bool
-	json    bool
-	args    []string
+	// figuresSet: -figures was given, so a missing echarts is an error rather than a warning.
+	figuresSet bool
+	plan       bool
+	json       bool
+	// run and runIndex select one run of the plan (-run, -run-index); report builds the outputs from the
+	// runs complete in -out (-report).
+	run      string
+	runIndex int
+	report   bool
+	args     []string
 }
 
-func parseStudyFlags(args []string, stderr io.Writer) (*studyFlags, error) {
+// parseStudyFlags parses the main command's flags; extra, when not nil, adds a subcommand's own flags
+// (and usage) to them before parsing (reproduce export).
+func parseStudyFlags(args []string, stderr io.Writer, extra func(*flag.FlagSet)) (*studyFlags, error) {
 	fs := flag.NewFlagSet("reproduce", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	f := &studyFlags{cfg: study.Default(), args: args}
@@ -56,12 +65,18 @@ func parseStudyFlags(args []string, stderr io.Writer) (*studyFlags, error) {
 	fs.StringVar(&hidden, "hidden", joinInts(c.Hidden), "hidden layer widths")
 	fs.StringVar(&benchmarks, "benchmarks", "", "comma-separated brain benchmarks to score (default: the study's; reproduce benchmarks lists them)")
 	fs.BoolVar(&c.PostReLU, "post-relu", false, "score layers after their ReLU (default: the Linear outputs, as the study's hooks)")
-	fs.BoolVar(&f.figures, "figures", true, "write figures (HTML, and PNG when chromium is installed)")
+	fs.BoolVar(&f.figures, "figures", true, "write figures (HTML, and PNG when chromium is installed); by default skipped with a warning when echarts is missing, -figures=true makes that an error")
 	fs.BoolVar(&f.plan, "plan", false, "print the plan and its time estimate (from a short calibration on this machine) and exit without training")
 	fs.BoolVar(&f.json, "json", false, "with -plan: write the plan as JSON")
+	fs.StringVar(&f.run, "run", "", "train and score only the run with this ID (from -plan, with the same flags) into -out; a run with a result in -out is not redone (-force redoes it)")
+	fs.IntVar(&f.runIndex, "run-index", -1, "like -run, for the run at this index of the plan, from 0 (a Slurm job array's $SLURM_ARRAY_TASK_ID)")
+	fs.BoolVar(&f.report, "report", false, "train nothing: write the tables and figures from the runs complete in -out; exits 1 naming the planned runs that are missing (after writing the others')")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: reproduce [flags]\n       reproduce bench|benchmarks|neural-fit|fetch [flags]\n\nflags:\n")
+		fmt.Fprintf(fs.Output(), "usage: reproduce [flags]\n       reproduce bench|benchmarks|neural-fit|fetch|export [flags]\n\nflags:\n")
 		fs.PrintDefaults()
+	}
+	if extra != nil {
+		extra(fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -70,10 +85,11 @@ func parseStudyFlags(args []string, stderr io.Writer) (*studyFlags, error) {
 		return nil, usageError("%v", err)
 	}
 	if fs.NArg() > 0 {
-		return nil, usageError("unexpected argument %q (subcommands: bench, benchmarks, neural-fit, fetch)", fs.Arg(0))
+		return nil, usageError("unexpected argument %q (subcommands: bench, benchmarks, neural-fit, fetch, export)", fs.Arg(0))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	f.figuresSet = set["figures"]
 	if f.quick {
 		q := study.Quick()
 		if !set["dataset"] {
@@ -113,6 +129,15 @@ func parseStudyFlags(args []string, stderr io.Writer) (*studyFlags, error) {
 	if f.json && !f.plan {
 		return nil, usageError("-json goes with -plan")
 	}
+	modes := 0
+	for _, on := range []bool{f.plan, f.run != "" || set["run-index"], f.report} {
+		if on {
+			modes++
+		}
+	}
+	if modes > 1 || (f.run != "" && set["run-index"]) {
+		return nil, usageError("-plan, -run, -run-index and -report go alone: one of them at a time")
+	}
 	if err := c.Validate(); err != nil {
 		return nil, usageError("%v", err)
 	}
@@ -127,9 +152,10 @@ func joinInts(v []int) string {
 	return strings.Join(s, ",")
 }
 
-// runStudy is the main job: train every rule, score every net, write every table and figure.
+// runStudy is the main job: train every rule, score every net, write every table and figure; or, with
+// -run or -run-index, one run of the plan; or, with -report, the tables and figures alone.
 func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f, err := parseStudyFlags(args, stderr)
+	f, err := parseStudyFlags(args, stderr, nil)
 	if err != nil {
 		return err
 	}
@@ -139,29 +165,74 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := checkWritable(f.cfg.Out); err != nil {
 		return err
 	}
-	if f.figures {
-		// Before hours of training: the figures need the echarts script.
+	one := f.run != "" || f.runIndex >= 0
+	if f.figures && !one {
+		// Before hours of training: the HTML figures need the echarts script. Without it the tables are
+		// still worth the run, unless the figures were asked for.
 		if err := report.CheckEcharts(); err != nil {
-			return err
+			if f.figuresSet {
+				return fmt.Errorf("-figures=true: %w", err)
+			}
+			fmt.Fprintf(stderr, "reproduce: warning: writing no HTML figures (-figures=false to silence this): %v\n", err)
+			f.figures = false
 		}
 	}
-	s, err := study.New(f.cfg)
+	open := study.New
+	if f.report {
+		open = study.NewForReport // trains nothing: needs no GPU
+	}
+	s, err := open(f.cfg)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	s.Log, s.Progress = stdout, stderr
 	fmt.Fprintf(stdout, "bpdl reproduce: backend %s\n", s.BackendName())
+	runs, err := s.Plan()
+	if err != nil {
+		return err
+	}
+	command := "reproduce " + strings.Join(commandArgs(f.args), " ")
+	switch {
+	case one:
+		r, i, err := study.Select(runs, f.run, f.runIndex)
+		if err != nil {
+			return usageError("%v", err)
+		}
+		fmt.Fprintf(stdout, "run %d of the plan's %d (from 0): %s\n", i, len(runs), r.ID)
+		if _, ok := s.Saved(r); ok && !f.cfg.Force {
+			fmt.Fprintf(stdout, "%s has its result already: %s (-force redoes it)\n", r.ID, study.ResultPath(f.cfg.Out, r))
+			return nil
+		}
+		if _, err := s.Execute(ctx, r); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", study.ResultPath(f.cfg.Out, r))
+		return nil
+	case f.report:
+		if err := s.CleanStale(); err != nil {
+			return err
+		}
+		err := s.Report(ctx, runs, command, f.figures, stderr)
+		var missing *study.MissingError
+		if err == nil || errors.As(err, &missing) {
+			fmt.Fprintf(stdout, "wrote %s\n", f.cfg.Out)
+		}
+		return err
+	}
+	// The whole plan: every run's lock first (a second process doing this plan in -out fails now).
+	if err := s.CleanStale(); err != nil {
+		return err
+	}
+	if err := s.Lock(ctx, runs); err != nil {
+		return err
+	}
 	if err := s.LoadData(ctx); err != nil {
 		return err
 	}
 	ds, trainSet, testSet := s.Data()
 	fmt.Fprintf(stdout, "dataset %s: %d training (of %d) and %d test (of %d) examples of %d values; net %s\n",
 		ds.Name, trainSet.N, ds.Train.N, testSet.N, ds.Test.N, trainSet.Dim, s.Spec())
-	runs, err := s.Plan()
-	if err != nil {
-		return err
-	}
 	if _, err := estimate(s, runs, f.quick, stdout); err != nil {
 		return err
 	}
@@ -178,11 +249,7 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		results = append(results, res)
 	}
-	files, err := s.Outputs(results, "reproduce "+strings.Join(withoutOut(f.args), " "), f.figures)
-	if err != nil {
-		return err
-	}
-	if err := study.WriteOutputs(f.cfg.Out, files, stderr); err != nil {
+	if err := s.WriteReport(ctx, results, nil, command, f.figures, stderr); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", f.cfg.Out)
@@ -209,8 +276,8 @@ func estimate(s *study.Study, runs []study.Run, quick bool, w io.Writer) ([]plan
 	}
 	var out []planned
 	var total time.Duration
-	fmt.Fprintf(w, "plan:\n")
-	for _, r := range runs {
+	fmt.Fprintf(w, "plan: %d runs (-run ID, or -run-index 0 to %d, does one)\n", len(runs), len(runs)-1)
+	for i, r := range runs {
 		p := planned{Run: r, Complete: s.Complete(r)}
 		status := "complete"
 		if !p.Complete {
@@ -222,7 +289,7 @@ func estimate(s *study.Study, runs []study.Run, quick bool, w io.Writer) ([]plan
 			p.EstimateSeconds = d.Seconds()
 			status = "train, about " + d.Round(time.Second).String()
 		}
-		fmt.Fprintf(w, "  %-10s seed %-4d %-40s batch %-4d epochs %-3d %s\n", r.Rule, r.Seed, r.Settings.Optimizer, r.Settings.Batch, r.Settings.Epochs, status)
+		fmt.Fprintf(w, "  %-3d %-10s seed %-4d %-40s batch %-4d epochs %-3d %s\n      %s\n", i, r.Rule, r.Seed, r.Settings.Optimizer, r.Settings.Batch, r.Settings.Epochs, status, r.ID)
 		out = append(out, p)
 	}
 	fmt.Fprintf(w, "estimated training time: %s (from a short calibration on this machine)\n", total.Round(time.Second))
@@ -283,18 +350,19 @@ func checkWritable(dir string) error {
 	return os.Remove(f.Name())
 }
 
-// withoutOut returns args without the -out flag and its value, so that the same run into two directories
-// writes the same manifest.
-func withoutOut(args []string) []string {
+// commandArgs returns args without the -out flag and its value and without -report, so that the same
+// study into two directories, or reported by -report after a job array, writes the same manifest.
+func commandArgs(args []string) []string {
 	var out []string
 	for i := 0; i < len(args); i++ {
-		a := args[i]
+		a := strings.TrimPrefix(args[i], "-")
 		switch {
-		case a == "-out" || a == "--out":
+		case a == "-out" || a == "out":
 			i++
-		case strings.HasPrefix(a, "-out=") || strings.HasPrefix(a, "--out="):
+		case strings.HasPrefix(a, "out=") || strings.HasPrefix(a, "-out="):
+		case a == "report" || a == "-report" || strings.HasPrefix(a, "report=") || strings.HasPrefix(a, "-report="):
 		default:
-			out = append(out, a)
+			out = append(out, args[i])
 		}
 	}
 	return out

@@ -2,49 +2,44 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/bpdl/bpdl/bpdl/brainscore/benchmark"
 	"github.com/bpdl/bpdl/bpdl/brainscore/metric"
 	"github.com/bpdl/bpdl/bpdl/brainscore/neuralfit"
 	"github.com/bpdl/bpdl/bpdl/data"
-	"github.com/bpdl/bpdl/bpdl/data/fetch"
-	"github.com/bpdl/bpdl/bpdl/report"
 	"github.com/bpdl/bpdl/bpdl/study"
 )
 
-// brainFlags are the data-location flags of the brain-benchmark subcommands.
-type brainFlags struct {
-	dataDir, brainData string
-	offline            bool
+// parseSub parses a subcommand's flags, which take no arguments: -h is flag.ErrHelp, anything wrong a
+// usage error.
+func parseSub(fs *flag.FlagSet, args []string) error {
+	switch err := fs.Parse(args); {
+	case errors.Is(err, flag.ErrHelp):
+		return err
+	case err != nil:
+		return usageError("%v", err)
+	case fs.NArg() > 0:
+		return usageError("%s: unexpected argument %q", strings.TrimPrefix(fs.Name(), "reproduce "), fs.Arg(0))
+	}
+	return nil
 }
 
-func (f *brainFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.dataDir, "data-dir", "", "cache directory for downloaded data (default $"+data.CacheEnvVar+" or the user cache dir); brain data go to its brainscore/ folder")
-	fs.StringVar(&f.brainData, "brain-data", os.Getenv(study.BrainDataEnvVar), "a local copy of the brain data in the layout brainio/, rsa92/, cowley-v4/ (such as the project's ../shared/data); default $"+study.BrainDataEnvVar)
-	fs.BoolVar(&f.offline, "offline", false, "never download data")
-}
-
-func (f *brainFlags) dirs() benchmark.Dirs {
-	return study.BrainDirs(f.brainData, data.Options{CacheDir: f.dataDir, Offline: f.offline})
-}
-
-// runBenchmarks lists every brain benchmark with its identifier, the files it needs with their
-// checksums, and whether they are present; with -fetch it downloads the missing ones.
+// runBenchmarks is `reproduce benchmarks`: it lists every brain benchmark with the files it needs, their
+// checksums and whether they are here (-fetch downloads the missing ones), or exports their stimuli for a
+// model run elsewhere, or scores that model's activations.
 func runBenchmarks(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("reproduce benchmarks", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var bf brainFlags
-	bf.register(fs)
+	dataDir := fs.String("data-dir", "", "cache directory for downloaded data (default $"+data.CacheEnvVar+" or the user cache dir); brain data go to its brainscore/ folder")
+	brainData := fs.String("brain-data", os.Getenv(study.BrainDataEnvVar), "a local copy of the brain data in the layout brainio/, rsa92/, cowley-v4/ (such as the project's ../shared/data); default $"+study.BrainDataEnvVar)
+	offline := fs.Bool("offline", false, "never download data")
 	fetchMissing := fs.Bool("fetch", false, "download the missing files of the listed benchmarks")
 	only := fs.String("only", "", "comma-separated benchmark identifiers to list (default: all)")
 	asJSON := fs.Bool("json", false, "write the list as JSON")
@@ -58,35 +53,18 @@ func runBenchmarks(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(fs.Output(), "usage: reproduce benchmarks [flags]\n\nLists the brain benchmarks, the files each needs and whether they are here; with -export-stimuli\nwrites their images for a model run elsewhere, and with -features scores that model's activations.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError("%v", err)
+	if err := parseSub(fs, args); err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError("benchmarks: unexpected argument %q", fs.Arg(0))
-	}
-	specs := benchmark.Specs()
-	if *only != "" {
-		var sel []benchmark.Spec
-		for _, id := range strings.Split(*only, ",") {
-			s, ok := benchmark.LookupSpec(strings.TrimSpace(id))
-			if !ok {
-				var ids []string
-				for _, s := range specs {
-					ids = append(ids, s.Identifier)
-				}
-				return usageError("benchmarks -only: unknown benchmark %q (known: %s)", id, strings.Join(ids, ", "))
-			}
-			sel = append(sel, s)
-		}
-		specs = sel
+	opts := benchmark.Options{Benchmarks: split(*only), Log: stderr}
+	specs, err := benchmark.DefaultRegistry().Select(opts.Benchmarks)
+	if err != nil {
+		return usageError("benchmarks -only: %v", err)
 	}
 	if *exportDir != "" && *featuresDir != "" {
 		return usageError("benchmarks: -export-stimuli and -features are separate steps: export, run your model, then score")
 	}
-	c, h, w, err := parseInput(*input)
+	c, h, w, err := benchmark.ParseInput(*input)
 	if err != nil {
 		return usageError("benchmarks -input %q: %v", *input, err)
 	}
@@ -95,219 +73,72 @@ func runBenchmarks(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if m, err := benchmark.ReadManifest(*featuresDir); *featuresDir != "" && !inputSet && err == nil {
 		c, h, w = m.Channels, m.Height, m.Width // the shape the stimuli were exported for
 	}
-	dirs := bf.dirs()
+	opts.Dirs = study.BrainDirs(*brainData, data.Options{CacheDir: *dataDir, Offline: *offline})
 	var fetchErr error
 	if *fetchMissing {
-		if fetchErr = fetchBenchmarks(ctx, dirs, specs, stderr); ctx.Err() != nil {
+		if fetchErr = opts.Dirs.Download(ctx, specs, stderr); ctx.Err() != nil {
 			return ctx.Err()
+		} else if fetchErr != nil {
+			fetchErr = fmt.Errorf("benchmarks -fetch: %w", fetchErr)
 		}
 	}
-	var ids []string
-	if *only != "" {
-		for _, s := range specs {
-			ids = append(ids, s.Identifier)
-		}
-	}
-	opts := benchmark.Options{Dirs: dirs, Benchmarks: ids, Log: stderr}
 	switch {
 	case *exportDir != "":
-		return errors.Join(exportStimuli(ctx, *exportDir, c, h, w, opts, stdout), fetchErr)
+		opts.Log = nil
+		res, err := benchmark.ExportStimuli(ctx, *exportDir, c, h, w, opts)
+		if err = errors.Join(benchmark.WriteStatuses(stdout, res), err); err == nil {
+			fmt.Fprintf(stderr, "stimuli for %dx%dx%d inputs in %s: save each layer's activations as BENCHMARK/SET/LAYER.npy beside stimuli.npy, then run reproduce benchmarks -features %s -input %dx%dx%d\n", c, h, w, *exportDir, *exportDir, c, h, w)
+			err = failures("-export-stimuli", res)
+		}
+		return errors.Join(err, fetchErr)
 	case *featuresDir != "":
-		var names []string
-		if *layers != "" {
-			for _, l := range strings.Split(*layers, ",") {
-				names = append(names, strings.TrimSpace(l))
-			}
+		res, err := benchmark.ScorePrecomputed(ctx, *featuresDir, *modelName, c, h, w, split(*layers), opts)
+		if err == nil {
+			err = errors.Join(benchmark.WriteScores(stdout, res), failures("-features", res))
 		}
-		name := *modelName
-		if name == "" {
-			name = filepath.Base(filepath.Clean(*featuresDir))
-		}
-		return errors.Join(scoreFeatures(ctx, *featuresDir, name, c, h, w, names, opts, stdout), fetchErr)
+		return errors.Join(err, fetchErr)
 	}
-	type fileJSON struct {
-		Folder   string `json:"folder"`
-		Name     string `json:"name"`
-		URL      string `json:"url"`
-		Checksum string `json:"checksum"`
-		Size     int64  `json:"size,omitempty"`
-		Present  bool   `json:"present"`
-		Path     string `json:"path"`
-		Problem  string `json:"problem,omitempty"`
-	}
-	type benchJSON struct {
-		Identifier  string     `json:"identifier"`
-		BrainScore  string     `json:"brainscore_identifier,omitempty"`
-		Region      string     `json:"region"`
-		Metric      string     `json:"metric"`
-		Public      bool       `json:"public"`
-		Description string     `json:"description"`
-		Present     bool       `json:"present"`
-		Files       []fileJSON `json:"files"`
-	}
-	var list []benchJSON
-	for _, s := range specs {
-		b := benchJSON{Identifier: s.Identifier, BrainScore: s.BrainScore, Region: s.Region, Metric: s.Metric, Public: s.Public, Description: s.Description, Present: true}
-		for _, st := range dirs.Check(s.Files) {
-			b.Files = append(b.Files, fileJSON{Folder: st.Dir, Name: st.File.Name, URL: st.File.URL, Checksum: st.File.Sum.String(),
-				Size: st.File.Size, Present: st.Present, Path: st.Path, Problem: st.Problem})
-			b.Present = b.Present && st.Present
-		}
-		list = append(list, b)
-	}
+	list := opts.Dirs.List(specs)
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(list); err != nil {
-			return err
-		}
-	} else {
-		fmt.Fprintf(stdout, "brain data: local copy %s, cache %s\n\n", orNone(dirs.Local), dirs.Cache)
-		for _, b := range list {
-			state := "present"
-			if !b.Present {
-				state = "data not present"
-			}
-			kind := "offline benchmark"
-			if b.Public {
-				kind = "public benchmark, Brain-Score's " + b.BrainScore
-			}
-			fmt.Fprintf(stdout, "%s (%s, %s): %s\n  %s\n  %s\n", b.Identifier, b.Region, b.Metric, state, kind, b.Description)
-			for _, f := range b.Files {
-				mark := "missing"
-				switch {
-				case f.Present:
-					mark = "ok"
-				case f.Problem != "":
-					mark = "bad"
-				}
-				fmt.Fprintf(stdout, "    %-7s %s/%s  %s\n", mark, f.Folder, f.Name, f.Checksum)
-				if f.Present {
-					fmt.Fprintf(stdout, "            at %s\n", f.Path)
-				} else if f.Problem != "" {
-					fmt.Fprintf(stdout, "            %s\n", f.Problem)
-				}
-			}
-		}
+		err = writeJSON(stdout, list)
+	} else if err = opts.Dirs.WriteList(stdout, list); err == nil {
 		fmt.Fprintf(stdout, "\nURLs: reproduce benchmarks -json; download: reproduce benchmarks -fetch; a local copy: -brain-data DIR or $%s\n", study.BrainDataEnvVar)
 	}
-	if *pixels {
-		if err := checkPixels(ctx, dirs, stdout); err != nil {
-			return errors.Join(err, fetchErr)
-		}
+	if err == nil && *pixels {
+		err = benchmark.WritePixelsCheck(ctx, opts.Dirs, stdout)
 	}
-	return fetchErr
+	return errors.Join(err, fetchErr)
 }
 
-// fetchBenchmarks downloads the missing files of the benchmarks, reporting each benchmark whose files
-// could not all be had to w. It goes through every benchmark and returns an error naming those that
-// failed, so that the exit status says so after everything that could be fetched is here.
-func fetchBenchmarks(ctx context.Context, dirs benchmark.Dirs, specs []benchmark.Spec, w io.Writer) error {
-	var failed []string
-	for _, s := range specs {
-		if _, err := dirs.Locate(ctx, s.Files); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			fmt.Fprintf(w, "%s: %v\n", s.Identifier, err)
-			failed = append(failed, s.Identifier)
-		}
-	}
-	if len(failed) > 0 {
-		return fmt.Errorf("benchmarks -fetch: the data of %d of %d benchmarks could not be had (%s): see above", len(failed), len(specs), strings.Join(failed, ", "))
-	}
-	return nil
+// writeJSON writes v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
-// parseInput parses an input shape CxHxW.
-func parseInput(s string) (c, h, w int, err error) {
-	parts := strings.Split(s, "x")
-	if len(parts) != 3 {
-		return 0, 0, 0, errors.New("want CxHxW, such as 3x32x32")
-	}
-	var v [3]int
-	for i, p := range parts {
-		if v[i], err = strconv.Atoi(p); err != nil || v[i] < 1 || v[i] > 4096 {
-			return 0, 0, 0, fmt.Errorf("want CxHxW with each a positive integer, such as 3x32x32")
-		}
-	}
-	if v[0] != 1 && v[0] != 3 {
-		return 0, 0, 0, fmt.Errorf("%d channels: want 1 (gray) or 3 (RGB)", v[0])
-	}
-	return v[0], v[1], v[2], nil
-}
-
-// exportStimuli writes every listed benchmark's images to dir (benchmark.ExportStimuli) and says what it
-// wrote; benchmarks whose data are missing are listed, and any failure makes the result an error once
-// the rest is written.
-func exportStimuli(ctx context.Context, dir string, c, h, w int, opts benchmark.Options, stdout io.Writer) error {
-	log := opts.Log
-	opts.Log = nil
-	res, err := benchmark.ExportStimuli(ctx, dir, c, h, w, opts)
-	var failed []string
-	for _, r := range res {
-		fmt.Fprintf(stdout, "%s: %s\n", r.Benchmark, r.Status)
-		for _, n := range r.Notes {
-			fmt.Fprintf(stdout, "  %s\n", n)
-		}
-		if isError(r.Status) {
-			failed = append(failed, r.Benchmark)
-		}
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(log, "stimuli for %dx%dx%d inputs in %s: save each layer's activations as BENCHMARK/SET/LAYER.npy beside stimuli.npy, then run reproduce benchmarks -features %s -input %dx%dx%d\n", c, h, w, dir, dir, c, h, w)
-	if len(failed) > 0 {
-		return fmt.Errorf("benchmarks -export-stimuli: %s failed: see above", strings.Join(failed, ", "))
-	}
-	return nil
-}
-
-// scoreFeatures scores the activations in dir (a benchmark.Precomputed model) on every listed benchmark
-// whose data are here, logging each benchmark's per-layer scores, and writes one row per benchmark in
-// the columns of scores.csv. Any benchmark that failed makes the result an error once all are written.
-func scoreFeatures(ctx context.Context, dir, name string, c, h, w int, layers []string, opts benchmark.Options, stdout io.Writer) error {
-	m, err := benchmark.NewPrecomputed(dir, name, c, h, w, layers)
-	if err != nil {
-		return err
-	}
-	res, err := benchmark.ScoreAll(ctx, m, opts)
-	if err != nil {
-		return err
-	}
-	rows := [][]string{{"model", "benchmark", "region", "layer", "raw", "error", "ceiling", "ceiled_r_over_c_squared", "ceiled_r2_over_c", "status"}}
-	var failed []string
-	for _, r := range res {
-		s, status := r.Score(), r.Status
-		if isError(status) {
-			failed, status = append(failed, r.Benchmark), study.StatusError
-		}
-		rows = append(rows, []string{name, r.Benchmark, r.Region, r.Layer, report.Format(s.Raw, 5), report.Format(s.Error, 5),
-			report.Format(s.Ceiling, 5), report.Format(s.CeiledRC2, 5), report.Format(s.CeiledR2C, 5), status})
-	}
-	cw := csv.NewWriter(stdout)
-	if err := cw.WriteAll(rows); err != nil {
-		return err
-	}
-	if len(failed) > 0 {
-		return fmt.Errorf("benchmarks -features: %s failed: see above", strings.Join(failed, ", "))
-	}
-	return nil
-}
-
-// isError reports whether a result's status is an error.
-func isError(status string) bool { return strings.HasPrefix(status, "error") }
-
-func orNone(s string) string {
+// split splits a comma-separated flag into its trimmed items; nil for "".
+func split(s string) []string {
 	if s == "" {
-		return "(none)"
+		return nil
 	}
-	return s
+	out := strings.Split(s, ",")
+	for i := range out {
+		out[i] = strings.TrimSpace(out[i])
+	}
+	return out
 }
 
-// runNeuralFit scores features in a .npy file against neural responses, as Brain-Score's neural
-// predictivity does (see package neuralfit).
+// failures is an error naming the benchmarks that failed, nil when none did.
+func failures(flag string, res []*benchmark.Result) error {
+	if failed := benchmark.Failures(res); len(failed) > 0 {
+		return fmt.Errorf("benchmarks %s: %s failed: see above", flag, strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+// runNeuralFit is `reproduce neural-fit`: it scores features in a .npy file against neural responses, as
+// Brain-Score's neural predictivity does (neuralfit.Run).
 func runNeuralFit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("reproduce neural-fit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -325,14 +156,8 @@ func runNeuralFit(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(fs.Output(), "usage: reproduce neural-fit -features F.npy -responses R.npy [-repetitions P.npy] [-labels L.npy] [-splits S.json] [-regression pls|ridge] [-json]\n\nScores features against neural responses with Brain-Score's predictivity (PLS by default).\n\nflags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError("%v", err)
-	}
-	if fs.NArg() > 0 {
-		return usageError("neural-fit: unexpected argument %q", fs.Arg(0))
+	if err := parseSub(fs, args); err != nil {
+		return err
 	}
 	if cfg.Features == "" || (cfg.Responses == "" && cfg.Repetitions == "") {
 		return usageError("neural-fit: -features and -responses (or -repetitions) are required")
@@ -342,33 +167,8 @@ func runNeuralFit(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return writeJSON(stdout, res)
 	}
-	fmt.Fprintf(stdout, "%d images, %d features, %d neuroids; splits: %s; regression: %s\n", res.Images, res.Features, res.Neuroids, res.SplitsFrom, res.Regression)
-	fmt.Fprintf(stdout, "raw %.6f ± %.6f (median r over neuroids, mean over %d splits)\n", float64(res.Raw), float64(res.Error), len(res.RawPerSplit))
-	if res.Ceiling != nil {
-		fmt.Fprintf(stdout, "ceiling %.6f; ceiled (r/c)^2 %.6f, r^2/c %.6f\n", float64(*res.Ceiling), float64(*res.CeiledRC2), float64(*res.CeiledR2C))
-	}
-	for _, n := range res.Notes {
-		fmt.Fprintf(stdout, "note: %s\n", n)
-	}
+	fmt.Fprintln(stdout, res)
 	return ctx.Err()
-}
-
-// checkPixels scores Brain-Score's pixels model on MajajHong2015public.IT-pls and prints the comparison
-// with Brain-Score's published values.
-func checkPixels(ctx context.Context, dirs benchmark.Dirs, w io.Writer) error {
-	cmp, err := benchmark.CheckPixels(ctx, dirs, w)
-	var oe *fetch.OfflineError
-	if errors.As(err, &oe) {
-		fmt.Fprintf(w, "pixels check: %s data not present (%s)\n", benchmark.MajajHong2015IT, filepath.Join(oe.Dir, oe.Missing[0].Name))
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(w, cmp)
-	return nil
 }

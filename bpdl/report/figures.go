@@ -2,11 +2,8 @@ package report
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,15 +14,6 @@ import (
 
 	"github.com/bpdl/bpdl/bpdl/diag"
 )
-
-// EchartsEnv names the environment variable that points Figures at the echarts.min.js to copy next to the
-// HTML figures. Unset, Figures looks for node_modules/echarts/dist/echarts.min.js in the working directory
-// and each directory above it up to the Go module root (the one holding go.mod); `npm ci` in the module
-// root installs the version package-lock.json pins.
-const EchartsEnv = "BPDL_ECHARTS_JS"
-
-// ErrNoEcharts is wrapped by the error Figures returns when it cannot find echarts.min.js or its licence.
-var ErrNoEcharts = errors.New("echarts.min.js not found")
 
 // The figures' file names, and the files that come with them.
 const (
@@ -59,8 +47,8 @@ const (
 // left out.
 //
 // With the pages come echarts.min.js and echarts.LICENSE (and echarts.NOTICE when the package has one),
-// copied from the file EchartsEnv describes: the pages load the script by its relative name and name no
-// other host, so the output directory works offline. Without that file Figures returns an error wrapping
+// copied from EchartsEnv's file or the first of EchartsPlaces that has one: the pages load the script by
+// its relative name and name no other host, so the output directory works offline. Without that file Figures returns an error wrapping
 // ErrNoEcharts; with no figure to draw it returns no files and needs no script.
 //
 // The output is a function of runs and the script: byte-identical for identical runs (fixed chart IDs, no
@@ -82,73 +70,6 @@ func Figures(runs []Run, order Order) (Files, error) {
 		f[p.name] = html
 	}
 	return f, nil
-}
-
-// CheckEcharts reports whether Figures can find echarts.min.js and its licence (see EchartsEnv), so that a
-// study can fail before training rather than after.
-func CheckEcharts() error {
-	_, err := echartsAssets()
-	return err
-}
-
-// echartsAssets reads echarts.min.js and its licence (see EchartsEnv).
-func echartsAssets() (Files, error) {
-	js, err := findEchartsJS()
-	if err != nil {
-		return nil, err
-	}
-	script, err := os.ReadFile(js)
-	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	if len(script) == 0 {
-		return nil, fmt.Errorf("report: %s is empty: %w", js, ErrNoEcharts)
-	}
-	f := Files{EchartsScript: script}
-	// The licence sits in the package root, one level above dist/, or next to a copied script.
-	for _, dir := range []string{filepath.Dir(js), filepath.Dir(filepath.Dir(js))} {
-		lic, err := os.ReadFile(filepath.Join(dir, "LICENSE"))
-		if err != nil {
-			continue
-		}
-		f[EchartsLicense] = lic
-		if notice, err := os.ReadFile(filepath.Join(dir, "NOTICE")); err == nil {
-			f[EchartsNotice] = notice
-		}
-		return f, nil
-	}
-	return nil, fmt.Errorf("report: no echarts LICENSE next to %s or in the directory above it, and the figures must ship it: %w", js, ErrNoEcharts)
-}
-
-// findEchartsJS returns the path of echarts.min.js (see EchartsEnv).
-func findEchartsJS() (string, error) {
-	if p := os.Getenv(EchartsEnv); p != "" {
-		st, err := os.Stat(p)
-		if err != nil || !st.Mode().IsRegular() {
-			return "", fmt.Errorf("report: %s=%s is not a readable file: %w", EchartsEnv, p, ErrNoEcharts)
-		}
-		return p, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("report: %w", err)
-	}
-	for {
-		p := filepath.Join(dir, "node_modules", "echarts", "dist", EchartsScript)
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-			return p, nil
-		}
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		up := filepath.Dir(dir)
-		if up == dir {
-			break
-		}
-		dir = up
-	}
-	return "", fmt.Errorf("report: the figures need %s: run `npm ci` in the bpdl module root (it installs node_modules/echarts), "+
-		"or set %s to the file, or pass -figures=false: %w", EchartsScript, EchartsEnv, ErrNoEcharts)
 }
 
 // figurePages returns the figures that runs have data for, in a fixed order.

@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -441,73 +440,6 @@ func TestTimeline(t *testing.T) {
 			t.Errorf("point %d (%s %v): x %v, want %v", i, p.Phase, p.Epoch, got, want[i])
 		}
 	}
-}
-
-func TestEchartsLookup(t *testing.T) {
-	t.Run("environment variable names a missing file", func(t *testing.T) {
-		t.Setenv(EchartsEnv, filepath.Join(t.TempDir(), "nope.js"))
-		_, err := Figures(syntheticStudy(studyOptions{rules: []string{"bp"}, seeds: 1, epochs: 1}), testOrder)
-		if !errors.Is(err, ErrNoEcharts) || !strings.Contains(err.Error(), EchartsEnv) {
-			t.Errorf("error %v, want one wrapping ErrNoEcharts that names %s", err, EchartsEnv)
-		}
-	})
-	t.Run("nothing installed", func(t *testing.T) {
-		t.Setenv(EchartsEnv, "")
-		root := t.TempDir()
-		if err := os.WriteFile(filepath.Join(root, "go.mod"), []byte("module x\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Chdir(root)
-		err := CheckEcharts()
-		if !errors.Is(err, ErrNoEcharts) || !strings.Contains(err.Error(), "npm ci") || !strings.Contains(err.Error(), "-figures=false") {
-			t.Errorf("error %v, want one wrapping ErrNoEcharts that says npm ci, %s and -figures=false", err, EchartsEnv)
-		}
-	})
-	t.Run("node_modules above the working directory", func(t *testing.T) {
-		t.Setenv(EchartsEnv, "")
-		root := t.TempDir()
-		pkg := filepath.Join(root, "node_modules", "echarts")
-		sub := filepath.Join(root, "a", "b")
-		for _, d := range []string{filepath.Join(pkg, "dist"), sub} {
-			if err := os.MkdirAll(d, 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for path, text := range map[string]string{
-			filepath.Join(root, "go.mod"):                "module x\n",
-			filepath.Join(pkg, "dist", "echarts.min.js"): "/* js */",
-			filepath.Join(pkg, "LICENSE"):                "licence",
-		} {
-			if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		t.Chdir(sub)
-		f, err := Figures(syntheticStudy(studyOptions{rules: []string{"bp"}, seeds: 1, epochs: 1}), testOrder)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(f[EchartsScript]) != "/* js */" || string(f[EchartsLicense]) != "licence" {
-			t.Errorf("copied script %q and licence %q", f[EchartsScript], f[EchartsLicense])
-		}
-		if _, ok := f[EchartsNotice]; ok {
-			t.Error("a NOTICE that does not exist was copied")
-		}
-	})
-	t.Run("no licence", func(t *testing.T) {
-		dir := t.TempDir()
-		js := filepath.Join(dir, "dist", "echarts.min.js")
-		if err := os.MkdirAll(filepath.Dir(js), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(js, []byte("/* js */"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Setenv(EchartsEnv, js)
-		if err := CheckEcharts(); !errors.Is(err, ErrNoEcharts) || !strings.Contains(err.Error(), "LICENSE") {
-			t.Errorf("error %v, want one about the missing LICENSE", err)
-		}
-	})
 }
 
 func TestUnscoredRuleLeftOut(t *testing.T) {

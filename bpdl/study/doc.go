@@ -10,4 +10,12 @@
 // runs/ folder) never collide with those of another configuration. Execute trains and scores one run
 // and saves its result; Results gathers the saved results of a plan and says which runs are missing;
 // Outputs turns results into the report's tables, figures and manifest.
+//
+// Processes share an output folder safely. Execute holds its run's advisory file lock (LockRun), so a
+// second process doing the same run fails fast naming the holder, while different runs (the tasks of a
+// job array, Select picks a task's run) and different configurations proceed side by side. Report writes
+// the output set from the saved results of a plan, training nothing (NewForReport opens no accelerator),
+// and names the missing runs (MissingError); WriteOutputs writes a set as one unit (a temporary folder
+// inside the output folder, moved into place, MANIFEST last, under the folder's report lock); CleanStale
+// removes what killed processes left.
 package study

@@ -4,13 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"runtime/debug"
 	"sort"
 	"strings"
 
 	"github.com/bpdl/bpdl/bpdl/data"
-	"github.com/bpdl/bpdl/bpdl/data/fetch"
 	"github.com/bpdl/bpdl/bpdl/report"
 	"github.com/bpdl/bpdl/bpdl/train"
 )
@@ -22,6 +20,11 @@ const Manifest = "MANIFEST"
 // which records command (the command line that made it), the configuration, the data files' checksums,
 // bpdl's version and the SHA-256 of every output but timings.csv and the PNGs.
 func (s *Study) Outputs(runs []report.Run, command string, figures bool) (report.Files, error) {
+	return s.outputs(runs, nil, command, figures)
+}
+
+// outputs is Outputs of a partial set: its MANIFEST lists the planned runs that are missing from it.
+func (s *Study) outputs(runs []report.Run, missing []Run, command string, figures bool) (report.Files, error) {
 	order := report.Order(train.DefaultRegistry().Names())
 	files := report.Tables(runs, order)
 	if figures {
@@ -33,24 +36,11 @@ func (s *Study) Outputs(runs []report.Run, command string, figures bool) (report
 			files[name] = content
 		}
 	}
-	files[Manifest] = s.manifest(command, files)
+	files[Manifest] = s.manifest(command, files, missing)
 	return files, nil
 }
 
-// WriteOutputs writes files into dir, each atomically, and renders the figures' PNGs when a browser is
-// installed (reporting to log when it is not).
-func WriteOutputs(dir string, files report.Files, log io.Writer) error {
-	write := func(path string, b []byte) error {
-		return fetch.WriteAtomic(path, func(w io.Writer) error { _, err := w.Write(b); return err })
-	}
-	if err := files.Write(dir, write); err != nil {
-		return err
-	}
-	report.RenderPNGs(dir, files, log)
-	return nil
-}
-
-func (s *Study) manifest(command string, files report.Files) []byte {
+func (s *Study) manifest(command string, files report.Files, missing []Run) []byte {
 	c := s.cfg
 	var b strings.Builder
 	fmt.Fprintf(&b, "command: %s\n", command)
@@ -75,6 +65,9 @@ func (s *Study) manifest(command string, files report.Files) []byte {
 	for _, n := range names {
 		sum := sha256.Sum256(files[n])
 		fmt.Fprintf(&b, "output: %s sha256:%s\n", n, hex.EncodeToString(sum[:]))
+	}
+	for _, r := range missing {
+		fmt.Fprintf(&b, "missing: %s (no result in %s/: the tables and figures leave it out)\n", r.ID, RunsDir)
 	}
 	return []byte(b.String())
 }

@@ -13,13 +13,18 @@ import (
 
 // resultFile is a run's result file: the run as planned and its record for the report.
 type resultFile struct {
+	Format string     `json:"format"`
 	Run    Run        `json:"run"`
 	Result report.Run `json:"result"`
 }
 
+// resultFormat names the layout of result files. It changes whenever a result's fields change meaning,
+// so that a result written by another version of bpdl is never read as if it were of this one.
+const resultFormat = "bpdl-run-result/2"
+
 // SaveResult writes run r's result to path atomically: a reader sees the whole file or none.
 func SaveResult(path string, r Run, result report.Run) error {
-	b, err := json.MarshalIndent(resultFile{Run: r, Result: result}, "", " ")
+	b, err := json.MarshalIndent(resultFile{Format: resultFormat, Run: r, Result: result}, "", " ")
 	if err != nil {
 		return fmt.Errorf("result of %s: %w", r.ID, err)
 	}
@@ -31,7 +36,7 @@ func SaveResult(path string, r Run, result report.Run) error {
 }
 
 // LoadResult reads run r's result from path. It fails when the file is missing (wrapping os.ErrNotExist),
-// unreadable, or the result of another configuration.
+// unreadable, written by another version of bpdl, or the result of another configuration.
 func LoadResult(path string, r Run) (report.Run, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -40,6 +45,10 @@ func LoadResult(path string, r Run) (report.Run, error) {
 	var f resultFile
 	if err := json.Unmarshal(b, &f); err != nil {
 		return report.Run{}, fmt.Errorf("result of %s: %s is not a result file: %w", r.ID, path, err)
+	}
+	if f.Format != resultFormat {
+		return report.Run{}, fmt.Errorf("result of %s: %s was written by another version of bpdl (format %q, this one reads %q): redo the run (reproduce -run %s -force)",
+			r.ID, path, f.Format, resultFormat, r.ID)
 	}
 	if f.Run.Fingerprint != r.Fingerprint {
 		return report.Run{}, fmt.Errorf("result of %s: %s holds a run of another configuration (%s)", r.ID, path, f.Run.ID)

@@ -31,6 +31,7 @@ type Study struct {
 
 	ds                *data.Dataset // nil until LoadData
 	trainSet, testSet *data.Set
+	locks             map[string]*Lock // the run locks this Study holds, by run ID (Lock)
 
 	// Log receives a line per event (an epoch, a score); nil discards them.
 	Log io.Writer
@@ -40,7 +41,11 @@ type Study struct {
 
 // New checks cfg and opens its backend. It reads no data: Plan and Estimate work without it, and
 // LoadData reads it before the first run.
-func New(cfg Config) (*Study, error) {
+func New(cfg Config) (*Study, error) { return open(cfg, "") }
+
+// open is New, opening the backend planOn instead of the configured one when planOn is not "" (see
+// NewForReport).
+func open(cfg Config, planOn string) (*Study, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -49,15 +54,21 @@ func New(cfg Config) (*Study, error) {
 		return nil, err
 	}
 	name := backend.Resolve(cfg.Backend)
-	be, err := backend.Open(name)
+	if planOn == "" {
+		planOn = name
+	}
+	be, err := backend.Open(planOn)
 	if err != nil {
 		return nil, err
 	}
 	return &Study{cfg: cfg, backendName: name, backend: be, info: info, spec: nn.NewSpec(info.Dim(), cfg.Hidden, info.Classes)}, nil
 }
 
-// Close releases the backend.
-func (s *Study) Close() { s.backend.Finalize() }
+// Close releases the run locks and the backend.
+func (s *Study) Close() {
+	s.Unlock()
+	s.backend.Finalize()
+}
 
 // Config returns the study's configuration.
 func (s *Study) Config() Config { return s.cfg }
@@ -224,8 +235,15 @@ func (s *Study) Train(ctx context.Context, r Run) (*Trained, error) {
 // benchmarks, records a spiking net's raster, saves the result beside the checkpoint (ResultPath) and
 // returns it. When a benchmark failed, the result is still complete, saved and returned, with a
 // *ScoreError; any other error returns no result. A run stopped by ctx gives an error wrapping a
-// *train.InterruptedError: its checkpoint holds the epochs done.
+// *train.InterruptedError: its checkpoint holds the epochs done. Execute holds r's lock meanwhile (taking
+// it unless Lock has), so it fails fast with a *LockedError when another process does r.
 func (s *Study) Execute(ctx context.Context, r Run) (report.Run, error) {
+	if s.locks[r.ID] == nil {
+		if err := s.Lock(ctx, []Run{r}); err != nil {
+			return report.Run{}, err
+		}
+		defer s.unlock(r.ID)
+	}
 	t, err := s.Train(ctx, r)
 	if err != nil {
 		return report.Run{}, fmt.Errorf("%s: %w", r.ID, err)

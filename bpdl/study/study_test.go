@@ -150,6 +150,20 @@ func TestResults(t *testing.T) {
 	if _, _, err := Results(out, runs); err == nil || !strings.Contains(err.Error(), "another configuration") {
 		t.Errorf("Results over a mismatched file: %v", err)
 	}
+	// A result of another format (an older bpdl) is refused, not read as this one.
+	b, err := os.ReadFile(ResultPath(out, runs[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(ResultPath(out, runs[0]), []byte(strings.Replace(string(b), resultFormat, "bpdl-run-result/1", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadResult(ResultPath(out, runs[0]), runs[0]); err == nil || !strings.Contains(err.Error(), "another version of bpdl") {
+		t.Errorf("LoadResult of an older format: %v", err)
+	}
+	if err := os.Remove(ResultPath(out, runs[0])); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(out, RunsDir, runs[1].ID+".json"), []byte("{"), 0o644); err != nil {
 		t.Fatal(err)
 	}

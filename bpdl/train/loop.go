@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/schollz/progressbar/v3"
 
 	"github.com/bpdl/bpdl/bpdl/data"
 	"github.com/bpdl/bpdl/bpdl/diag"
@@ -33,7 +32,8 @@ type Run struct {
 	// Fingerprint identifies the run's configuration; a checkpoint written under another fingerprint is
 	// not resumed from.
 	Fingerprint string
-	// Progress receives a progress bar per epoch; nil means none.
+	// Progress receives each epoch's progress: a bar when it is a terminal, else a line every 10% of
+	// the epoch; nil means none.
 	Progress io.Writer
 	// Log receives one line per epoch; nil means none.
 	Log io.Writer
@@ -262,20 +262,8 @@ func (r *Run) epoch(ctx context.Context, desc string, e int, pretrain bool, hook
 	if pretrain {
 		order = Order(r.Seed^0x9e3779b97f4a7c15, e, r.Train.N)
 	}
-	var bar *progressbar.ProgressBar
-	if r.Progress != nil {
-		bar = progressbar.NewOptions(r.Train.N,
-			progressbar.OptionSetWriter(r.Progress),
-			progressbar.OptionSetDescription(desc),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("ex"),
-			progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionClearOnFinish(),
-		)
-		defer bar.Close()
-	}
+	bar := newProgress(r.Progress, desc, r.Train.N)
+	defer bar.close()
 	var sum, segSum float64
 	var steps, segSteps int
 	for start := 0; start < r.Train.N; start += set.Batch {
@@ -306,10 +294,7 @@ func (r *Run) epoch(ctx context.Context, desc string, e int, pretrain bool, hook
 				return 0, err
 			}
 		}
-		if bar != nil {
-			bar.Describe(fmt.Sprintf("%s loss %.4f", desc, sum/float64(steps)))
-			_ = bar.Add(end - start)
-		}
+		bar.add(end-start, sum/float64(steps))
 	}
 	return sum / float64(steps), nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 
 	"github.com/bpdl/bpdl/bpdl/brainscore/stimuli"
 )
@@ -222,7 +221,7 @@ func (r *Registry) Load(ctx context.Context, identifier string, dirs Dirs) (Benc
 }
 
 func (r *Registry) unknown(identifier string) error {
-	return fmt.Errorf("benchmark: unknown benchmark %q (known: %s)", identifier, strings.Join(r.Identifiers(), ", "))
+	return fmt.Errorf("benchmark: %w", &UnknownError{Identifier: identifier, Known: r.Identifiers()})
 }
 
 // Commitment maps brain regions to the model layers that stand for them, as Brain-Score's

@@ -195,6 +195,19 @@ func NewPrecomputed(dir, name string, channels, height, width int, layers []stri
 	return &Precomputed{dir: dir, name: name, channels: channels, h: height, width: width, layers: layers}, nil
 }
 
+// ScorePrecomputed scores the activations in dir (a Precomputed model; see NewPrecomputed) on the
+// benchmarks of opts, as ScoreAll does. An empty name is the folder's name.
+func ScorePrecomputed(ctx context.Context, dir, name string, channels, height, width int, layers []string, opts Options) ([]*Result, error) {
+	if name == "" {
+		name = filepath.Base(filepath.Clean(dir))
+	}
+	m, err := NewPrecomputed(dir, name, channels, height, width, layers)
+	if err != nil {
+		return nil, err
+	}
+	return ScoreAll(ctx, m, opts)
+}
+
 // ReadManifest reads the manifest ExportStimuli wrote in dir.
 func ReadManifest(dir string) (*Manifest, error) {
 	path := filepath.Join(dir, ManifestFile)

@@ -220,6 +220,20 @@ func CheckPixels(ctx context.Context, dirs Dirs, log io.Writer) (*PixelsComparis
 	return c, nil
 }
 
+// WritePixelsCheck runs CheckPixels, logging to w, and writes the comparison to w, or a line saying that
+// the MajajHong2015 data are not here (which is not an error).
+func WritePixelsCheck(ctx context.Context, dirs Dirs, w io.Writer) error {
+	cmp, err := CheckPixels(ctx, dirs, w)
+	var oe *fetch.OfflineError
+	switch {
+	case errors.As(err, &oe):
+		_, err = fmt.Fprintf(w, "pixels check: %s data not present (%s)\n", MajajHong2015IT, filepath.Join(oe.Dir, oe.Missing[0].Name))
+	case err == nil:
+		_, err = fmt.Fprintln(w, cmp)
+	}
+	return err
+}
+
 // pixelsOnFiles scores Brain-Score's pixels model on the IT benchmark of a MajajHong2015-layout
 // assembly and stimulus set.
 func pixelsOnFiles(ctx context.Context, assemblyPath, csvPath, zipPath string) (*PixelsComparison, error) {

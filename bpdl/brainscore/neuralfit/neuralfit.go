@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strings"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -83,6 +84,22 @@ type Result struct {
 	Regression string `json:"regression"`
 	// Notes explain what the data made of the score: constant features or neuroids, an undefined raw.
 	Notes []string `json:"notes,omitempty"`
+}
+
+// String prints the result for a reader: the problem's sizes, the splits and the regression, the raw
+// score with its error, the ceiling and ceiled scores when there are repetitions, and the notes, one per
+// line (the text form of `reproduce neural-fit`).
+func (r *Result) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d images, %d features, %d neuroids; splits: %s; regression: %s\n", r.Images, r.Features, r.Neuroids, r.SplitsFrom, r.Regression)
+	fmt.Fprintf(&b, "raw %.6f ± %.6f (median r over neuroids, mean over %d splits)", float64(r.Raw), float64(r.Error), len(r.RawPerSplit))
+	if r.Ceiling != nil && r.CeiledRC2 != nil && r.CeiledR2C != nil {
+		fmt.Fprintf(&b, "\nceiling %.6f; ceiled (r/c)^2 %.6f, r^2/c %.6f", float64(*r.Ceiling), float64(*r.CeiledRC2), float64(*r.CeiledR2C))
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "\nnote: %s", n)
+	}
+	return b.String()
 }
 
 // Float is a float64 that marshals NaN and infinities as JSON null.

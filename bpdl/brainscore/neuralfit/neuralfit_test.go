@@ -336,3 +336,21 @@ func TestRunComponentsError(t *testing.T) {
 		t.Errorf("unknown regression: error %v", err)
 	}
 }
+
+// TestResultString prints a result without and with repetitions.
+func TestResultString(t *testing.T) {
+	r := &Result{Raw: 0.5, Error: 0.0125, RawPerSplit: []Float{0.4, 0.6}, Images: 120, Features: 12, Neuroids: 5,
+		SplitsFrom: "shuffle", Regression: "pls (6 components)"}
+	want := "120 images, 12 features, 5 neuroids; splits: shuffle; regression: pls (6 components)\n" +
+		"raw 0.500000 ± 0.012500 (median r over neuroids, mean over 2 splits)"
+	if got := r.String(); got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+	c, rc2, r2c := Float(0.8), Float(0.390625), Float(0.3125)
+	r.Ceiling, r.CeiledRC2, r.CeiledR2C = &c, &rc2, &r2c
+	r.Notes = []string{"2 of 5 neuroids are constant"}
+	want += "\nceiling 0.800000; ceiled (r/c)^2 0.390625, r^2/c 0.312500\nnote: 2 of 5 neuroids are constant"
+	if got := r.String(); got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -27,11 +28,12 @@ import (
 // Algorithm names a checksum algorithm.
 type Algorithm string
 
-// The checksum algorithms the data sources publish.
+// The checksum algorithms the data sources publish (SHA-512: npm's package integrity).
 const (
 	MD5    Algorithm = "md5"
 	SHA1   Algorithm = "sha1"
 	SHA256 Algorithm = "sha256"
+	SHA512 Algorithm = "sha512"
 )
 
 // Checksum is an expected digest of a file, as lower-case hex.
@@ -52,6 +54,8 @@ func (c Checksum) newHash() (hash.Hash, error) {
 		return sha1.New(), nil
 	case SHA256:
 		return sha256.New(), nil
+	case SHA512:
+		return sha512.New(), nil
 	}
 	return nil, fmt.Errorf("fetch: unknown checksum algorithm %q", c.Algorithm)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -252,6 +253,7 @@ func TestVerify(t *testing.T) {
 	}
 	m := md5.Sum(content)
 	s1 := sha1.Sum(content)
+	s512 := sha512.Sum512(content)
 	for _, tc := range []struct {
 		name string
 		f    File
@@ -260,6 +262,7 @@ func TestVerify(t *testing.T) {
 		{"md5", File{Sum: Checksum{MD5, hex.EncodeToString(m[:])}}, true},
 		{"sha1", File{Sum: Checksum{SHA1, hex.EncodeToString(s1[:])}}, true},
 		{"sha256", File{Sum: Checksum{SHA256, sha256Hex(content)}}, true},
+		{"sha512", File{Sum: Checksum{SHA512, hex.EncodeToString(s512[:])}}, true},
 		{"sha256 upper case", File{Sum: Checksum{SHA256, strings.ToUpper(sha256Hex(content))}}, true},
 		{"sha256 with size", File{Size: int64(len(content)), Sum: Checksum{SHA256, sha256Hex(content)}}, true},
 		{"wrong size", File{Size: 1, Sum: Checksum{SHA256, sha256Hex(content)}}, false},

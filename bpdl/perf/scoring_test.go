@@ -1,4 +1,4 @@
-package main
+package perf
 
 import (
 	"context"
@@ -9,8 +9,8 @@ import (
 	"github.com/bpdl/bpdl/bpdl/brainscore/benchmark"
 )
 
-// TestBrainScoringRows times the scoring pipeline of a real learner on small synthetic data.
-func TestBrainScoringRows(t *testing.T) {
+// TestScoring times the scoring pipeline of a real learner on small synthetic data.
+func TestScoring(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a learner: skipped with -short")
 	}
@@ -25,7 +25,7 @@ func TestBrainScoringRows(t *testing.T) {
 		Objects: 5, ObjectomePerObject: 8, TrialsPerImage: 20, ObjectomeSize: 64,
 	}
 	var log strings.Builder
-	rows, err := brainScoringRows(context.Background(), b, sizes, []int{64, 32}, &log)
+	rows, err := Scoring(context.Background(), b, sizes, []int{64, 32}, &log)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}

@@ -1,4 +1,4 @@
-package main
+package perf
 
 import (
 	"encoding/json"
@@ -21,8 +21,8 @@ import (
 	"github.com/bpdl/bpdl/bpdl/train"
 )
 
-// referenceScript is the PyTorch reference of `reproduce bench`, relative to this package's directory.
-const referenceScript = "../bench/torch_study.py"
+// referenceScript is DefaultScript relative to this package's directory.
+const referenceScript = "../../" + DefaultScript
 
 // refPython returns Debian's python3 when it can import torch and numpy, or skips the test saying what is
 // missing.
@@ -124,7 +124,7 @@ func dtpNoise(t *testing.T, rngState *tensors.Tensor, sizes []int, batch, steps 
 	return noise
 }
 
-// TestReferenceSameWork proves that `reproduce bench` compares bpdl with PyTorch doing the same work: for
+// TestReferenceSameWork proves that Run (`reproduce bench`) compares bpdl with PyTorch doing the same work: for
 // each MLP rule, bpdl's learner and the reference script's implementation of the study's formulation
 // (bench/torch_study.py) take two training steps from the same initial weights and feedback matrices on
 // the same batches (DTP: with the same reconstruction noise), and must end with the same weights and

@@ -1,0 +1,109 @@
+package perf
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/gomlx/compute"
+
+	"github.com/bpdl/bpdl/bpdl/data"
+	"github.com/bpdl/bpdl/bpdl/nn"
+	"github.com/bpdl/bpdl/bpdl/train"
+)
+
+// Step identifies one training-step measurement: a learner on one engine, with the layer sizes of a
+// dataset's net, at one batch size.
+type Step struct {
+	// Rule is the learner's name in a train.Registry ("bp", "snn-tuned").
+	Rule string
+	// Engine is the Label of the Engine it ran on, "" for the learner's default.
+	Engine string
+	// Dataset names the net's shape (see Shape): "cifar10" or "mnist".
+	Dataset string
+	// Batch is the batch size.
+	Batch int
+}
+
+// Shape returns the layer sizes of the study's net for a dataset: 3072-1536-256-10 for "cifar10",
+// 784-1536-256-10 for "mnist" (the spiking net's MNIST runs); nil for other names.
+func Shape(dataset string) []int {
+	switch dataset {
+	case "cifar10":
+		return []int{3072, 1536, 256, 10}
+	case "mnist":
+		return []int{784, 1536, 256, 10}
+	}
+	return nil
+}
+
+// Plan returns the shapes and batch sizes a learner is measured at: the study's CIFAR-10 net at batch 4
+// (the study's) and 128 for the MLP rules; for the spiking nets (names starting "snn") both the MNIST
+// and the CIFAR-10 nets, at batch 4 and 32.
+func Plan(rule string) (datasets []string, batches []int) {
+	if strings.HasPrefix(rule, "snn") {
+		return []string{"mnist", "cifar10"}, []int{4, 32}
+	}
+	return []string{"cifar10"}, []int{4, 128}
+}
+
+// Engine is one way of running a learner that is measured and reported separately: Label is appended to
+// the row's name ("snn step (kernels)"), Apply sets it in the learner's options. The zero Engine is the
+// learner's default.
+type Engine struct {
+	Label string
+	Apply func(*train.Options)
+}
+
+// Engines lists the engines a learner is measured on; today every learner has one, its default.
+//
+// This is the hook for the spiking net's engines (issue 14): once train.Options has SNNImpl
+// (snn.ImplKernels, snn.ImplGraph), snn and snn-tuned return one engine per implementation here,
+// {Label: "kernels", Apply: func(o *train.Options) { o.SNNImpl = snn.ImplKernels }} and the same for
+// "graph"; their rows, names and the comparison with the one PyTorch reference follow.
+func Engines(rule string) []Engine {
+	return []Engine{{}}
+}
+
+// StepRate builds the named learner from reg for a net of the given layer sizes at the given batch
+// size (seed 1, eng applied to its options) and returns its training speed in examples per second:
+// train.Calibrate for about budget on a batch of random inputs.
+func StepRate(b compute.Backend, reg train.Registry, rule string, eng Engine, sizes []int, batch int, budget time.Duration) (float64, error) {
+	opts := train.Options{Spec: nn.Spec{Sizes: sizes}, Seed: 1, Override: train.Overrides{Batch: batch}}
+	if eng.Apply != nil {
+		eng.Apply(&opts)
+	}
+	l, err := reg.New(rule, b, opts)
+	if err != nil {
+		return 0, err
+	}
+	return train.Calibrate(l, randomSet(sizes[0], sizes[len(sizes)-1], batch), budget)
+}
+
+// randomSet returns n examples (at least one) of dim inputs uniform in [-1, 1) and labels uniform over
+// classes, the same for every call: data for timing, where the values do not matter.
+func randomSet(dim, classes, n int) *data.Set {
+	n = max(n, 1)
+	rng := rand.New(rand.NewPCG(1, 2))
+	s := &data.Set{X: make([]float32, n*dim), Y: make([]int32, n), N: n, Dim: dim, C: 1, H: 1, W: dim, Classes: classes}
+	for i := range s.X {
+		s.X[i] = float32(2*rng.Float64() - 1)
+	}
+	for i := range s.Y {
+		s.Y[i] = int32(rng.IntN(classes))
+	}
+	return s
+}
+
+// stepRow returns the empty report row of a step: "bp step" or "snn step (kernels)", on
+// "cifar10 3072-1536-256-10".
+func stepRow(s Step) *Row {
+	name := s.Rule + " step"
+	if s.Engine != "" {
+		name += " (" + s.Engine + ")"
+	}
+	st := s
+	return &Row{Name: name, Shape: fmt.Sprintf("%s %s", s.Dataset, nn.Spec{Sizes: Shape(s.Dataset)}), Batch: s.Batch,
+		Unit: "examples/s", Better: Higher, Step: &st}
+}
