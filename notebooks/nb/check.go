@@ -37,10 +37,10 @@ type Check struct {
 	params, aux []*tensors.Tensor
 }
 
-// NewCheck draws a net of the study's layout with hidden widths hidden for the rule that rules.New names
-// (its weights as the rule initialises them, nn.InitPyTorch unless it is a rules.Initializer, then its
-// own tensors, both from one random stream seeded by seed) and takes the first batch MNIST training
-// images.
+// NewCheck draws a net of the study's layout with hidden widths hidden for the rule that rules.New names,
+// as bpdl's training does (its weights by the rule's InitParams when it has one, DTP's Xavier weights,
+// else nn.InitPyTorch; then the rule's own tensors by its Setup), from a random stream seeded by seed, and
+// takes the first batch MNIST training images.
 func NewCheck(rule string, hidden []int, batch int, seed uint64) (*Check, error) {
 	r, err := rules.New(rule)
 	if err != nil {
@@ -60,7 +60,9 @@ func NewCheck(rule string, hidden []int, batch int, seed uint64) (*Check, error)
 	}
 	rng := rand.New(rand.NewPCG(seed, 0))
 	var p *nn.Params
-	if in, ok := r.(rules.Initializer); ok {
+	if in, ok := r.(interface { // the rules whose published nets are initialised otherwise (DTP)
+		InitParams(nn.Spec, *rand.Rand) *nn.Params
+	}); ok {
 		p = in.InitParams(spec, rng)
 	} else {
 		p = nn.InitPyTorch(spec, rng)
