@@ -22,8 +22,13 @@ type Spec struct {
 	Sizes []int
 }
 
-// PaperHidden are the study's hidden layer widths.
-var PaperHidden = []int{1536, 256}
+// StudyHidden are the study's hidden layer widths.
+var StudyHidden = []int{1536, 256}
+
+// PaperHidden is StudyHidden.
+//
+// Deprecated: use StudyHidden (kept until packages snn and reproduce's bench name it).
+var PaperHidden = StudyHidden
 
 // NewSpec returns the spec of a net with the given input size, hidden widths and number of classes.
 func NewSpec(inputs int, hidden []int, classes int) Spec {
@@ -151,10 +156,22 @@ func (a *Activations) Input(l int) *Node {
 
 // Forward runs the net on x [batch, Sizes[0]]: ReLU hidden layers and a linear output layer.
 func Forward(x *Node, w, b []*Node) *Activations {
+	return ForwardFrom(x, Linear(x, w[0], b[0]), w, b)
+}
+
+// ForwardFrom is Forward with the first layer's pre-activation pre0 = x W[0]^T + b[0] given, computed
+// elsewhere (package train's CPU fast path computes it with a hand-written kernel); w[0] and b[0] are not
+// used and may be nil.
+func ForwardFrom(x, pre0 *Node, w, b []*Node) *Activations {
 	a := &Activations{In: x}
 	h := x
 	for l := range w {
-		pre := Linear(h, w[l], b[l])
+		var pre *Node
+		if l == 0 {
+			pre = pre0
+		} else {
+			pre = Linear(h, w[l], b[l])
+		}
 		a.Pre = append(a.Pre, pre)
 		if l < len(w)-1 {
 			h = MaxScalar(pre, 0.0)

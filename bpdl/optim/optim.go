@@ -1,5 +1,26 @@
-// Package optim holds the optimisers the study used, as GoMLX graph functions with PyTorch's exact
-// semantics: SGD with momentum, Adam, and clipping of the global gradient norm.
+// Package optim holds the optimisers the study used, with PyTorch's exact semantics: one type per
+// optimiser (SGDOptimizer, with or without momentum, and AdamOptimizer) behind the Optimizer interface,
+// the shape of torch.optim. Clipping of the global gradient norm (torch.nn.utils.clip_grad_norm_, which
+// the study called before every step) is an option of each optimiser, not something its caller does.
+//
+// Every optimiser works in two places with the same arithmetic:
+//
+//   - in a GoMLX graph: State makes the optimiser's state tensors and Step (the package function) takes one
+//     step, clipping first. Step accepts dense gradients and the factored gradients of dense layers
+//     (Grad): a layer whose weight gradient is D^T H takes its share of the clipping norm from
+//     [batch, batch] Gram matrices, and the clipping factor scales the small D before D^T H is formed.
+//   - on the host, in place on []float32: Host keeps the state in Go slices and steps whole parameters
+//     (clipping included), in parallel and with results that do not depend on the number of workers;
+//     Optimizer.Span (or HostStepOf, which adds SGD's Rows4Func that forms a batch of four's gradient in
+//     the same pass) gives the update of one contiguous span, for callers that produce gradients a block
+//     at a time (the MLP fast path of package train forms each block of D^T H and updates it while it is
+//     in cache; HostFactoredNorm gives it the clipping norm from Gram matrices). The host update does the
+//     same float32 operations in the same order as the graph (tests check equality), except that the
+//     host takes the clipping norm in float64.
+//
+// A new optimiser is one new type implementing Optimizer (graph Apply, host Span, State, Slots). Config,
+// Kind, Paper and AdamDefaults are the former single-struct API, kept until package snn moves to the
+// types.
 package optim
 
 import (
@@ -11,106 +32,166 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 )
 
-// Kind names an optimiser.
-type Kind string
+// Optimizer is an optimisation algorithm with its hyper-parameters, clipping included. Its state, one
+// list of tensors for a list of parameters, is made by State and threaded through Step by the caller, so
+// that an optimiser value is immutable and can be shared.
+type Optimizer interface {
+	fmt.Stringer
+	// Validate checks the hyper-parameters.
+	Validate() error
+	// LearningRate is the step size.
+	LearningRate() float64
+	// ClipNorm is the maximum global L2 norm of the gradients (torch.nn.utils.clip_grad_norm_'s
+	// max_norm); 0 disables clipping.
+	ClipNorm() float64
+	// WithLearningRate and WithClipNorm return a copy with the learning rate or the clipping norm changed.
+	WithLearningRate(lr float64) Optimizer
+	WithClipNorm(max float64) Optimizer
 
-// The optimisers.
-const (
-	SGD  Kind = "sgd"
-	Adam Kind = "adam"
-)
-
-// Config is an optimiser with its hyper-parameters. The zero Clip disables clipping.
-type Config struct {
-	Kind     Kind
-	LR       float64
-	Momentum float64 // SGD only; 0 is plain SGD
-	Beta1    float64 // Adam only
-	Beta2    float64 // Adam only
-	Eps      float64 // Adam only
-	Clip     float64 // maximum global L2 norm of the gradients (torch.nn.utils.clip_grad_norm_); 0 disables
+	// State returns zero-valued state for parameters of the given shapes: Slots() tensors per parameter,
+	// each shaped like it (parameter after parameter), followed by the optimiser's scalars if it has any
+	// (Adam's step count).
+	State(params []shapes.Shape) []*tensors.Tensor
+	// Slots is the number of state tensors per parameter (SGD with momentum 1, plain SGD 0, Adam 2).
+	Slots() int
+	// Apply builds, inside a graph, one step of the optimiser's update rule from gradients that are
+	// already clipped, and returns the new parameters and state. Use Step, which clips first.
+	Apply(params, grads, state []*Node) (newParams, newState []*Node)
+	// Span returns the host update of the step-th step (counted from 1) for one contiguous span of a
+	// parameter: p, g and the Slots() state slices s0, s1 (nil when unused) have the same length; the
+	// gradient is scaled by coef (the clipping factor, 1 without clipping) and p and the state are
+	// updated in place. It does the same float32 operations, in the same order, as Apply.
+	Span(step int, coef float32) SpanFunc
 }
 
-// Paper is the study's optimiser for BP, FA and DFA: SGD, lr 1e-3, momentum 0.9, gradients clipped to a
-// global norm of 2.0.
-func Paper() Config { return Config{Kind: SGD, LR: 1e-3, Momentum: 0.9, Clip: 2.0} }
-
-// AdamDefaults returns torch.optim.Adam's defaults with the given learning rate.
-func AdamDefaults(lr float64) Config {
-	return Config{Kind: Adam, LR: lr, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
+// ParamState returns the state entries of parameter i (Slots() of them) from state laid out as State
+// makes it.
+func ParamState[T any](o Optimizer, state []T, i int) []T {
+	n := o.Slots()
+	return state[n*i : n*(i+1)]
 }
 
-// Validate checks the hyper-parameters.
-func (c Config) Validate() error {
-	switch c.Kind {
-	case SGD:
-		if c.Momentum < 0 || c.Momentum >= 1 {
-			return fmt.Errorf("optim: momentum %g out of [0, 1)", c.Momentum)
-		}
-	case Adam:
-		if c.Beta1 < 0 || c.Beta1 >= 1 || c.Beta2 < 0 || c.Beta2 >= 1 || c.Eps <= 0 {
-			return fmt.Errorf("optim: Adam betas (%g, %g) must be in [0, 1) and eps %g > 0", c.Beta1, c.Beta2, c.Eps)
-		}
-	default:
-		return fmt.Errorf("optim: unknown optimiser %q (want %q or %q)", c.Kind, SGD, Adam)
+// StepCount returns the entry of state laid out as State makes it for params parameters that counts the
+// steps taken (Adam's t, a float32 scalar), if the optimiser has one.
+func StepCount[T any](o Optimizer, state []T, params int) (t T, ok bool) {
+	if n := o.Slots() * params; len(state) == n+1 {
+		return state[n], true
 	}
-	if !(c.LR > 0) || math.IsInf(c.LR, 0) {
-		return fmt.Errorf("optim: learning rate %g must be > 0", c.LR)
-	}
-	if c.Clip < 0 {
-		return fmt.Errorf("optim: clip %g must be >= 0 (0 disables)", c.Clip)
-	}
-	return nil
+	return t, false
 }
 
-func (c Config) String() string {
-	s := ""
-	switch c.Kind {
-	case SGD:
-		s = fmt.Sprintf("SGD(lr=%g, momentum=%g)", c.LR, c.Momentum)
-	case Adam:
-		s = fmt.Sprintf("Adam(lr=%g, betas=(%g, %g), eps=%g)", c.LR, c.Beta1, c.Beta2, c.Eps)
-	default:
-		s = string(c.Kind)
-	}
-	if c.Clip > 0 {
-		s += fmt.Sprintf(", clip=%g", c.Clip)
-	}
-	return s
+// SpanFunc updates a span of a parameter in place; see Optimizer.Span.
+type SpanFunc func(p, g, s0, s1 []float32)
+
+// Rows4Func updates a span of a parameter in place, as a SpanFunc does, from a gradient it forms in the
+// same pass: g = a[0] h0 + a[1] h1 + a[2] h2 + a[3] h3 (rows of a layer's inputs, for a batch of four),
+// each element the chain of fused multiply-adds a[3]*h3 + (a[2]*h2 + (a[1]*h1 + a[0]*h0)) that package
+// dense's product tiles compute. The gradient never reaches memory.
+type Rows4Func func(p, s0, s1 []float32, a [4]float32, h0, h1, h2, h3 []float32)
+
+// HostStep is an optimiser's host update for one step: Span, and Rows4 where the optimiser and the CPU
+// have it (nil otherwise). Both give the same bits for the same gradient.
+type HostStep struct {
+	Span  SpanFunc
+	Rows4 Rows4Func
 }
 
-// State returns zero-valued optimiser state for parameters of the given shapes: one momentum buffer per
-// parameter for SGD with momentum, nothing for plain SGD, and for Adam the first and second moments of
-// each parameter followed by a scalar step count.
-func (c Config) State(params []shapes.Shape) []*tensors.Tensor {
-	var out []*tensors.Tensor
-	zeros := func(s shapes.Shape) *tensors.Tensor { return tensors.FromShape(s) }
-	switch c.Kind {
-	case SGD:
-		if c.Momentum != 0 {
-			for _, s := range params {
-				out = append(out, zeros(s))
-			}
-		}
-	case Adam:
-		for _, s := range params {
-			out = append(out, zeros(s), zeros(s))
-		}
-		out = append(out, tensors.FromScalar(float32(0)))
+// rows4er is implemented by the optimisers that have a Rows4Func.
+type rows4er interface {
+	spanRows4(step int, coef float32) Rows4Func
+}
+
+// HostStepOf returns o's host update for the step-th step (counted from 1) with the clipping factor coef.
+func HostStepOf(o Optimizer, step int, coef float32) HostStep {
+	hs := HostStep{Span: o.Span(step, coef)}
+	if c, ok := o.(Config); ok {
+		o = c.Optimizer()
+	}
+	if r, ok := o.(rows4er); ok && vectorFMA {
+		hs.Rows4 = r.spanRows4(step, coef)
+	}
+	return hs
+}
+
+// Grad is the gradient of one parameter, as Step takes it: Dense, or the factors of a dense layer's
+// gradient, D [batch, out] (the layer's errors) and H [batch, in] (its inputs): a weight's gradient is
+// D^T H ([out, in]); a bias's (H nil) is the batch sum of D ([out]).
+type Grad struct {
+	Dense *Node
+	D, H  *Node
+}
+
+// DenseGrads wraps gradients as Grads.
+func DenseGrads(gs []*Node) []Grad {
+	out := make([]Grad, len(gs))
+	for i, g := range gs {
+		out[i] = Grad{Dense: g}
 	}
 	return out
 }
 
-// GlobalNorm is the L2 norm of all the gradients taken as one vector.
-func GlobalNorm(grads []*Node) *Node {
+// LayerGrads returns the factored gradients of a dense layer's weight (D^T H) and bias (batch sum of D),
+// in that order.
+func LayerGrads(d, h *Node) (w, b Grad) { return Grad{D: d, H: h}, Grad{D: d} }
+
+func (g Grad) factored() bool { return g.Dense == nil }
+
+// Value returns the gradient, with its factor D scaled by coef first when coef is not nil (or the dense
+// gradient scaled by coef).
+func (g Grad) Value(coef *Node) *Node {
+	if !g.factored() {
+		if coef == nil {
+			return g.Dense
+		}
+		return Mul(g.Dense, ConvertDType(coef, g.Dense.DType()))
+	}
+	d := g.D
+	if coef != nil {
+		d = Mul(d, ConvertDType(coef, d.DType()))
+	}
+	if g.H == nil {
+		return ReduceSum(d, 0)
+	}
+	return DotGeneral(d, []int{0}, nil, g.H, []int{0}, nil)
+}
+
+// Norm is the global L2 norm of the gradients taken as one vector. Factored gradients are not formed:
+// ||D^T H||_F^2 = sum((D D^T) ⊙ (H H^T)) and ||1^T D||^2 = sum(D D^T), so a dense layer costs two
+// [batch, batch] Gram matrices. A layer's weight and bias that share D (as LayerGrads gives them) are
+// summed together first, then the layers in order.
+func Norm(grads []Grad) *Node {
 	var total *Node
-	for _, g := range grads {
-		sq := sumOfSquares(g)
+	add := func(sq *Node) {
 		if total == nil {
 			total = sq
 		} else {
 			total = Add(total, sq)
 		}
+	}
+	factored := false
+	for i := 0; i < len(grads); i++ {
+		g := grads[i]
+		if !g.factored() {
+			add(sumOfSquares(g.Dense))
+			continue
+		}
+		factored = true
+		dd := DotGeneral(g.D, []int{1}, nil, g.D, []int{1}, nil)
+		if g.H == nil {
+			add(ReduceAllSum(dd))
+			continue
+		}
+		hh := DotGeneral(g.H, []int{1}, nil, g.H, []int{1}, nil)
+		sq := ReduceAllSum(Mul(dd, hh))
+		if i+1 < len(grads) && grads[i+1].factored() && grads[i+1].H == nil && grads[i+1].D == g.D {
+			sq = Add(sq, ReduceAllSum(dd))
+			i++
+		}
+		add(sq)
+	}
+	if factored {
+		// Rounding can make a sum of Gram products slightly negative when the gradient is ~0.
+		return Sqrt(MaxScalar(total, 0))
 	}
 	return Sqrt(total)
 }
@@ -127,85 +208,68 @@ func sumOfSquares(g *Node) *Node {
 	return ReduceAllSum(DotGeneral(sq, []int{1}, nil, ones, []int{0}, nil))
 }
 
-// FactoredNorm is GlobalNorm of the weight updates D_l^T H_l and bias updates sum_b D_l of layers whose
-// updates are given by their factors D_l [batch, out] and H_l [batch, in], computed without forming the
-// updates: ||D^T H||_F^2 = sum((D D^T) ⊙ (H H^T)) and ||1^T D||^2 = sum(D D^T), so the cost is that of
-// [batch, batch] Gram matrices.
-func FactoredNorm(deltas, inputs []*Node) *Node {
-	var total *Node
-	for l, d := range deltas {
-		dd := DotGeneral(d, []int{1}, nil, d, []int{1}, nil)
-		hh := DotGeneral(inputs[l], []int{1}, nil, inputs[l], []int{1}, nil)
-		sq := Add(ReduceAllSum(Mul(dd, hh)), ReduceAllSum(dd))
-		if total == nil {
-			total = sq
-		} else {
-			total = Add(total, sq)
-		}
-	}
-	return Sqrt(MaxScalar(total, 0))
-}
-
 // ClipCoefficient is min(1, max/(norm + 1e-6)), the factor torch.nn.utils.clip_grad_norm_ scales every
 // gradient by.
 func ClipCoefficient(norm *Node, max float64) *Node {
 	return MinScalar(MulScalar(Inverse(AddScalar(norm, 1e-6)), max), 1.0)
 }
 
-// ClipGlobalNorm scales all gradients by min(1, max/(norm + 1e-6)), norm being their global L2 norm,
-// exactly as torch.nn.utils.clip_grad_norm_ does. It returns the clipped gradients and the norm before
-// clipping.
-func ClipGlobalNorm(grads []*Node, max float64) (clipped []*Node, norm *Node) {
-	norm = GlobalNorm(grads)
-	coef := ClipCoefficient(norm, max)
-	clipped = make([]*Node, len(grads))
-	for i, g := range grads {
-		clipped[i] = Mul(g, ConvertDType(coef, g.DType()))
-	}
-	return clipped, norm
+// HostClipCoefficient is ClipCoefficient for a norm computed on the host (in float64).
+func HostClipCoefficient(norm, max float64) float32 {
+	return float32(math.Min(max/(norm+1e-6), 1))
 }
 
-// Step applies one optimiser step to params given their gradients and the state made by State, inside a
-// graph, and returns the new parameters and state. Clipping (when Clip > 0) is applied to all grads first.
+// Step takes one step of optimiser o inside a graph: it clips the gradients to o.ClipNorm() (scaling
+// every gradient by ClipCoefficient of their Norm, factored gradients through their D), forms them, and
+// applies o's update rule. It returns the new parameters and state.
 //
 // SGD (PyTorch): v <- mu v + g; p <- p - lr v (plain p <- p - lr g when mu = 0).
 // Adam (PyTorch): t <- t+1; m <- b1 m + (1-b1) g; s <- b2 s + (1-b2) g^2;
 // p <- p - lr (m/(1-b1^t)) / (sqrt(s/(1-b2^t)) + eps).
-func (c Config) Step(params, grads, state []*Node) (newParams, newState []*Node) {
-	if c.Clip > 0 {
-		grads, _ = ClipGlobalNorm(grads, c.Clip)
+func Step(o Optimizer, params []*Node, grads []Grad, state []*Node) (newParams, newState []*Node) {
+	coef := ClipFactor(o, grads)
+	gs := make([]*Node, len(grads))
+	for i, g := range grads {
+		gs[i] = g.Value(coef)
 	}
-	newParams = make([]*Node, len(params))
-	switch c.Kind {
-	case SGD:
-		for i, p := range params {
-			g := grads[i]
-			if c.Momentum != 0 {
-				v := Add(MulScalar(state[i], c.Momentum), g)
-				newState = append(newState, v)
-				g = v
-			}
-			newParams[i] = Sub(p, MulScalar(g, c.LR))
-		}
-	case Adam:
-		n := len(params)
-		t := AddScalar(state[2*n], 1)
-		// 1 - b^t = -expm1(t log b): no cancellation in float32 when b is close to 1 (PyTorch computes
-		// these corrections in float64 on the host).
-		bc1 := Neg(Expm1(MulScalar(t, math.Log(c.Beta1))))
-		bc2 := Neg(Expm1(MulScalar(t, math.Log(c.Beta2))))
-		for i, p := range params {
-			g := grads[i]
-			m := Add(MulScalar(state[2*i], c.Beta1), MulScalar(g, 1-c.Beta1))
-			s := Add(MulScalar(state[2*i+1], c.Beta2), MulScalar(Square(g), 1-c.Beta2))
-			newState = append(newState, m, s)
-			mhat := Div(m, ConvertDType(bc1, m.DType()))
-			shat := Div(s, ConvertDType(bc2, s.DType()))
-			newParams[i] = Sub(p, MulScalar(Div(mhat, AddScalar(Sqrt(shat), c.Eps)), c.LR))
-		}
-		newState = append(newState, t)
-	default:
-		panic(fmt.Sprintf("optim: unknown optimiser %q", c.Kind))
+	return o.Apply(params, gs, state)
+}
+
+// ClipFactor returns the factor by which o scales the gradients before its update: ClipCoefficient of
+// their Norm when o clips, nil when it does not. Step applies it; callers that apply the update outside
+// the graph (through Span, with factored gradients) scale the factors D by it.
+func ClipFactor(o Optimizer, grads []Grad) *Node {
+	if max := o.ClipNorm(); max > 0 {
+		return ClipCoefficient(Norm(grads), max)
 	}
-	return newParams, newState
+	return nil
+}
+
+// validateCommon checks what every optimiser shares: a finite positive learning rate and a clipping norm
+// >= 0.
+func validateCommon(name string, lr, clip float64) error {
+	if !(lr > 0) || math.IsInf(lr, 0) {
+		return fmt.Errorf("optim: %s learning rate %g must be > 0", name, lr)
+	}
+	if !(clip >= 0) || math.IsInf(clip, 0) {
+		return fmt.Errorf("optim: %s clip %g must be >= 0 (0 disables)", name, clip)
+	}
+	return nil
+}
+
+// clipSuffix is the String suffix of a clipping norm.
+func clipSuffix(clip float64) string {
+	if clip > 0 {
+		return fmt.Sprintf(", clip=%g", clip)
+	}
+	return ""
+}
+
+// Study is the study's optimiser for BP, FA and DFA: SGD, lr 1e-3, momentum 0.9, gradients clipped to a
+// global norm of 2.0.
+func Study() SGDOptimizer { return SGDOptimizer{LR: 1e-3, Momentum: 0.9, Clip: 2.0} }
+
+// DefaultAdam returns torch.optim.Adam's defaults with the given learning rate.
+func DefaultAdam(lr float64) AdamOptimizer {
+	return AdamOptimizer{LR: lr, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
 }

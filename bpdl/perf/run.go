@@ -115,7 +115,7 @@ func Run(ctx context.Context, b compute.Backend, cfg Config) (*Report, error) {
 		rep.Rows = append(rep.Rows, e2e...)
 	}
 	if cfg.Scoring {
-		scoring, err := Scoring(ctx, b, benchmark.PublicSizes(), nn.PaperHidden, log)
+		scoring, err := Scoring(ctx, b, benchmark.PublicSizes(), nn.StudyHidden, log)
 		if err != nil {
 			return nil, err
 		}

@@ -18,8 +18,8 @@ import (
 
 // BenchmarkStep measures one training step of each rule on the study's CIFAR-10 net (3072-1536-256-10),
 // random data: the forward pass, the rule's updates and the optimiser step of its published settings
-// (clipping included, from the factored updates as package train does), compiled as one graph whose outputs feed the next step, as in training. It reports
-// examples per second. $BPDL_BENCH_GO_CONFIG, when set, configures the Go backend instead of bpdl's default
+// (clipping included, from the factored updates as package train does), compiled as one graph whose
+// outputs feed the next step, as in training. It reports examples per second. $BPDL_BENCH_GO_CONFIG, when set, configures the Go backend instead of bpdl's default
 // (backend.GoDefaultOptions), for example "ops_sequential".
 //
 //	GOEXPERIMENT=simd go test ./bpdl/rules -run '^$' -bench Step -benchtime 3s
@@ -37,12 +37,7 @@ func BenchmarkStep(b *testing.B) {
 
 func benchStep(b *testing.B, r Rule, spec nn.Spec, batch int) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	var p *nn.Params
-	if in, ok := r.(Initializer); ok {
-		p = in.InitParams(spec, rng)
-	} else {
-		p = nn.InitPyTorch(spec, rng)
-	}
+	p := initParams(r, spec, rng)
 	aux, err := r.Setup(spec, rng)
 	if err != nil {
 		b.Fatal(err)
@@ -67,22 +62,7 @@ func benchStep(b *testing.B, r Rule, spec nn.Spec, batch int) {
 		}
 		s := NewStep(spec, in[0], in[1], w, bias, in[2+np:2+np+na])
 		u := r.Updates(s)
-		var grads []*Node
-		cfg := opt
-		if u.Deltas != nil && opt.Clip > 0 {
-			// Clip as the training loop does: the norm from Gram matrices, the coefficient on the deltas.
-			coef := optim.ClipCoefficient(optim.FactoredNorm(u.Deltas, u.Inputs), opt.Clip)
-			for l, d := range u.Deltas {
-				gw, gb := LayerGrads(Mul(d, coef), u.Inputs[l])
-				grads = append(grads, gw, gb)
-			}
-			cfg.Clip = 0
-		} else {
-			for l := range u.GW {
-				grads = append(grads, u.GW[l], u.GB[l])
-			}
-		}
-		newParams, newState := cfg.Step(in[2:2+np], grads, in[2+np+na:])
+		newParams, newState := optim.Step(opt, in[2:2+np], u.Grads(), in[2+np+na:])
 		return append(append(append(newParams, u.Aux...), newState...), u.Loss)
 	})
 	if err != nil {

@@ -28,16 +28,22 @@ func bits(t *tensors.Tensor) []uint64 {
 	panic("bits: unsupported dtype " + t.DType().String())
 }
 
+// initParams draws a net's forward parameters for rule r as package train does: with the rule's own
+// InitParams when it has one (DTP), else PyTorch's default.
+func initParams(r Rule, spec nn.Spec, rng *rand.Rand) *nn.Params {
+	if in, ok := r.(interface {
+		InitParams(nn.Spec, *rand.Rand) *nn.Params
+	}); ok {
+		return in.InitParams(spec, rng)
+	}
+	return nn.InitPyTorch(spec, rng)
+}
+
 // setupRule draws a rule's initial parameters and own tensors from a seed, as the training loop does.
 func setupRule(t *testing.T, r Rule, spec nn.Spec, seed uint64) (*nn.Params, []*tensors.Tensor) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, 1))
-	var p *nn.Params
-	if in, ok := r.(Initializer); ok {
-		p = in.InitParams(spec, rng)
-	} else {
-		p = nn.InitPyTorch(spec, rng)
-	}
+	p := initParams(r, spec, rng)
 	aux, err := r.Setup(spec, rng)
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"github.com/bpdl/bpdl/bpdl/diag"
 	"github.com/bpdl/bpdl/bpdl/nn"
 	"github.com/bpdl/bpdl/bpdl/optim"
+	"github.com/bpdl/bpdl/bpdl/pack"
 )
 
 // DTP is difference target propagation (Lee et al. 2015) in the form of Meulemans et al. 2020 ("A
@@ -42,7 +43,8 @@ import (
 // feedback weights are Xavier-uniform and its biases zero (InitParams).
 //
 // The noise is drawn in the graph from a random-number state kept in Step.Aux, so a run is reproducible and
-// resumes from a checkpoint exactly. Step.Aux is [rng, Q_2, d_2, ..., Q_L, d_L, feedback optimiser state...].
+// resumes from a checkpoint exactly. Step.Aux is dtpAux flattened by package pack: [rng, Q_2, d_2, ...,
+// Q_L, d_L, feedback optimiser state...].
 type DTP struct {
 	// Label is the rule's name ("dtp").
 	Label string
@@ -59,10 +61,23 @@ type DTP struct {
 	// Init draws the forward and feedback weights (biases are zero). The study: Xavier-uniform.
 	Init WeightInit
 	// Feedback is the optimiser of the feedback weights. The study: SGD, lr 1.01149118237e-4.
-	Feedback optim.Config
+	Feedback optim.Optimizer
 	// Settings are the forward optimiser and training settings. The study: SGD lr 0.01 without momentum or
 	// clipping, batch 4, 25 epochs, one feedback-only epoch first.
 	Settings Settings
+}
+
+// Mapping is the trained feedback mapping g_i(h) = s(Q h + d) of one layer i >= 2, from layer i back to
+// layer i-1: Q [n_{i-1}, n_i] and d [n_{i-1}] (tensors, or graph nodes).
+type Mapping[T any] struct{ Q, D T }
+
+// dtpAux are DTP's own tensors by name (Step.Aux is them flattened by package pack): the random-number
+// state of the noise, the feedback mappings of layers 2..L, the feedback optimiser's state (for the
+// mappings' parameters Q_2, d_2, Q_3, ... in that order).
+type dtpAux[T any] struct {
+	RNG      T
+	Mappings []Mapping[T]
+	Opt      []T
 }
 
 // Activation names the element-wise nonlinearity of a DTP feedback mapping.
@@ -95,9 +110,9 @@ func NewDTP() DTP {
 		FeedbackActivation: ActReLU,
 		OutputReLU:         true,
 		Init:               XavierUniform,
-		Feedback:           optim.Config{Kind: optim.SGD, LR: 1.01149118237e-4},
+		Feedback:           optim.SGDOptimizer{LR: 1.01149118237e-4},
 		Settings: Settings{
-			Optimizer:      optim.Config{Kind: optim.SGD, LR: 0.01},
+			Optimizer:      optim.SGDOptimizer{LR: 0.01},
 			Batch:          4,
 			Epochs:         25,
 			PretrainEpochs: 1,
@@ -125,10 +140,10 @@ func NewDTPTuned() DTP {
 		FeedbackActivation: ActLinear,
 		OutputReLU:         false,
 		Init:               XavierNormal,
-		Feedback: optim.Config{Kind: optim.Adam, LR: 0.0019584756448113774,
+		Feedback: optim.AdamOptimizer{LR: 0.0019584756448113774,
 			Beta1: 0.9, Beta2: 0.999, Eps: 7.541132645747324e-06},
 		Settings: Settings{
-			Optimizer: optim.Config{Kind: optim.Adam, LR: 6.185037324617764e-05 / step,
+			Optimizer: optim.AdamOptimizer{LR: 6.185037324617764e-05 / step,
 				Beta1: 0.9, Beta2: 0.999, Eps: 1.0170111936290766e-08},
 			Batch:  128,
 			Epochs: 25,
@@ -174,6 +189,9 @@ func (d DTP) validate() error {
 	default:
 		return fmt.Errorf("%s: unknown initialisation %q", d.Label, d.Init)
 	}
+	if d.Feedback == nil {
+		return fmt.Errorf("%s: no feedback optimiser", d.Label)
+	}
 	if err := d.Feedback.Validate(); err != nil {
 		return fmt.Errorf("%s feedback optimiser: %w", d.Label, err)
 	}
@@ -193,7 +211,8 @@ func (d DTP) xavier(rng *rand.Rand, rows, cols int) *tensors.Tensor {
 	return nn.Uniform(rng, nn.XavierUniformBound(cols, rows), rows, cols)
 }
 
-// InitParams implements Initializer: Xavier weights ([out, in]) and zero biases, as DTPLayer.
+// InitParams draws the forward parameters (package train calls it in place of nn.InitPyTorch): Xavier
+// weights ([out, in]) and zero biases, as DTPLayer.
 func (d DTP) InitParams(spec nn.Spec, rng *rand.Rand) *nn.Params {
 	p := &nn.Params{}
 	for l := 0; l < spec.Layers(); l++ {
@@ -219,23 +238,30 @@ func (d DTP) Setup(spec nn.Spec, rng *rand.Rand) ([]*tensors.Tensor, error) {
 			flat.([]uint64)[i] = rng.Uint64()
 		}
 	})
-	aux := []*tensors.Tensor{state}
-	var fb []shapes.Shape
+	aux := dtpAux[*tensors.Tensor]{RNG: state}
 	for l := 1; l < spec.Layers(); l++ {
 		in, out := spec.Sizes[l], spec.Sizes[l+1]
-		q := d.xavier(rng, in, out)
-		b := tensors.FromShape(shapes.Make(dtypes.Float32, in))
-		aux = append(aux, q, b)
-		fb = append(fb, q.Shape(), b.Shape())
+		aux.Mappings = append(aux.Mappings, Mapping[*tensors.Tensor]{Q: d.xavier(rng, in, out), D: tensors.FromShape(shapes.Make(dtypes.Float32, in))})
 	}
-	return append(aux, d.Feedback.State(fb)...), nil
+	var fb []shapes.Shape
+	for _, t := range pack.Flatten[*tensors.Tensor](struct{ M []Mapping[*tensors.Tensor] }{aux.Mappings}) {
+		fb = append(fb, t.Shape())
+	}
+	aux.Opt = d.Feedback.State(fb)
+	return pack.Flatten[*tensors.Tensor](aux), nil
 }
 
-// feedback splits Step.Aux into the random-number state, the feedback parameters Q_2, d_2, ... and the
-// feedback optimiser state.
-func (d DTP) feedback(s *Step) (rng *Node, params, state []*Node) {
-	n := 2 * (s.Spec.Layers() - 1)
-	return s.Aux[0], s.Aux[1 : 1+n], s.Aux[1+n:]
+// feedback returns Step.Aux by name.
+func (d DTP) feedback(s *Step) dtpAux[*Node] {
+	layers := s.Spec.Layers()
+	a := dtpAux[*Node]{Mappings: make([]Mapping[*Node], layers-1), Opt: make([]*Node, len(s.Aux)-1-2*(layers-1))}
+	pack.MustUnflatten(&a, s.Aux)
+	return a
+}
+
+// mappingParams lists the feedback mappings' parameters in the feedback optimiser's order: Q_2, d_2, ...
+func mappingParams[T any](m []Mapping[T]) []T {
+	return pack.Flatten[T](struct{ M []Mapping[T] }{m})
 }
 
 // act applies the feedback nonlinearity.
@@ -284,9 +310,9 @@ func (d DTP) jacobian(s *Step, l int) *Node {
 }
 
 // Targets returns the targets t_l of every layer for a batch (the output target from the loss gradient,
-// the others by difference target propagation through the feedback mappings fb = [Q_2, d_2, ...]) and the
+// the others by difference target propagation through the feedback mappings fb of layers 2..L) and the
 // mean loss.
-func (d DTP) Targets(s *Step, fb []*Node) (targets []*Node, loss *Node) {
+func (d DTP) Targets(s *Step, fb []Mapping[*Node]) (targets []*Node, loss *Node) {
 	layers := s.Spec.Layers()
 	h := d.outputs(s)
 	loss, dOut := nn.CrossEntropy(h[layers-1], s.Labels)
@@ -294,7 +320,7 @@ func (d DTP) Targets(s *Step, fb []*Node) (targets []*Node, loss *Node) {
 	t := Sub(h[layers-1], MulScalar(dOut, d.TargetStep))
 	targets[layers-1] = t
 	for l := layers - 1; l > 0; l-- {
-		q, bias := fb[2*(l-1)], fb[2*(l-1)+1]
+		q, bias := fb[l-1].Q, fb[l-1].D
 		// g(t) and g(h) as two identical products, so that t = h gives exactly g(t) - g(h) = 0.
 		t = Add(Sub(d.g(t, q, bias), d.g(h[l], q, bias)), h[l-1])
 		targets[l-1] = t
@@ -304,9 +330,9 @@ func (d DTP) Targets(s *Step, fb []*Node) (targets []*Node, loss *Node) {
 
 // Updates implements Rule.
 func (d DTP) Updates(s *Step) *Update {
-	rng, fb, state := d.feedback(s)
+	aux := d.feedback(s)
 	layers := s.Spec.Layers()
-	targets, loss := d.Targets(s, fb)
+	targets, loss := d.Targets(s, aux.Mappings)
 	h := d.outputs(s)
 	batch := float64(s.X.Shape().Dimensions[0])
 	deltas := make([]*Node, layers) // e_l / B, so that the updates are deltas^T h and batch sums
@@ -317,15 +343,48 @@ func (d DTP) Updates(s *Step) *Update {
 		}
 		deltas[l] = e
 	}
-	aux, _ := d.trainFeedback(s, rng, fb, state)
-	return Factored(s.Fwd, deltas, loss, aux)
+	newAux, _ := d.trainFeedback(s, aux)
+	return Factored(s.Fwd, deltas, loss, newAux)
+}
+
+// UpdatesOwn implements OwnTrainer: Updates with the feedback mappings' optimiser step left to the
+// caller, from the factors of their gradients (dz and the noisy layer's output, see reconstruct).
+func (d DTP) UpdatesOwn(s *Step) (*Update, *OwnStep) {
+	aux := d.feedback(s)
+	layers := s.Spec.Layers()
+	targets, loss := d.Targets(s, aux.Mappings)
+	h := d.outputs(s)
+	batch := float64(s.X.Shape().Dimensions[0])
+	deltas := make([]*Node, layers)
+	for l := 0; l < layers; l++ {
+		e := MulScalar(Sub(h[l], targets[l]), 2/batch)
+		if j := d.jacobian(s, l); j != nil {
+			e = Mul(j, e)
+		}
+		deltas[l] = e
+	}
+	// The positions of Aux's parts: dtpAux filled with 0, 1, 2, ... in pack's order.
+	pos := dtpAux[int]{Mappings: make([]Mapping[int], len(aux.Mappings)), Opt: make([]int, len(aux.Opt))}
+	order := make([]int, len(s.Aux))
+	for i := range order {
+		order[i] = i
+	}
+	pack.MustUnflatten(&pos, order)
+	own := &OwnStep{Optimizer: d.Feedback, State: pos.Opt}
+	rng := aux.RNG
+	for l := 1; l < layers; l++ {
+		var dz, hf *Node
+		rng, _, dz, hf = d.reconstructFactors(s, l, rng, aux.Mappings[l-1])
+		own.Layers = append(own.Layers, OwnLayer{W: pos.Mappings[l-1].Q, B: pos.Mappings[l-1].D, D: dz, H: hf})
+	}
+	next := dtpAux[*Node]{RNG: rng, Mappings: aux.Mappings, Opt: aux.Opt}
+	return Factored(s.Fwd, deltas, loss, pack.Flatten[*Node](next)), own
 }
 
 // Pretrain implements Pretrainer: one step of the feedback weights alone. Its Loss is the mean of the
 // layers' reconstruction losses; GW and GB are nil.
 func (d DTP) Pretrain(s *Step) *Update {
-	rng, fb, state := d.feedback(s)
-	aux, rec := d.trainFeedback(s, rng, fb, state)
+	aux, rec := d.trainFeedback(s, d.feedback(s))
 	if len(rec) == 0 {
 		return &Update{Loss: ScalarZero(s.X.Graph(), s.X.DType()), Aux: aux}
 	}
@@ -340,23 +399,34 @@ func (d DTP) Pretrain(s *Step) *Update {
 // (diag.Reconstruction, numbered by the forward layer it inverts, 2 ... L), with noise drawn from the
 // current random-number state (which is not advanced).
 func (d DTP) Diagnostics(s *Step) (out []Diagnostic) {
-	rng, fb, _ := d.feedback(s)
+	aux := d.feedback(s)
+	rng := aux.RNG
 	for l := 1; l < s.Spec.Layers(); l++ {
 		var rec *Node
-		rng, rec, _, _ = d.reconstruct(s, l, rng, fb[2*(l-1)], fb[2*(l-1)+1])
+		rng, rec, _, _ = d.reconstruct(s, l, rng, aux.Mappings[l-1])
 		out = append(out, Diagnostic{Kind: diag.Reconstruction, Layer: l + 1, Value: rec})
 	}
 	return out
 }
 
 // reconstruct computes layer l's reconstruction loss on a noisy copy of its input h_{l-1}, with noise
-// drawn from rng, and its gradients with respect to the feedback weights q and bias.
-func (d DTP) reconstruct(s *Step, l int, rng, q, bias *Node) (newRNG, loss, dq, dbias *Node) {
+// drawn from rng, and its gradients with respect to the feedback mapping's weights and bias.
+func (d DTP) reconstruct(s *Step, l int, rng *Node, g Mapping[*Node]) (newRNG, loss, dq, dbias *Node) {
+	newRNG, loss, dz, hf := d.reconstructFactors(s, l, rng, g)
+	dq = DotGeneral(dz, []int{0}, nil, hf, []int{0}, nil) // [n_{l-1}, n_l]
+	dbias = ReduceSum(dz, 0)
+	return newRNG, loss, dq, dbias
+}
+
+// reconstructFactors is reconstruct with the gradients in factored form: dz [B, n_{l-1}], the gradient of
+// the loss with respect to the mapping's pre-activation, and hf [B, n_l], its input; the weights' gradient
+// is dz^T hf and the bias's the batch sum of dz.
+func (d DTP) reconstructFactors(s *Step, l int, rng *Node, g Mapping[*Node]) (newRNG, loss, dz, hf *Node) {
+	q, bias := g.Q, g.D
 	in := s.Fwd.Input(l)
 	newRNG, noise := RandomNormal(rng, in.Shape())
 	hc := Add(in, MulScalar(noise, d.Sigma))
 	a := nn.Linear(hc, s.W[l], s.B[l])
-	var hf *Node
 	if l == s.Spec.Layers()-1 {
 		hf = d.Output(a)
 	} else {
@@ -368,25 +438,25 @@ func (d DTP) reconstruct(s *Step, l int, rng, q, bias *Node) (newRNG, loss, dq, 
 	diff := Sub(r, hc)
 	n := float64(diff.Shape().Size())
 	loss = MulScalar(ReduceAllSum(Square(diff)), scale/n)
-	dz := MulScalar(diff, 2*scale/n)
+	dz = MulScalar(diff, 2*scale/n)
 	if j := d.actDeriv(z, r); j != nil {
 		dz = Mul(dz, j)
 	}
-	dq = DotGeneral(dz, []int{0}, nil, hf, []int{0}, nil) // [n_{l-1}, n_l]
-	dbias = ReduceSum(dz, 0)
-	return newRNG, loss, dq, dbias
+	return newRNG, loss, dz, hf
 }
 
 // trainFeedback takes one feedback optimiser step on every layer's reconstruction loss and returns the
 // new Step.Aux and the losses (before the step).
-func (d DTP) trainFeedback(s *Step, rng *Node, fb, state []*Node) (aux, losses []*Node) {
-	grads := make([]*Node, len(fb))
+func (d DTP) trainFeedback(s *Step, aux dtpAux[*Node]) (newAux []*Node, losses []*Node) {
+	grads := make([]Mapping[*Node], len(aux.Mappings))
+	rng := aux.RNG
 	for l := 1; l < s.Spec.Layers(); l++ {
 		var rec *Node
-		rng, rec, grads[2*(l-1)], grads[2*(l-1)+1] = d.reconstruct(s, l, rng, fb[2*(l-1)], fb[2*(l-1)+1])
+		rng, rec, grads[l-1].Q, grads[l-1].D = d.reconstruct(s, l, rng, aux.Mappings[l-1])
 		losses = append(losses, rec)
 	}
-	newFB, newState := d.Feedback.Step(fb, grads, state)
-	aux = append(append([]*Node{rng}, newFB...), newState...)
-	return aux, losses
+	newFB, newOpt := optim.Step(d.Feedback, mappingParams(aux.Mappings), optim.DenseGrads(mappingParams(grads)), aux.Opt)
+	next := dtpAux[*Node]{RNG: rng, Mappings: make([]Mapping[*Node], len(aux.Mappings)), Opt: newOpt}
+	pack.MustUnflatten(&struct{ M []Mapping[*Node] }{next.Mappings}, newFB)
+	return pack.Flatten[*Node](next), losses
 }

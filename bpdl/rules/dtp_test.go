@@ -9,6 +9,8 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/bpdl/bpdl/bpdl/nn"
+	"github.com/bpdl/bpdl/bpdl/optim"
+	"github.com/bpdl/bpdl/bpdl/pack"
 )
 
 // inverse2 returns the inverse of a 2x2 matrix.
@@ -47,7 +49,7 @@ func TestDTPTargetsThroughExactInverse(t *testing.T) {
 	dtp.OutputReLU = false
 	dtp.TargetStep = 0.3
 	outs := execute(t, withStep(spec, func(s *Step) []*Node {
-		targets, _ := dtp.Targets(s, s.Aux)
+		targets, _ := dtp.Targets(s, []Mapping[*Node]{{Q: s.Aux[0], D: s.Aux[1]}, {Q: s.Aux[2], D: s.Aux[3]}})
 		return targets
 	}), stepArgs(tensorOf(false, 2, 2, x.v...), tensors.FromFlatDataAndDimensions(labels, 2), params, fb)...)
 
@@ -121,8 +123,7 @@ func TestDTPNoErrorNoUpdate(t *testing.T) {
 		dtp.TargetStep = 0
 		layers := spec.Layers()
 		outs := execute(t, withStep(spec, func(s *Step) []*Node {
-			_, fb, _ := dtp.feedback(s)
-			targets, _ := dtp.Targets(s, fb)
+			targets, _ := dtp.Targets(s, dtp.feedback(s).Mappings)
 			out := append(targets, dtp.outputs(s)...)
 			return append(out, updateNodes(dtp.Updates(s))[:2*layers]...)
 		}), stepArgs(x, y, params, aux)...)
@@ -152,8 +153,7 @@ func TestDTPForwardUpdatesAreLocalGradients(t *testing.T) {
 		spec, params, aux, x, y := dtpCase(t, dtp, []int{12, 10, 8, 5}, 6, 2)
 		layers := spec.Layers()
 		outs := execute(t, withStep(spec, func(s *Step) []*Node {
-			_, fb, _ := dtp.feedback(s)
-			targets, _ := dtp.Targets(s, fb)
+			targets, _ := dtp.Targets(s, dtp.feedback(s).Mappings)
 			h := dtp.outputs(s)
 			batch := float64(x.Shape().Dimensions[0])
 			var out []*Node
@@ -185,13 +185,15 @@ func TestDTPFeedbackGradients(t *testing.T) {
 			dtp.FeedbackActivation, dtp.OutputReLU = act, outReLU
 			spec, params, aux, x, y := dtpCase(t, dtp, []int{12, 10, 8, 5}, 6, 3)
 			outs := execute(t, withStep(spec, func(s *Step) []*Node {
-				rng, fb, _ := dtp.feedback(s)
+				aux := dtp.feedback(s)
+				rng := aux.RNG
 				var out []*Node
 				for l := 1; l < spec.Layers(); l++ {
 					var loss, dq, db *Node
-					rng, loss, dq, db = dtp.reconstruct(s, l, rng, fb[2*(l-1)], fb[2*(l-1)+1])
+					g := aux.Mappings[l-1]
+					rng, loss, dq, db = dtp.reconstruct(s, l, rng, g)
 					out = append(out, dq, db)
-					out = append(out, Gradient(loss, fb[2*(l-1)], fb[2*(l-1)+1])...)
+					out = append(out, Gradient(loss, g.Q, g.D)...)
 				}
 				return out
 			}), stepArgs(x, y, params, aux)...)
@@ -211,8 +213,8 @@ func TestDTPFeedbackGradients(t *testing.T) {
 // their reconstruction losses fall.
 func TestDTPReconstructionLossDecreases(t *testing.T) {
 	for _, dtp := range []DTP{NewDTP(), NewDTPTuned()} {
-		if dtp.Feedback.Kind == "sgd" {
-			dtp.Feedback.LR = 0.01 // the study's 1e-4 needs an epoch of CIFAR-10; a faster test
+		if _, ok := dtp.Feedback.(optim.SGDOptimizer); ok {
+			dtp.Feedback = dtp.Feedback.WithLearningRate(0.01) // the study's 1e-4 needs an epoch of CIFAR-10; a faster test
 		}
 		spec, params, aux, _, _ := dtpCase(t, dtp, []int{20, 16, 12, 10}, 8, 4)
 		rng := rand.New(rand.NewPCG(10, 11))
@@ -284,18 +286,83 @@ func TestDTPInitAndSetup(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantLen := 1 + 2*(spec.Layers()-1)
-		if dtp.Feedback.Kind == "adam" {
+		if _, ok := dtp.Feedback.(optim.AdamOptimizer); ok {
 			wantLen += 2*2*(spec.Layers()-1) + 1
 		}
 		if len(aux) != wantLen {
 			t.Fatalf("%s: %d aux tensors, want %d", dtp.Name(), len(aux), wantLen)
 		}
+		named := dtpAux[*tensors.Tensor]{Mappings: make([]Mapping[*tensors.Tensor], spec.Layers()-1),
+			Opt: make([]*tensors.Tensor, wantLen-1-2*(spec.Layers()-1))}
+		pack.MustUnflatten(&named, aux)
 		for l := 1; l < spec.Layers(); l++ {
-			q, d := aux[2*l-1].Shape().Dimensions, aux[2*l].Shape().Dimensions
+			q, d := named.Mappings[l-1].Q.Shape().Dimensions, named.Mappings[l-1].D.Shape().Dimensions
 			if q[0] != spec.Sizes[l] || q[1] != spec.Sizes[l+1] || d[0] != spec.Sizes[l] {
 				t.Errorf("%s: feedback of layer %d has Q %v and d %v, want [%d %d] and [%d]",
 					dtp.Name(), l+1, q, d, spec.Sizes[l], spec.Sizes[l+1], spec.Sizes[l])
 			}
+		}
+	}
+}
+
+// TestDTPUpdatesOwn checks UpdatesOwn against Updates: the same forward deltas and random-number state,
+// bit for bit, the trained tensors left unchanged, and the feedback optimiser's step on its factored
+// gradients (optim.Step) giving the feedback mappings that Updates gives.
+func TestDTPUpdatesOwn(t *testing.T) {
+	for _, dtp := range []DTP{NewDTP(), NewDTPTuned()} {
+		spec, params, aux, x, y := dtpCase(t, dtp, []int{12, 10, 8, 5}, 6, 4)
+		layers := spec.Layers()
+		var own *OwnStep
+		outs := execute(t, withStep(spec, func(s *Step) []*Node {
+			u := dtp.Updates(s)
+			uo, o := dtp.UpdatesOwn(s)
+			own = o
+			var params, state []*Node
+			var grads []optim.Grad
+			for _, l := range o.Layers {
+				params = append(params, uo.Aux[l.W], uo.Aux[l.B])
+				w, b := optim.LayerGrads(l.D, l.H)
+				grads = append(grads, w, b)
+			}
+			for _, i := range o.State {
+				state = append(state, uo.Aux[i])
+			}
+			stepped, _ := optim.Step(o.Optimizer, params, grads, state)
+			out := append(append([]*Node{}, u.Deltas...), uo.Deltas...)
+			out = append(append(out, u.Aux...), uo.Aux...)
+			return append(out, stepped...)
+		}), stepArgs(x, y, params, aux)...)
+		na := len(aux)
+		for l := 0; l < layers; l++ {
+			if e := maxRelErr(flat32(outs[l]), flat32(outs[layers+l])); e != 0 {
+				t.Errorf("%s: layer %d's deltas differ: %g", dtp.Name(), l, e)
+			}
+		}
+		graph, deferred := outs[2*layers:2*layers+na], outs[2*layers+na:2*layers+2*na]
+		a, b := bits(graph[0]), bits(deferred[0])
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("%s: the random-number states differ at %d", dtp.Name(), i)
+			}
+		}
+		trained := map[int]bool{}
+		for _, i := range own.State {
+			trained[i] = true
+		}
+		for k, l := range own.Layers {
+			trained[l.W], trained[l.B] = true, true
+			for j, pos := range []int{l.W, l.B} {
+				if e := maxRelErr(flat32(deferred[pos]), flat32(aux[pos])); e != 0 {
+					t.Errorf("%s: UpdatesOwn changed trained tensor %d", dtp.Name(), pos)
+				}
+				stepped := outs[2*layers+2*na+2*k+j]
+				if e := maxRelErr(flat32(stepped), flat32(graph[pos])); e > 1e-5 {
+					t.Errorf("%s: feedback tensor %d: the deferred step differs from Updates' by %.3g", dtp.Name(), pos, e)
+				}
+			}
+		}
+		if len(trained) != na-1 {
+			t.Errorf("%s: OwnStep names %d of the %d rule tensors after the random-number state", dtp.Name(), len(trained), na-1)
 		}
 	}
 }

@@ -7,6 +7,7 @@
 package rules
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -35,6 +36,9 @@ type Rule interface {
 }
 
 // Step is what a rule sees of one mini-batch, inside a graph.
+//
+// A rule uses the first layer's weights W[0] and B[0] only through Fwd: package train's CPU fast path
+// computes the first layer's forward pass outside the graph (NewStepFrom) and leaves them nil.
 type Step struct {
 	Spec      nn.Spec
 	X, Labels *Node   // inputs [batch, in] and integer labels [batch]
@@ -48,6 +52,12 @@ func NewStep(spec nn.Spec, x, labels *Node, w, b, aux []*Node) *Step {
 	return &Step{Spec: spec, X: x, Labels: labels, W: w, B: b, Aux: aux, Fwd: nn.Forward(x, w, b)}
 }
 
+// NewStepFrom is NewStep with the first layer's pre-activation pre0 = x W[0]^T + b[0] given
+// (nn.ForwardFrom); w[0] and b[0] may be nil.
+func NewStepFrom(spec nn.Spec, x, pre0, labels *Node, w, b, aux []*Node) *Step {
+	return &Step{Spec: spec, X: x, Labels: labels, W: w, B: b, Aux: aux, Fwd: nn.ForwardFrom(x, pre0, w, b)}
+}
+
 // Update is a rule's result for one mini-batch.
 type Update struct {
 	GW, GB []*Node // update directions for each layer's weights and biases (same shapes as W and B)
@@ -56,36 +66,127 @@ type Update struct {
 
 	// Deltas and Inputs, when a rule sets them, factor its updates: GW[l] = Deltas[l]^T Inputs[l] and
 	// GB[l] = the batch sum of Deltas[l], with Deltas[l] [batch, out] and Inputs[l] [batch, in]. The
-	// training step then computes the global update norm from [batch, batch] Gram matrices instead of
-	// passes over every weight (||D^T H||_F^2 = sum((D D^T) ⊙ (H H^T))), and scales the small deltas
-	// rather than the big matrices when clipping.
+	// optimiser then takes the global update norm from [batch, batch] Gram matrices instead of passes
+	// over every weight (||D^T H||_F^2 = sum((D D^T) ⊙ (H H^T))), and scales the small deltas rather
+	// than the big matrices when clipping (see Grads and optim.Step).
 	Deltas, Inputs []*Node
 }
 
-// Settings are the training settings a rule was published with, when they differ from the study's
-// BP settings (Paper).
+// Grads returns the update directions as the optimiser takes them (optim.Step), weight then bias for
+// every layer: factored (optim.LayerGrads) when the rule set Deltas and Inputs, so that clipping costs
+// only Gram matrices and scales the small deltas, else GW and GB as they are.
+func (u *Update) Grads() []optim.Grad {
+	var out []optim.Grad
+	for l := range u.GW {
+		if u.Deltas != nil {
+			w, b := optim.LayerGrads(u.Deltas[l], u.Inputs[l])
+			out = append(out, w, b)
+		} else {
+			out = append(out, optim.Grad{Dense: u.GW[l]}, optim.Grad{Dense: u.GB[l]})
+		}
+	}
+	return out
+}
+
+// Settings are the hyper-parameters of a training run: the optimiser (clipping included), the batch
+// size and the number of epochs. A rule's published settings (DefaultsOf) are the defaults of the runs
+// that train it; package train uses this type for every learner.
 type Settings struct {
-	Optimizer      optim.Config
+	Optimizer      optim.Optimizer
 	Batch          int
 	Epochs         int
 	PretrainEpochs int // epochs that train only the rule's own tensors before training starts (DTP)
 }
 
-// Paper are the study's training settings for BP, FA and DFA: SGD lr 1e-3, momentum 0.9, clipping at a
-// global norm of 2.0, batch 4, 25 epochs.
-func Paper() Settings { return Settings{Optimizer: optim.Paper(), Batch: 4, Epochs: 25} }
+// settingsJSON is the JSON form of Settings: the optimiser as optim.MarshalOptimizer encodes it.
+type settingsJSON struct {
+	Optimizer      json.RawMessage
+	Batch          int
+	Epochs         int
+	PretrainEpochs int
+}
 
-// Defaulter is implemented by rules whose settings differ from Paper.
+// MarshalJSON encodes the settings, the optimiser with its kind (optim.MarshalOptimizer).
+func (s Settings) MarshalJSON() ([]byte, error) {
+	o, err := optim.MarshalOptimizer(s.Optimizer)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(settingsJSON{Optimizer: o, Batch: s.Batch, Epochs: s.Epochs, PretrainEpochs: s.PretrainEpochs})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes.
+func (s *Settings) UnmarshalJSON(data []byte) error {
+	var j settingsJSON
+	if err := json.Unmarshal(data, &j); err != nil {
+		return err
+	}
+	o, err := optim.UnmarshalOptimizer(j.Optimizer)
+	if err != nil {
+		return err
+	}
+	*s = Settings{Optimizer: o, Batch: j.Batch, Epochs: j.Epochs, PretrainEpochs: j.PretrainEpochs}
+	return nil
+}
+
+// Study are the study's training settings for BP, FA and DFA: SGD lr 1e-3, momentum 0.9, clipping at a
+// global norm of 2.0, batch 4, 25 epochs.
+func Study() Settings { return Settings{Optimizer: optim.Study(), Batch: 4, Epochs: 25} }
+
+// Validate checks the settings.
+func (s Settings) Validate() error {
+	if s.Batch <= 0 {
+		return fmt.Errorf("batch size %d must be > 0", s.Batch)
+	}
+	if s.Epochs < 0 || s.PretrainEpochs < 0 {
+		return fmt.Errorf("epochs %d and pretraining epochs %d must be >= 0", s.Epochs, s.PretrainEpochs)
+	}
+	if s.Optimizer == nil {
+		return fmt.Errorf("no optimiser")
+	}
+	return s.Optimizer.Validate()
+}
+
+// Defaulter is implemented by rules whose settings differ from Study.
 type Defaulter interface {
 	Defaults() Settings
 }
 
-// DefaultsOf returns r's settings: r.Defaults() for a Defaulter, else Paper().
+// DefaultsOf returns r's settings: r.Defaults() for a Defaulter, else Study().
 func DefaultsOf(r Rule) Settings {
 	if d, ok := r.(Defaulter); ok {
 		return d.Defaults()
 	}
-	return Paper()
+	return Study()
+}
+
+// OwnTrainer is implemented by rules that train some of their own tensors (Step.Aux) with an optimiser
+// of their own, from gradients they can give in factored form as dense layers (DTP's feedback mappings).
+// Updates takes that optimiser step inside the graph; UpdatesOwn leaves it to the caller, which takes it
+// elsewhere (package train's CPU fast path takes it on the host, as it takes the forward weights'): its
+// Update's Aux holds the trained tensors and their optimiser's state unchanged, and the OwnStep says
+// which they are and what their gradients are.
+type OwnTrainer interface {
+	UpdatesOwn(s *Step) (*Update, *OwnStep)
+}
+
+// OwnStep is an optimiser step on some of a rule's own tensors that the rule leaves to its caller.
+type OwnStep struct {
+	Optimizer optim.Optimizer
+	// Layers are the trained tensors, as dense layers, in the optimiser's parameter order (the weight then
+	// the bias of each).
+	Layers []OwnLayer
+	// State are the positions in Step.Aux of the optimiser's state, laid out as Optimizer.State makes it
+	// for those parameters.
+	State []int
+}
+
+// OwnLayer is one dense layer of an OwnStep: the positions in Step.Aux of its weight [out, in] and bias
+// [out], and the factors of their gradients, D [batch, out] and H [batch, in]: the weight's gradient is
+// D^T H, the bias's the batch sum of D (optim.LayerGrads).
+type OwnLayer struct {
+	W, B int
+	D, H *Node
 }
 
 // Pretrainer is implemented by rules that train their own tensors alone before training starts (DTP's
@@ -105,13 +206,6 @@ type Diagnostic struct {
 	Kind  diag.Kind
 	Layer int
 	Value *Node
-}
-
-// Initializer is implemented by rules whose published nets initialise the forward parameters differently
-// from PyTorch's default (nn.InitPyTorch); DTP uses Xavier-uniform weights and zero biases. The training
-// loop calls InitParams, when a rule has it, before Setup, with the same rng.
-type Initializer interface {
-	InitParams(spec nn.Spec, rng *rand.Rand) *nn.Params
 }
 
 // Outputer is implemented by rules whose published net applies a nonlinearity to the output layer (the

@@ -63,7 +63,7 @@ const (
 // Default returns the study as it was published: every rule on CIFAR-10 with the study's net and
 // settings, seed 42, into figures/.
 func Default() Config {
-	return Config{Dataset: data.CIFAR10, Seed: 42, Seeds: 1, Hidden: append([]int(nil), nn.PaperHidden...), Out: "figures"}
+	return Config{Dataset: data.CIFAR10, Seed: 42, Seeds: 1, Hidden: append([]int(nil), nn.StudyHidden...), Out: "figures"}
 }
 
 // Quick returns the quick profile: Default on the first QuickTrainLimit MNIST training images for

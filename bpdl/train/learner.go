@@ -14,7 +14,6 @@ import (
 
 	"github.com/bpdl/bpdl/bpdl/diag"
 	"github.com/bpdl/bpdl/bpdl/nn"
-	"github.com/bpdl/bpdl/bpdl/optim"
 	"github.com/bpdl/bpdl/bpdl/rules"
 	"github.com/bpdl/bpdl/bpdl/snn"
 )
@@ -52,19 +51,23 @@ type Learner interface {
 	SetState([]*tensors.Tensor) error
 }
 
-// Settings are the hyper-parameters of a training run.
-type Settings struct {
-	Optimizer      optim.Config
-	Batch          int
-	Epochs         int
-	PretrainEpochs int
-}
+// Settings are the hyper-parameters of a training run: the optimiser (clipping included), batch size
+// and epochs. They are rules.Settings, the type a rule's published settings come in, under the name the
+// learners of this package use.
+type Settings = rules.Settings
 
 // Options configure a learner; zero values mean the learner's published defaults.
 type Options struct {
 	Spec     nn.Spec   // the net's sizes (input and output from the dataset)
 	Seed     uint64    // seeds the initial weights and every random draw of the learner
 	Override Overrides // changes to the default settings
+	// GraphStep makes an MLP take every training step as one GoMLX graph even on the go backend, where
+	// it otherwise runs the CPU fast path (see MLP); for comparisons.
+	GraphStep bool
+
+	// cpuStep makes an MLP take the CPU fast path on the go backend even where package dense has no
+	// vector kernels (its portable loops are slower than the step graph): for tests.
+	cpuStep bool
 }
 
 // Overrides are changes to a learner's default settings; zero values keep the default.
@@ -85,23 +88,12 @@ func (o Overrides) Apply(s Settings) Settings {
 		s.Batch = o.Batch
 	}
 	if o.LR > 0 {
-		s.Optimizer.LR = o.LR
+		s.Optimizer = s.Optimizer.WithLearningRate(o.LR)
 	}
 	if o.ClipSet {
-		s.Optimizer.Clip = o.Clip
+		s.Optimizer = s.Optimizer.WithClipNorm(o.Clip)
 	}
 	return s
-}
-
-// Validate checks a learner's settings.
-func (s Settings) Validate() error {
-	if s.Batch <= 0 {
-		return fmt.Errorf("batch size %d must be > 0", s.Batch)
-	}
-	if s.Epochs < 0 || s.PretrainEpochs < 0 {
-		return fmt.Errorf("epochs %d and pretraining epochs %d must be >= 0", s.Epochs, s.PretrainEpochs)
-	}
-	return s.Optimizer.Validate()
 }
 
 // Constructor makes a learner on a backend.

@@ -12,24 +12,85 @@ import (
 	"github.com/bpdl/bpdl/bpdl/diag"
 	"github.com/bpdl/bpdl/bpdl/nn"
 	"github.com/bpdl/bpdl/bpdl/optim"
+	"github.com/bpdl/bpdl/bpdl/pack"
 	"github.com/bpdl/bpdl/bpdl/rules"
 )
 
 // MLP is a fully connected net (package nn) trained by a learning rule (package rules) and an optimiser.
 // Its state is the net's parameters, the rule's own tensors and the optimiser's state; one compiled graph
-// computes a whole training step (forward pass, the rule's updates, clipping and the optimiser step).
+// computes a whole training step (forward pass, the rule's updates, clipping and the optimiser step), or,
+// on GoMLX's go backend, the CPU fast path (cpuStep) computes the same step.
 type MLP struct {
 	rule     rules.Rule
 	spec     nn.Spec
 	settings Settings
 	backend  compute.Backend
 
-	params []*tensors.Tensor // W0, B0, W1, B1, ...
-	aux    []*tensors.Tensor // the rule's own tensors
-	opt    []*tensors.Tensor // optimiser state
+	state state[*tensors.Tensor]
 
 	step, pretrain, logits, probe, layers *Exec
 	diags                                 []rules.Diagnostic // the rule's diagnostics, set when the probe graph is built
+
+	// fast is the step on GoMLX's go backend (see cpuStep), nil where the step graph runs.
+	fast *cpuStep
+}
+
+// layer is a dense layer's parameters: weights [out, in] and biases [out] (tensors, or graph nodes).
+type layer[T any] struct{ W, B T }
+
+// state is everything that defines an MLP, in the order of State and of checkpoints (package pack
+// flattens it): the layers' parameters W_0, b_0, W_1, b_1, ..., the rule's own tensors (Rule.Setup) and
+// the optimiser's state (Optimizer.State, for the parameters in that order).
+type state[T any] struct {
+	Layers []layer[T]
+	Aux    []T
+	Opt    []T
+}
+
+// params returns the parameters of the layers, in order: W_0, b_0, W_1, b_1, ...
+func (s state[T]) params() []T { return pack.Flatten[T](struct{ Layers []layer[T] }{s.Layers}) }
+
+// The arguments of the MLP's graphs, by name; package pack lays them out as the graphs take them.
+type (
+	// stepArgs are the training and pretraining graphs' arguments: a batch and the whole state.
+	stepArgs[T any] struct {
+		X, Y  T
+		State state[T]
+	}
+	// netArgs are the arguments of the graphs that only run the net (logits, layers).
+	netArgs[T any] struct {
+		X      T
+		Layers []layer[T]
+	}
+	// probeArgs are the probe graph's arguments: a batch, the parameters and the rule's tensors.
+	probeArgs[T any] struct {
+		X, Y   T
+		Layers []layer[T]
+		Aux    []T
+	}
+)
+
+// shape returns a state of nodes shaped like m's state, for pack.Unflatten.
+func (m *MLP) shape() state[*Node] {
+	return state[*Node]{Layers: make([]layer[*Node], len(m.state.Layers)), Aux: make([]*Node, len(m.state.Aux)),
+		Opt: make([]*Node, len(m.state.Opt))}
+}
+
+// weights returns the weights and biases of layers as separate lists, as rules.Step takes them.
+func weights(layers []layer[*Node]) (w, b []*Node) {
+	for _, l := range layers {
+		w, b = append(w, l.W), append(b, l.B)
+	}
+	return w, b
+}
+
+// argsOf returns the flat arguments of a graph for an arguments struct of tensors.
+func argsOf(s any) []any {
+	var out []any
+	for _, t := range pack.Flatten[*tensors.Tensor](s) {
+		out = append(out, t)
+	}
+	return out
 }
 
 // ParamsInitializer is implemented by rules that initialise the forward weights differently from
@@ -45,8 +106,7 @@ func NewMLP(backend compute.Backend, rule rules.Rule, opts Options) (*MLP, error
 	if err := opts.Spec.Validate(); err != nil {
 		return nil, err
 	}
-	d := rules.DefaultsOf(rule)
-	settings := opts.Override.Apply(Settings{Optimizer: d.Optimizer, Batch: d.Batch, Epochs: d.Epochs, PretrainEpochs: d.PretrainEpochs})
+	settings := opts.Override.Apply(rules.DefaultsOf(rule))
 	if err := settings.Validate(); err != nil {
 		return nil, fmt.Errorf("rule %s: %w", rule.Name(), err)
 	}
@@ -61,14 +121,23 @@ func NewMLP(backend compute.Backend, rule rules.Rule, opts Options) (*MLP, error
 	if err != nil {
 		return nil, fmt.Errorf("rule %s: %w", rule.Name(), err)
 	}
-	m := &MLP{rule: rule, spec: opts.Spec, settings: settings, backend: backend, params: p.Tensors(), aux: aux}
+	m := &MLP{rule: rule, spec: opts.Spec, settings: settings, backend: backend}
+	for l := range p.W {
+		m.state.Layers = append(m.state.Layers, layer[*tensors.Tensor]{W: p.W[l], B: p.B[l]})
+	}
+	m.state.Aux = aux
 	var pshapes []shapes.Shape
-	for _, t := range m.params {
+	for _, t := range m.state.params() {
 		pshapes = append(pshapes, t.Shape())
 	}
-	m.opt = settings.Optimizer.State(pshapes)
+	m.state.Opt = settings.Optimizer.State(pshapes)
 	if err := m.compile(); err != nil {
 		return nil, err
+	}
+	if !opts.GraphStep {
+		if m.fast, err = newCPUStep(m, opts.cpuStep); err != nil {
+			return nil, fmt.Errorf("rule %s: %w", rule.Name(), err)
+		}
 	}
 	return m, nil
 }
@@ -82,50 +151,60 @@ func (m *MLP) Settings() Settings { return m.settings }
 // Rule returns the learning rule.
 func (m *MLP) Rule() rules.Rule { return m.rule }
 
-// Params returns the net's current parameters (shared, not copied).
-func (m *MLP) Params() *nn.Params { return nn.ParamsFromTensors(m.params) }
+// Params returns the net's current parameters: the learner's own tensors on the step graph's path (not
+// copied), copies on the CPU fast path, whose tensors the next step changes in place.
+func (m *MLP) Params() *nn.Params {
+	m.flush()
+	p := &nn.Params{}
+	for _, l := range m.state.Layers {
+		p.W, p.B = append(p.W, m.out(l.W)), append(p.B, m.out(l.B))
+	}
+	return p
+}
 
-// split cuts a graph's inputs [x, y, params..., aux..., opt...] into their parts.
-func (m *MLP) split(in []*Node) (x, y *Node, w, b, aux, opt []*Node) {
-	x, y = in[0], in[1]
-	np := len(m.params)
-	for i := 0; i < np; i += 2 {
-		w = append(w, in[2+i])
-		b = append(b, in[3+i])
+// out returns t as the learner hands it out: t itself, or a host copy on the CPU fast path (whose shared
+// tensors the kernels write in place, and which a caller must not move or free).
+func (m *MLP) out(t *tensors.Tensor) *tensors.Tensor {
+	if m.fast == nil || !t.IsShared() {
+		return t
 	}
-	if len(in) >= 2+np+len(m.aux) { // the logits and layers graphs take no rule or optimiser state
-		aux = in[2+np : 2+np+len(m.aux)]
-		opt = in[2+np+len(m.aux):]
+	c := tensors.FromShape(t.Shape())
+	t.MustConstFlatData(func(src any) {
+		c.MustMutableFlatData(func(dst any) { copy(dst.([]float32), src.([]float32)) })
+	})
+	return c
+}
+
+// flush applies any update the fast path holds back (see cpuStep); every reader of the parameters calls
+// it first.
+func (m *MLP) flush() {
+	if m.fast != nil {
+		m.fast.flush()
 	}
-	return
 }
 
 func (m *MLP) compile() error {
 	var err error
-	// Training step: [x, y, params, aux, opt] -> [params', aux', opt', loss].
+	// Training step: stepArgs -> [the new state, loss].
 	m.step, err = NewExec(m.backend, func(in []*Node) []*Node {
-		x, y, w, b, aux, opt := m.split(in)
-		s := rules.NewStep(m.spec, x, y, w, b, aux)
-		u := m.rule.Updates(s)
-		var params []*Node
-		for l := range w {
-			params = append(params, w[l], b[l])
-		}
-		cfg := m.settings.Optimizer
-		cfg.Clip = 0 // clippedGrads has clipped
-		newParams, newOpt := cfg.Step(params, clippedGrads(u, m.settings.Optimizer.Clip), opt)
-		out := append(append(append(newParams, u.Aux...), newOpt...), u.Loss)
-		return out
+		a := stepArgs[*Node]{State: m.shape()}
+		pack.MustUnflatten(&a, in)
+		w, b := weights(a.State.Layers)
+		u := m.rule.Updates(rules.NewStep(m.spec, a.X, a.Y, w, b, a.State.Aux))
+		newParams, newOpt := optim.Step(m.settings.Optimizer, a.State.params(), u.Grads(), a.State.Opt)
+		return append(append(append(newParams, u.Aux...), newOpt...), u.Loss)
 	})
 	if err != nil {
 		return err
 	}
 	m.step = m.step.WithName(m.rule.Name() + "-step")
 	if pt, ok := m.rule.(rules.Pretrainer); ok {
-		// Pretraining step: [x, y, params, aux, opt] -> [aux', loss].
+		// Pretraining step: stepArgs -> [aux', loss].
 		m.pretrain, err = NewExec(m.backend, func(in []*Node) []*Node {
-			x, y, w, b, aux, _ := m.split(in)
-			u := pt.Pretrain(rules.NewStep(m.spec, x, y, w, b, aux))
+			a := stepArgs[*Node]{State: m.shape()}
+			pack.MustUnflatten(&a, in)
+			w, b := weights(a.State.Layers)
+			u := pt.Pretrain(rules.NewStep(m.spec, a.X, a.Y, w, b, a.State.Aux))
 			return append(append([]*Node{}, u.Aux...), u.Loss)
 		})
 		if err != nil {
@@ -133,15 +212,20 @@ func (m *MLP) compile() error {
 		}
 	}
 	m.logits, err = NewExec(m.backend, func(in []*Node) *Node {
-		_, _, w, b, _, _ := m.split(append([]*Node{in[0], nil}, in[1:]...))
-		return rules.OutputOf(m.rule, nn.Forward(in[0], w, b).Logits)
+		a := netArgs[*Node]{Layers: m.shape().Layers}
+		pack.MustUnflatten(&a, in)
+		w, b := weights(a.Layers)
+		return rules.OutputOf(m.rule, nn.Forward(a.X, w, b).Logits)
 	})
 	if err != nil {
 		return err
 	}
 	m.probe, err = NewExec(m.backend, func(in []*Node) []*Node {
-		x, y, w, b, aux, _ := m.split(in)
-		s := rules.NewStep(m.spec, x, y, w, b, aux)
+		sh := m.shape()
+		a := probeArgs[*Node]{Layers: sh.Layers, Aux: sh.Aux}
+		pack.MustUnflatten(&a, in)
+		w, b := weights(a.Layers)
+		s := rules.NewStep(m.spec, a.X, a.Y, w, b, a.Aux)
 		loss, _ := rules.LossOf(m.rule, s)
 		out := []*Node{loss}
 		out = append(out, rules.AlignmentAngles(m.rule, s)...)
@@ -158,8 +242,10 @@ func (m *MLP) compile() error {
 		return err
 	}
 	m.layers, err = NewExec(m.backend, func(in []*Node) []*Node {
-		_, _, w, b, _, _ := m.split(append([]*Node{in[0], nil}, in[1:]...))
-		fwd := nn.Forward(in[0], w, b)
+		a := netArgs[*Node]{Layers: m.shape().Layers}
+		pack.MustUnflatten(&a, in)
+		w, b := weights(a.Layers)
+		fwd := nn.Forward(a.X, w, b)
 		hidden := len(w) - 1
 		out := make([]*Node, 0, 2*hidden)
 		out = append(out, fwd.Pre[:hidden]...)
@@ -169,55 +255,11 @@ func (m *MLP) compile() error {
 	return err
 }
 
-// clippedGrads returns the rule's updates, W then b per layer, scaled as torch.nn.utils.clip_grad_norm_
-// does when clip > 0. For factored updates (Update.Deltas) the norm comes from small Gram matrices and the
-// scale is applied to the deltas before the weight updates are formed, so no extra pass over the weights
-// is made.
-func clippedGrads(u *rules.Update, clip float64) []*Node {
-	var grads []*Node
-	switch {
-	case clip <= 0:
-		for l := range u.GW {
-			grads = append(grads, u.GW[l], u.GB[l])
-		}
-	case u.Deltas != nil:
-		coef := optim.ClipCoefficient(optim.FactoredNorm(u.Deltas, u.Inputs), clip)
-		for l, d := range u.Deltas {
-			gw, gb := rules.LayerGrads(Mul(d, ConvertDType(coef, d.DType())), u.Inputs[l])
-			grads = append(grads, gw, gb)
-		}
-	default:
-		for l := range u.GW {
-			grads = append(grads, u.GW[l], u.GB[l])
-		}
-		grads, _ = optim.ClipGlobalNorm(grads, clip)
-	}
-	return grads
-}
-
-func (m *MLP) args(x, y *tensors.Tensor, withOpt bool) []any {
-	args := make([]any, 0, 2+len(m.params)+len(m.aux)+len(m.opt))
-	args = append(args, x)
-	if y != nil {
-		args = append(args, y)
-	}
-	for _, t := range m.params {
-		args = append(args, t)
-	}
-	for _, t := range m.aux {
-		args = append(args, t)
-	}
-	if withOpt {
-		for _, t := range m.opt {
-			args = append(args, t)
-		}
-	}
-	return args
-}
-
-// donated returns args with the learner's state tensors (every argument after x and y) replaced by their
-// donated device buffers, so the backend can update them in place. The tensors are invalid afterwards.
-func (m *MLP) donated(args []any) ([]any, error) {
+// donated returns the step graph's arguments with the learner's state tensors (every argument after x
+// and y) replaced by their donated device buffers, so the backend can update them in place. The tensors
+// are invalid afterwards.
+func (m *MLP) donated(x, y *tensors.Tensor) ([]any, error) {
+	args := argsOf(stepArgs[*tensors.Tensor]{X: x, Y: y, State: m.state})
 	for i := 2; i < len(args); i++ {
 		t := args[i].(*tensors.Tensor)
 		if t.IsShared() {
@@ -234,7 +276,17 @@ func (m *MLP) donated(args []any) ([]any, error) {
 
 // Step implements Learner.
 func (m *MLP) Step(x, y *tensors.Tensor) (float64, error) {
-	args, err := m.donated(m.args(x, y, true))
+	if m.fast != nil {
+		loss, ok, err := m.fast.run(x, y)
+		if err != nil {
+			return 0, fmt.Errorf("%s training step: %w", m.rule.Name(), err)
+		}
+		if ok {
+			return loss, nil
+		}
+		m.fast = nil // the rule's updates are not factored: the step graph from now on
+	}
+	args, err := m.donated(x, y)
 	if err != nil {
 		return 0, fmt.Errorf("%s training step: %w", m.rule.Name(), err)
 	}
@@ -242,11 +294,9 @@ func (m *MLP) Step(x, y *tensors.Tensor) (float64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%s training step: %w", m.rule.Name(), err)
 	}
-	np, na := len(m.params), len(m.aux)
-	finalize(m.params, m.aux, m.opt)
-	m.params = outs[:np]
-	m.aux = outs[np : np+na]
-	m.opt = outs[np+na : len(outs)-1]
+	finalize(pack.Flatten[*tensors.Tensor](m.state))
+	m.state = m.stateShape()
+	pack.MustUnflatten(&m.state, outs[:len(outs)-1])
 	return scalar(outs[len(outs)-1]), nil
 }
 
@@ -264,22 +314,26 @@ func (m *MLP) PretrainStep(x, y *tensors.Tensor) (float64, error) {
 	if m.pretrain == nil {
 		return 0, fmt.Errorf("rule %s has no pretraining phase", m.rule.Name())
 	}
-	outs, err := m.pretrain.Exec(m.args(x, y, false)...)
+	m.flush()
+	outs, err := m.pretrain.Exec(argsOf(stepArgs[*tensors.Tensor]{X: x, Y: y, State: m.state})...)
 	if err != nil {
 		return 0, fmt.Errorf("%s pretraining step: %w", m.rule.Name(), err)
 	}
-	finalize(m.aux)
-	m.aux = outs[:len(outs)-1]
+	finalize(m.state.Aux)
+	m.state.Aux = outs[:len(outs)-1]
+	if m.fast != nil {
+		// The rule's own trained tensors are new tensors now: shared again for the fast path's kernels.
+		if err := m.fast.shareOwn(); err != nil {
+			return 0, fmt.Errorf("%s pretraining step: %w", m.rule.Name(), err)
+		}
+	}
 	return scalar(outs[len(outs)-1]), nil
 }
 
 // Logits implements Learner.
 func (m *MLP) Logits(x *tensors.Tensor) (*tensors.Tensor, error) {
-	args := []any{x}
-	for _, t := range m.params {
-		args = append(args, t)
-	}
-	outs, err := m.logits.Exec(args...)
+	m.flush()
+	outs, err := m.logits.Exec(argsOf(netArgs[*tensors.Tensor]{X: x, Layers: m.state.Layers})...)
 	if err != nil {
 		return nil, err
 	}
@@ -289,7 +343,8 @@ func (m *MLP) Logits(x *tensors.Tensor) (*tensors.Tensor, error) {
 // Probe implements Learner: the probe batch's loss, the angle between the rule's update and the true
 // gradient for every weight matrix, and the rule's own diagnostics.
 func (m *MLP) Probe(x, y *tensors.Tensor) ([]diag.Metric, error) {
-	outs, err := m.probe.Exec(m.args(x, y, false)...)
+	m.flush()
+	outs, err := m.probe.Exec(argsOf(probeArgs[*tensors.Tensor]{X: x, Y: y, Layers: m.state.Layers, Aux: m.state.Aux})...)
 	if err != nil {
 		return nil, fmt.Errorf("%s probe: %w", m.rule.Name(), err)
 	}
@@ -312,11 +367,8 @@ func (m *MLP) Probe(x, y *tensors.Tensor) ([]diag.Metric, error) {
 // Layers implements Learner: the pre-activations ("fc1", "fc2", ...: the Linear outputs before ReLU, what
 // the study's hooks recorded) of the hidden layers, or their ReLU outputs when postReLU is set.
 func (m *MLP) Layers(x *tensors.Tensor, postReLU bool) ([]Layer, error) {
-	args := []any{x}
-	for _, t := range m.params {
-		args = append(args, t)
-	}
-	outs, err := m.layers.Exec(args...)
+	m.flush()
+	outs, err := m.layers.Exec(argsOf(netArgs[*tensors.Tensor]{X: x, Layers: m.state.Layers})...)
 	if err != nil {
 		return nil, err
 	}
@@ -336,18 +388,29 @@ func (m *MLP) Layers(x *tensors.Tensor, postReLU bool) ([]Layer, error) {
 	return res, nil
 }
 
-// State implements Learner: params, then the rule's tensors, then the optimiser state.
+// State implements Learner: the parameters, then the rule's tensors, then the optimiser state (see state);
+// on the CPU fast path the shared parameters and optimiser state are copied (see Params).
 func (m *MLP) State() ([]*tensors.Tensor, error) {
-	var out []*tensors.Tensor
-	out = append(out, m.params...)
-	out = append(out, m.aux...)
-	out = append(out, m.opt...)
-	return out, nil
+	m.flush()
+	ts := pack.Flatten[*tensors.Tensor](m.state)
+	for i, t := range ts {
+		ts[i] = m.out(t)
+	}
+	return ts, nil
+}
+
+// stateShape returns an empty state of m's shape, for pack.Unflatten.
+func (m *MLP) stateShape() state[*tensors.Tensor] {
+	return state[*tensors.Tensor]{Layers: make([]layer[*tensors.Tensor], len(m.state.Layers)),
+		Aux: make([]*tensors.Tensor, len(m.state.Aux)), Opt: make([]*tensors.Tensor, len(m.state.Opt))}
 }
 
 // SetState implements Learner.
 func (m *MLP) SetState(ts []*tensors.Tensor) error {
-	cur, _ := m.State()
+	if m.fast != nil {
+		m.fast.release() // the pending update belongs to the state being replaced
+	}
+	cur := pack.Flatten[*tensors.Tensor](m.state)
 	if len(ts) != len(cur) {
 		return fmt.Errorf("%s: state has %d tensors, want %d", m.rule.Name(), len(ts), len(cur))
 	}
@@ -356,10 +419,12 @@ func (m *MLP) SetState(ts []*tensors.Tensor) error {
 			return fmt.Errorf("%s: state tensor %d has shape %s, want %s", m.rule.Name(), i, ts[i].Shape(), cur[i].Shape())
 		}
 	}
-	np, na := len(m.params), len(m.aux)
-	m.params = ts[:np]
-	m.aux = ts[np : np+na]
-	m.opt = ts[np+na:]
+	st := m.stateShape()
+	pack.MustUnflatten(&st, ts)
+	if m.fast != nil {
+		return m.fast.adopt(st)
+	}
+	m.state = st
 	return nil
 }
 

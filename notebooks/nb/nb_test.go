@@ -35,7 +35,7 @@ func TestSource(t *testing.T) {
 		{"bpdl/rules", "BP.Updates", "// Updates implements Rule.", "func (BP) Updates(s *Step) *Update {"},
 		{"bpdl/rules", "Deltas", "// Deltas runs", "func Deltas("},
 		{"bpdl/nn", "CrossEntropy", "// CrossEntropy returns", "dLogits = DivScalar"},
-		{"bpdl/nn", "PaperHidden", "// PaperHidden", "var PaperHidden"},
+		{"bpdl/nn", "StudyHidden", "// StudyHidden", "var StudyHidden"},
 		{"bpdl/train", "MLP.Step", "// Step implements Learner.", "func (m *MLP) Step("},
 	} {
 		s, err := Source(tc.pkg, tc.name)

@@ -61,7 +61,7 @@ type Run struct {
 }
 
 // Train trains the learner that train.DefaultRegistry() names rule: the study's net (hidden widths
-// nn.PaperHidden; MNIST's 784 inputs) with the rule's published settings changed by o, its weights and
+// nn.StudyHidden; MNIST's 784 inputs) with the rule's published settings changed by o, its weights and
 // the order of its examples drawn from Seed, on Backend. The probe diagnostics (loss, alignment angles,
 // the rule's own) are measured on the first 128 training images every probeEvery training examples and
 // after every epoch. It writes a line describing the run and one per epoch to log.
@@ -70,7 +70,7 @@ func Train(log io.Writer, rule string, o train.Overrides, d Data, probeEvery int
 	if err != nil {
 		return nil, fmt.Errorf("nb: %w", err)
 	}
-	spec := nn.NewSpec(d.Train.Dim, nn.PaperHidden, d.Train.Classes)
+	spec := nn.NewSpec(d.Train.Dim, nn.StudyHidden, d.Train.Classes)
 	l, err := train.DefaultRegistry().New(rule, b, train.Options{Spec: spec, Seed: Seed, Override: o})
 	if err != nil {
 		return nil, fmt.Errorf("nb: %w", err)

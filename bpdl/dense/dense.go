@@ -1,0 +1,304 @@
+// Package dense holds hand-written CPU kernels for the dense layers of package nn (weights stored
+// [out, in]): the forward product X W^T + b, and the optimiser step of a layer whose gradient is
+// factored as D^T H (as every rule of package rules gives it), taken without forming the gradient.
+//
+// They exist for speed only. Package train runs them as the fast path of an MLP training step on GoMLX's
+// go backend, where a graph pays a full pass over memory for every operation: the step's GoMLX graph (the
+// rule's math, the optimiser's update, package optim) stays the definition of the step and runs on every
+// other backend, and train's tests check that both give the same weights. What the kernels change is
+// where the big products run and how often each weight is read:
+//
+//   - Linear computes X W^T + b. For batches of at least 16 rows it uses register tiles of four weight
+//     rows by 32 batch rows (AVX-512), on X transposed and padded to 32 columns; each output is one
+//     chain of fused multiply-adds over the inputs in increasing order. Smaller batches are bound by
+//     reading W, and take dot products over 16-wide lanes, reduced at the end.
+//   - Update forms the gradient D^T H of a few weight rows at a time in a small buffer that stays in
+//     cache, and hands each row to the optimiser's host update (optim.Optimizer.Span), so that the weights
+//     and optimiser state are read and written once per step and the gradient never reaches memory.
+//
+// Work is split over weight rows; every value is computed the same way whatever the number of workers, so
+// results do not depend on it. The vector kernels need GOEXPERIMENT=simd on amd64 and a CPU with AVX-512
+// (Accelerated reports it); elsewhere portable Go loops compute the same products (rounded differently:
+// no fused multiply-adds), slowly.
+package dense
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/bpdl/bpdl/bpdl/optim"
+)
+
+// Param is a parameter with its optimiser state: S0 and S1 are the optimiser's state slots for it
+// (optim.Optimizer.Slots; nil when unused), each as long as P.
+type Param struct {
+	P, S0, S1 []float32
+}
+
+// Workers is the default number of goroutines a kernel uses: GOMAXPROCS.
+func Workers() int { return runtime.GOMAXPROCS(0) }
+
+// Workspace holds the buffers the kernels reuse from call to call, so that a training step allocates
+// nothing. The zero Workspace is ready to use; it is not safe for concurrent use.
+type Workspace struct {
+	xt, outT, dt, gb, hp []float32
+	g                    [][]float32 // one gradient block per worker
+}
+
+// grow returns a buffer of n values from *buf, reallocated when too small (its contents are unspecified).
+func grow(buf *[]float32, n int) []float32 {
+	if cap(*buf) < n {
+		*buf = make([]float32, n)
+	}
+	return (*buf)[:n]
+}
+
+// Linear sets out = x w^T + b: out[r, o] = b[o] + sum_q x[r, q] w[o, q] for x [m, k], w [n, k] and out
+// [m, n] (row-major); b [n] may be nil. It uses up to workers goroutines.
+func (ws *Workspace) Linear(out, x, w, b []float32, m, n, k, workers int) {
+	check("Linear", out, m*n, x, m*k, w, n*k)
+	if b != nil && len(b) < n {
+		panic(fmt.Sprintf("dense: Linear bias has %d values, want %d", len(b), n))
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	ws.linear(out, x, w, b, m, n, k, max(1, workers))
+}
+
+// Gram sets out = x x^T ([m, m], row-major) for x [m, k]: what Linear(out, x, x, nil, m, m, k) gives, bit for
+// bit (a product and its mirror are the same chain of multiply-adds), with about half the work where
+// the product takes register tiles: the tiles on and above the diagonal, then the mirror.
+func (ws *Workspace) Gram(out, x []float32, m, k, workers int) {
+	check("Gram", out, m*m, x, m*k, nil, 0)
+	if m == 0 {
+		return
+	}
+	ws.gram(out, x, m, k, max(1, workers))
+}
+
+// Update takes one optimiser step on a dense layer's weight w [n, k] and bias b [n] (either may have a
+// nil P to leave it out), whose gradients are d^T h ([n, k]) and the batch sum of d ([n]), for d [m, n]
+// and h [m, k]. step is the optimiser's update for this step (optim.HostStepOf), with the gradient
+// already scaled (clipped) through d. The gradient of a block of four weight rows is formed in a buffer
+// that stays in cache and handed to step.Span row by row; for a batch of four, step.Rows4 (when there is
+// one) forms each row's gradient in the same pass as the update. Either way the gradient entry (o, i) is
+// the chain of fused multiply-adds over the batch, in order, of d[r, o] h[r, i].
+func (ws *Workspace) Update(w, b Param, d, h []float32, m, n, k int, step optim.HostStep, workers int) {
+	ws.update(w, b, d, h, m, n, k, step, nil, max(1, workers))
+}
+
+// UpdateLinear is Update followed by Linear(out, x, w, b, mx, n, k) on the updated parameters, in one pass
+// over the weights: each block of weight rows enters the next batch's product while it is in cache. The
+// results are those of Update then Linear, bit for bit. w.P and b.P must not be nil.
+func (ws *Workspace) UpdateLinear(w, b Param, d, h []float32, m, n, k int, step optim.HostStep, out, x []float32, mx, workers int) {
+	check("UpdateLinear", out, mx*n, x, mx*k, nil, 0)
+	if w.P == nil || b.P == nil {
+		panic("dense: UpdateLinear needs the weight and the bias")
+	}
+	ws.update(w, b, d, h, m, n, k, step, &next{out: out, x: x, m: mx}, max(1, workers))
+}
+
+// next is the product UpdateLinear computes with the updated weights: out = x w^T + b, x [m, k].
+type next struct {
+	out, x []float32
+	m      int
+}
+
+func (ws *Workspace) update(w, b Param, d, h []float32, m, n, k int, step optim.HostStep, nx *next, workers int) {
+	span := step.Span
+	check("Update", d, m*n, h, m*k, nil, 0)
+	if w.P != nil {
+		checkParam("weight", w, n*k)
+	}
+	if b.P != nil {
+		checkParam("bias", b, n)
+		g := grow(&ws.gb, n)
+		clear(g)
+		for r := 0; r < m; r++ {
+			row := d[r*n : (r+1)*n]
+			for o := range g {
+				g[o] += row[o]
+			}
+		}
+		span(b.P[:n], g, sub(b.S0, 0, n), sub(b.S1, 0, n))
+	}
+	if w.P == nil || n == 0 || k == 0 {
+		return
+	}
+	// d transposed, [n, m]: each weight row's coefficients in a row.
+	dt := grow(&ws.dt, n*m)
+	for r := 0; r < m; r++ {
+		for o := 0; o < n; o++ {
+			dt[o*m+r] = d[r*n+o]
+		}
+	}
+	var fwd forward
+	if nx != nil {
+		if nx.m == 0 {
+			nx = nil
+		} else if fwd = ws.newForward(nx.out, nx.x, w.P, b.P, nx.m, n, k); fwd == nil {
+			// No fused product on this machine: the product after the update.
+			defer ws.linear(nx.out, nx.x, w.P, b.P, nx.m, n, k, workers)
+			nx = nil
+		}
+	}
+	blocks := (n + 3) / 4
+	workers = max(1, min(workers, blocks))
+	for len(ws.g) < workers {
+		ws.g = append(ws.g, make([]float32, 4*updateChunk))
+	}
+	hp := ws.packInputs(h, m, k)
+	rows4 := step.Rows4
+	if m != 4 {
+		rows4 = nil
+	}
+	update := func(g []float32, blk, i0 int) {
+		o0 := 4 * blk
+		rows := min(4, n-o0)
+		cols := min(updateChunk, k-i0)
+		if hp != nil {
+			gradBlockPacked(g, updateChunk, dt[o0*m:], m, rows, hp, i0, cols)
+		} else {
+			gradBlock(g, updateChunk, dt[o0*m:], m, rows, h, k, i0, cols)
+		}
+		for r := 0; r < rows; r++ {
+			off := (o0+r)*k + i0
+			span(w.P[off:off+cols], g[r*updateChunk:r*updateChunk+cols], sub(w.S0, off, cols), sub(w.S1, off, cols))
+		}
+	}
+	parallelIndexed(blocks, workers, func(p, lo, hi int) {
+		g := ws.g[p]
+		if m*k <= updateRowMajor {
+			// h fits in cache: the weights row after row, each block into the next product when done.
+			for blk := lo; blk < hi; blk++ {
+				if rows4 != nil {
+					for o := 4 * blk; o < min(4*blk+4, n); o++ {
+						a := [4]float32{dt[4*o], dt[4*o+1], dt[4*o+2], dt[4*o+3]}
+						rows4(w.P[o*k:(o+1)*k], sub(w.S0, o*k, k), sub(w.S1, o*k, k), a, h[:k], h[k:2*k], h[2*k:3*k], h[3*k:4*k])
+					}
+				} else {
+					for i0 := 0; i0 < k; i0 += updateChunk {
+						update(g, blk, i0)
+					}
+				}
+				if nx != nil {
+					fwd.rows(4*blk, min(4*blk+4, n), 0, k)
+				}
+			}
+			return
+		}
+		// A panel of h's columns at a time, so that it stays in the L2 cache while every row block uses
+		// it; the next product takes the same panel of its inputs, when its tiles allow.
+		panels := nx != nil && fwd.panels()
+		for i0 := 0; i0 < k; i0 += updateChunk {
+			for blk := lo; blk < hi; blk++ {
+				update(g, blk, i0)
+				if panels {
+					fwd.rows(4*blk, min(4*blk+4, n), i0, min(i0+updateChunk, k))
+				}
+			}
+		}
+		if nx != nil && !panels {
+			fwd.rows(4*lo, min(4*hi, n), 0, k)
+		}
+	})
+	if nx != nil {
+		fwd.finish()
+	}
+}
+
+// forward is a product x w^T + b that UpdateLinear computes rows of weights at a time (kernels_*.go).
+type forward interface {
+	// rows computes the contributions of inputs [q0, q1) to the outputs of weight rows [o0, o1); the
+	// ranges of a row come in increasing order, from q0 = 0.
+	rows(o0, o1, q0, q1 int)
+	// panels reports whether rows may be called with q ranges shorter than the whole input.
+	panels() bool
+	// finish writes the outputs.
+	finish()
+}
+
+// updateRowMajor is the size of h (values) up to which Update goes through the weights row after row;
+// above it, h is taken a panel of columns at a time.
+const updateRowMajor = 1 << 16
+
+// updateChunk is the number of columns of the gradient block Update forms at a time: four rows of it
+// (8 KiB) stay in the L1 cache while the optimiser updates them.
+const updateChunk = 512
+
+// gradBlockGo sets g[r*ldg + c] = sum_q a[r*m + q] h[q*k + i0 + c] for r < rows, c < cols: rows of a
+// [rows, m] times columns i0.. of h [m, k], each a sum over q in increasing order.
+func gradBlockGo(g []float32, ldg int, a []float32, m, rows int, h []float32, k, i0, cols int) {
+	for r := 0; r < rows; r++ {
+		gr := g[r*ldg : r*ldg+cols]
+		clear(gr)
+		for q := 0; q < m; q++ {
+			s := a[r*m+q]
+			hr := h[q*k+i0 : q*k+i0+cols]
+			for c := range gr {
+				gr[c] += s * hr[c]
+			}
+		}
+	}
+}
+
+// linearGo is Linear in portable Go: each output a sum over q in increasing order, then the bias.
+func linearGo(out, x, w, b []float32, m, n, k, workers int) {
+	parallel(n, workers, func(lo, hi int) {
+		for o := lo; o < hi; o++ {
+			wr := w[o*k : (o+1)*k]
+			for r := 0; r < m; r++ {
+				xr := x[r*k : (r+1)*k]
+				var s float32
+				for q, v := range wr {
+					s += xr[q] * v
+				}
+				if b != nil {
+					s += b[o]
+				}
+				out[r*n+o] = s
+			}
+		}
+	})
+}
+
+// sub returns s[off:off+n], or nil for a nil s.
+func sub(s []float32, off, n int) []float32 {
+	if s == nil {
+		return nil
+	}
+	return s[off : off+n]
+}
+
+func check(name string, a []float32, na int, b []float32, nb int, c []float32, nc int) {
+	if len(a) < na || len(b) < nb || len(c) < nc {
+		panic(fmt.Sprintf("dense: %s operands have %d, %d and %d values, want at least %d, %d and %d", name, len(a), len(b), len(c), na, nb, nc))
+	}
+}
+
+func checkParam(what string, p Param, n int) {
+	if len(p.P) < n || (p.S0 != nil && len(p.S0) < n) || (p.S1 != nil && len(p.S1) < n) {
+		panic(fmt.Sprintf("dense: Update %s or its state has fewer than %d values", what, n))
+	}
+}
+
+// parallel splits [0, n) into at most workers contiguous ranges and runs f on each concurrently.
+func parallel(n, workers int, f func(lo, hi int)) {
+	parallelIndexed(n, workers, func(_, lo, hi int) { f(lo, hi) })
+}
+
+// parallelIndexed is parallel with the ranges numbered from 0 (p < workers), for per-worker buffers.
+func parallelIndexed(n, workers int, f func(p, lo, hi int)) {
+	parts := max(1, min(workers, n))
+	if parts == 1 {
+		f(0, 0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for p := 0; p < parts; p++ {
+		wg.Go(func() { f(p, p*n/parts, (p+1)*n/parts) })
+	}
+	wg.Wait()
+}

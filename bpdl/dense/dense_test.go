@@ -1,0 +1,239 @@
+package dense
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/bpdl/bpdl/bpdl/optim"
+)
+
+func random(rng *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64())
+	}
+	return v
+}
+
+// sizes cover the tiled and dot-product paths of Linear, partial tiles, and rows left over from blocks
+// of four.
+var sizes = []struct{ m, n, k int }{
+	{1, 1, 1}, {4, 6, 48}, {3, 5, 17}, {5, 7, 300}, {15, 2, 33},
+	{16, 4, 64}, {33, 9, 100}, {128, 37, 600}, {40, 64, 513},
+}
+
+// TestLinear compares Linear with a float64 product, and checks that the number of workers changes no
+// bit.
+func TestLinear(t *testing.T) {
+	for _, sz := range sizes {
+		t.Run(fmt.Sprintf("%dx%dx%d", sz.m, sz.n, sz.k), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(sz.m), uint64(sz.k)))
+			x, w, b := random(rng, sz.m*sz.k), random(rng, sz.n*sz.k), random(rng, sz.n)
+			var ws Workspace
+			var ref []float32
+			for _, workers := range []int{1, 2, 3} {
+				out := random(rng, sz.m*sz.n) // garbage that must be overwritten
+				ws.Linear(out, x, w, b, sz.m, sz.n, sz.k, workers)
+				if ref == nil {
+					ref = out
+					for r := 0; r < sz.m; r++ {
+						for o := 0; o < sz.n; o++ {
+							want, scale := float64(b[o]), math.Abs(float64(b[o]))
+							for q := 0; q < sz.k; q++ {
+								p := float64(x[r*sz.k+q]) * float64(w[o*sz.k+q])
+								want += p
+								scale += math.Abs(p)
+							}
+							if got := float64(out[r*sz.n+o]); math.Abs(got-want) > 1e-6*scale+1e-30 {
+								t.Fatalf("out[%d, %d] = %g, want %g", r, o, got, want)
+							}
+						}
+					}
+					continue
+				}
+				for i := range out {
+					if out[i] != ref[i] {
+						t.Fatalf("workers=%d changes out[%d]: %g vs %g", workers, i, out[i], ref[i])
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestUpdate checks that Update takes the optimiser step that optim.Host takes on the formed gradient
+// (within float32 rounding of the product), for SGD with momentum and for Adam, and that the number of
+// workers changes no bit.
+func TestUpdate(t *testing.T) {
+	for _, opt := range []optim.Optimizer{optim.SGDOptimizer{LR: 0.1, Momentum: 0.9}, optim.DefaultAdam(0.01)} {
+		for _, sz := range sizes {
+			m, n, k := sz.m, sz.n, sz.k
+			t.Run(fmt.Sprintf("%v/%dx%dx%d", opt, m, n, k), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(uint64(n), uint64(k)))
+				d, h := random(rng, m*n), random(rng, m*k)
+				w0, b0 := random(rng, n*k), random(rng, n)
+				// The reference: the gradient formed in float64, then the host optimiser's step.
+				gw, gb := make([]float32, n*k), make([]float32, n)
+				scale := make([]float64, n*k)
+				for o := 0; o < n; o++ {
+					var sb float64
+					for r := 0; r < m; r++ {
+						sb += float64(d[r*n+o])
+					}
+					gb[o] = float32(sb)
+					for i := 0; i < k; i++ {
+						var s float64
+						for r := 0; r < m; r++ {
+							p := float64(d[r*n+o]) * float64(h[r*k+i])
+							s += p
+							scale[o*k+i] += math.Abs(p)
+						}
+						gw[o*k+i] = float32(s)
+					}
+				}
+				host := optim.NewHost(opt, []int{n * k, n})
+				wantW, wantB := append([]float32{}, w0...), append([]float32{}, b0...)
+				for step := 0; step < 2; step++ {
+					host.Step([][]float32{wantW, wantB}, [][]float32{gw, gb}, 1)
+				}
+				var ref []float32
+				for _, workers := range []int{1, 2, 3} {
+					state := make([][]float32, 2*opt.Slots())
+					for i := range state {
+						state[i] = make([]float32, []int{n * k, n}[i/max(1, opt.Slots())])
+					}
+					param := func(p []float32, i int) Param {
+						pr := Param{P: p}
+						if opt.Slots() > 0 {
+							pr.S0 = state[opt.Slots()*i]
+						}
+						if opt.Slots() > 1 {
+							pr.S1 = state[opt.Slots()*i+1]
+						}
+						return pr
+					}
+					w, b := append([]float32{}, w0...), append([]float32{}, b0...)
+					var ws Workspace
+					for step := 1; step <= 2; step++ {
+						ws.Update(param(w, 0), param(b, 1), d, h, m, n, k, optim.HostStepOf(opt, step, 1), workers)
+					}
+					// Two steps of SGD move w by about lr (1 + 1.9) g; Adam by about 2 lr per step. A
+					// float32 error e in g moves w by e times that factor, and Adam divides by |g|.
+					for i := range w {
+						tol := 3e-6 * (1 + scale[i]) * 0.3
+						if _, ok := opt.(optim.AdamOptimizer); ok {
+							tol = 1e-5 * (1 + scale[i]/math.Max(math.Abs(float64(gw[i])), 1e-3))
+						}
+						if math.Abs(float64(w[i]-wantW[i])) > tol {
+							t.Fatalf("w[%d] = %.8g, want %.8g (gradient %g)", i, w[i], wantW[i], gw[i])
+						}
+					}
+					for i := range b {
+						if math.Abs(float64(b[i]-wantB[i])) > 1e-5 {
+							t.Fatalf("b[%d] = %.8g, want %.8g", i, b[i], wantB[i])
+						}
+					}
+					if ref == nil {
+						ref = append(w, b...)
+						continue
+					}
+					for i, v := range append(w, b...) {
+						if v != ref[i] {
+							t.Fatalf("workers=%d changes parameter %d: %g vs %g", workers, i, v, ref[i])
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestUpdateLinear checks that UpdateLinear gives, bit for bit, what Update then Linear give: the
+// parameters, optimiser state and the next product, for batches that take every path (rows or panels
+// of the weights; dot products or tiles for the product).
+func TestUpdateLinear(t *testing.T) {
+	opt := optim.SGDOptimizer{LR: 0.1, Momentum: 0.9}
+	for _, tc := range []struct{ m, mx, n, k int }{
+		{4, 4, 37, 600}, {4, 33, 9, 100}, {128, 128, 13, 1100}, {128, 5, 10, 1030}, {3, 0, 6, 50}, {40, 20, 64, 2000},
+	} {
+		t.Run(fmt.Sprintf("m=%d/mx=%d/%dx%d", tc.m, tc.mx, tc.n, tc.k), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(tc.m), uint64(tc.k)))
+			d, h, x := random(rng, tc.m*tc.n), random(rng, tc.m*tc.k), random(rng, tc.mx*tc.k)
+			w0, b0 := random(rng, tc.n*tc.k), random(rng, tc.n)
+			run := func(fused bool, workers int) []float32 {
+				w, b := append([]float32{}, w0...), append([]float32{}, b0...)
+				vw, vb := make([]float32, len(w)), make([]float32, len(b))
+				out := make([]float32, tc.mx*tc.n)
+				var ws Workspace
+				for step := 1; step <= 2; step++ {
+					if fused {
+						ws.UpdateLinear(Param{P: w, S0: vw}, Param{P: b, S0: vb}, d, h, tc.m, tc.n, tc.k, optim.HostStepOf(opt, step, 1), out, x, tc.mx, workers)
+					} else {
+						ws.Update(Param{P: w, S0: vw}, Param{P: b, S0: vb}, d, h, tc.m, tc.n, tc.k, optim.HostStepOf(opt, step, 1), workers)
+						ws.Linear(out, x, w, b, tc.mx, tc.n, tc.k, workers)
+					}
+				}
+				return append(append(append(append(w, b...), vw...), vb...), out...)
+			}
+			want := run(false, 1)
+			for _, workers := range []int{1, 2, 3} {
+				got := run(true, workers)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("workers=%d: value %d = %g fused, %g apart", workers, i, got[i], want[i])
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestGradBlockPaths checks that the kernels' ways of forming a gradient block (tiles of four rows, one
+// row, the batch-of-four rows) give the same bits as a tile does.
+func TestGradBlockPaths(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, m := range []int{1, 3, 4, 5} {
+		k, cols := 200, 150
+		a, h := random(rng, 4*m), random(rng, m*k)
+		want := make([]float32, 4*cols)
+		gradBlock(want, cols, a, m, 4, h, k, 37, cols)
+		for rows := 1; rows <= 4; rows++ {
+			got := make([]float32, 4*cols)
+			gradBlock(got, cols, a, m, rows, h, k, 37, cols)
+			for i := 0; i < rows*cols; i++ {
+				if got[i] != want[i] {
+					t.Fatalf("m=%d rows=%d: value %d = %g, %g with four rows", m, rows, i, got[i], want[i])
+				}
+			}
+		}
+		ref := make([]float32, 4*cols)
+		gradBlockGo(ref, cols, a, m, 4, h, k, 37, cols)
+		for i := range ref {
+			if math.Abs(float64(ref[i]-want[i])) > 1e-5*(1+math.Abs(float64(ref[i]))) {
+				t.Fatalf("m=%d: value %d = %g, portable %g", m, i, want[i], ref[i])
+			}
+		}
+	}
+}
+
+// TestGram checks that Gram gives Linear's bits.
+func TestGram(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, m := range []int{3, 16, 37, 70} {
+		k := 130
+		x := random(rng, m*k)
+		want, got := make([]float32, m*m), make([]float32, m*m)
+		var ws Workspace
+		ws.Linear(want, x, x, nil, m, m, k, 2)
+		for _, workers := range []int{1, 3} {
+			ws.Gram(got, x, m, k, workers)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("m=%d workers=%d: value %d = %g, Linear %g", m, workers, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,30 @@
+//go:build !(goexperiment.simd && amd64)
+
+package dense
+
+// Without GOEXPERIMENT=simd on amd64 the portable kernels run.
+
+// Accelerated reports whether the vector kernels run (GOEXPERIMENT=simd on amd64, a CPU with AVX-512).
+func Accelerated() bool { return false }
+
+func (ws *Workspace) linear(out, x, w, b []float32, m, n, k, workers int) {
+	linearGo(out, x, w, b, m, n, k, workers)
+}
+
+func gradBlock(g []float32, ldg int, a []float32, m, rows int, h []float32, k, i0, cols int) {
+	gradBlockGo(g, ldg, a, m, rows, h, k, i0, cols)
+}
+
+// newForward returns nil: without the vector kernels UpdateLinear runs Linear after the update.
+func (ws *Workspace) newForward(out, x, w, b []float32, m, n, k int) forward { return nil }
+
+// packInputs returns nil: the portable gradBlock reads h as it is.
+func (ws *Workspace) packInputs(h []float32, m, k int) []float32 { return nil }
+
+func gradBlockPacked(g []float32, ldg int, a []float32, m, rows int, hp []float32, i0, cols int) {
+	panic("dense: no packed inputs without the vector kernels")
+}
+
+func (ws *Workspace) gram(out, x []float32, m, k, workers int) {
+	linearGo(out, x, x, nil, m, m, k, workers)
+}

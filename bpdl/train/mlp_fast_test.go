@@ -1,0 +1,237 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/bpdl/bpdl/bpdl/nn"
+	"github.com/bpdl/bpdl/bpdl/rules"
+)
+
+// trainSteps builds rule's MLP (the CPU fast path, or the step graph when graph is set), takes steps
+// training steps on batches of the given size, and returns the losses and the final state.
+func trainSteps(t *testing.T, rule string, spec nn.Spec, batch, steps int, graph bool) ([]float64, [][]float32) {
+	t.Helper()
+	var o Overrides
+	if r, ok := strings.CutSuffix(rule, "+clip"); ok {
+		// A clipping norm small enough that every step clips.
+		rule, o = r, Overrides{Clip: 1e-3, ClipSet: true}
+	}
+	l, err := NewMLP(testBackend(t), mustRule(t, rule), Options{Spec: spec, Seed: 3, GraphStep: graph, Override: o, cpuStep: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := l; (m.fast != nil) == graph {
+		t.Fatalf("%s: fast path %v with GraphStep %v", rule, m.fast != nil, graph)
+	}
+	set := toySet(4, batch*steps, spec.Sizes[0], spec.Sizes[len(spec.Sizes)-1])
+	var losses []float64
+	for s := 0; s < steps; s++ {
+		idx := make([]int, batch)
+		for i := range idx {
+			idx[i] = s*batch + i
+		}
+		x, y := batchTensors(set, idx)
+		loss, err := l.Step(x, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		losses = append(losses, loss)
+	}
+	if _, ok := l.rule.(rules.OwnTrainer); ok && !graph && l.fast.own == nil {
+		t.Fatalf("%s: the fast path did not take the rule's own step", rule)
+	}
+	return losses, stateValues(t, l)
+}
+
+// TestCPUStepEqualsGraph checks that the CPU fast path (cpuStep) trains every rule as the step graph does:
+// after several steps the losses, weights, rules' own tensors and optimiser state agree up to float32
+// rounding of the products, which the two paths sum in different orders: within 1e-4 of each tensor's
+// largest value (the differences measured are ~2e-7 with SGD, up to 3e-5 with Adam). DTP gets 1e-3: its
+// first layer's error is the difference between an activation and its target, h - (g(t) - g(h) + h),
+// which cancels to a few digits, so rounding differences in h come back much larger (measured up to
+// 2.3e-4 on the first layer's biases, which start at zero). Batches of 4 and 5 take the kernels' dot-product path,
+// 20 the register tiles; 3 layers exercise the first, middle and last layers' updates.
+func TestCPUStepEqualsGraph(t *testing.T) {
+	spec := nn.NewSpec(40, []int{24, 16}, 5)
+	const steps = 6
+	for _, rule := range []string{"bp", "bp+clip", "fa", "dfa", "dtp", "dtp-tuned", "dtp-tuned+clip"} {
+		for _, batch := range []int{4, 5, 20} {
+			t.Run(fmt.Sprintf("%s/batch=%d", rule, batch), func(t *testing.T) {
+				lossF, fast := trainSteps(t, rule, spec, batch, steps, false)
+				lossG, graph := trainSteps(t, rule, spec, batch, steps, true)
+				if r, ok := strings.CutSuffix(rule, "+clip"); ok {
+					// The clipping must bite, or this case would test nothing more.
+					_, unclipped := trainSteps(t, r, spec, batch, steps, true)
+					var change float64
+					for i := range graph {
+						for j := range graph[i] {
+							change = math.Max(change, math.Abs(float64(graph[i][j]-unclipped[i][j])))
+						}
+					}
+					if change == 0 {
+						t.Fatalf("clipping at 1e-3 changed nothing")
+					}
+				}
+				for s := range lossF {
+					if math.Abs(lossF[s]-lossG[s]) > 1e-5*(1+math.Abs(lossG[s])) {
+						t.Errorf("step %d: loss %.7g on the fast path, %.7g in the graph", s+1, lossF[s], lossG[s])
+					}
+				}
+				if len(fast) != len(graph) {
+					t.Fatalf("%d state tensors on the fast path, %d in the graph", len(fast), len(graph))
+				}
+				tol := 1e-4
+				if rule == "dtp" {
+					tol = 1e-3
+				}
+				var worst float64
+				for i := range graph {
+					var scale float64
+					for _, v := range graph[i] {
+						scale = math.Max(scale, math.Abs(float64(v)))
+					}
+					for j := range graph[i] {
+						d := math.Abs(float64(fast[i][j]-graph[i][j])) / (scale + 1e-30)
+						if !(d <= tol) {
+							t.Fatalf("state tensor %d[%d] = %.8g on the fast path, %.8g in the graph (largest |value| %.3g)",
+								i, j, fast[i][j], graph[i][j], scale)
+						}
+						worst = math.Max(worst, d)
+					}
+				}
+				t.Logf("largest difference relative to the tensor's largest value: %.2g", worst)
+			})
+		}
+	}
+}
+
+// mustRule returns the named rule.
+func mustRule(t *testing.T, name string) rules.Rule {
+	t.Helper()
+	r, err := rules.New(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestCPUStepWorkers checks that the fast path's results do not depend on the number of threads: the same
+// bits with GOMAXPROCS 1 and 3.
+func TestCPUStepWorkers(t *testing.T) {
+	spec := nn.NewSpec(70, []int{40, 9}, 4)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, batch := range []int{4, 33} {
+		var ref [][]float32
+		for _, procs := range []int{1, 3} {
+			runtime.GOMAXPROCS(procs)
+			_, st := trainSteps(t, "bp", spec, batch, 3, false)
+			if ref == nil {
+				ref = st
+				continue
+			}
+			for i := range ref {
+				for j := range ref[i] {
+					if math.Float32bits(st[i][j]) != math.Float32bits(ref[i][j]) {
+						t.Fatalf("batch %d: GOMAXPROCS %d changes state tensor %d[%d]: %g vs %g", batch, procs, i, j, st[i][j], ref[i][j])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestCPUStepCheckpoint checks that the fast path's state round-trips through State and SetState: a
+// learner restored from another's state takes the same next step, even after the tensors State handed
+// out were moved to the host.
+func TestCPUStepCheckpoint(t *testing.T) {
+	spec := nn.NewSpec(30, []int{20, 10}, 3)
+	be := testBackend(t)
+	for _, rule := range []string{"bp", "dtp-tuned"} {
+		mk := func() Learner {
+			l, err := NewMLP(be, mustRule(t, rule), Options{Spec: spec, Seed: 9, cpuStep: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return l
+		}
+		set := toySet(5, 16, 30, 3)
+		x, y := batchTensors(set, []int{0, 1, 2, 3, 4, 5, 6, 7})
+		a := mk()
+		if _, err := a.Step(x, y); err != nil {
+			t.Fatal(err)
+		}
+		saved, err := cloneState(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := mk()
+		if err := b.SetState(saved); err != nil {
+			t.Fatal(err)
+		}
+		x2, y2 := batchTensors(set, []int{8, 9, 10, 11, 12, 13, 14, 15})
+		// Moving what State hands out to the host (as a checkpoint writer may) must not detach the
+		// learner's shared tensors from its kernels.
+		if st, err := b.State(); err == nil {
+			for _, t := range st {
+				_ = t.ToLocal()
+			}
+		}
+		for _, l := range []Learner{a, b} {
+			if _, err := l.Step(x2, y2); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sa, sb := stateValues(t, a), stateValues(t, b)
+		for i := range sa {
+			for j := range sa[i] {
+				if sa[i][j] != sb[i][j] {
+					t.Fatalf("%s: restored learner differs at state %d[%d]", rule, i, j)
+				}
+			}
+		}
+	}
+}
+
+// TestCPUStepAfterPretraining checks that DTP's feedback-only pretraining steps (a graph, which replaces
+// the feedback mappings) and the fast path's training steps (which train them on the host) follow each
+// other as on the step graph's path.
+func TestCPUStepAfterPretraining(t *testing.T) {
+	spec := nn.NewSpec(30, []int{20, 10}, 3)
+	be := testBackend(t)
+	set := toySet(6, 40, 30, 3)
+	run := func(graph bool) [][]float32 {
+		l, err := NewMLP(be, mustRule(t, "dtp"), Options{Spec: spec, Seed: 2, GraphStep: graph, cpuStep: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for s := 0; s < 5; s++ {
+			idx := []int{4 * s, 4*s + 1, 4*s + 2, 4*s + 3}
+			x, y := batchTensors(set, idx)
+			if s < 2 {
+				_, err = l.PretrainStep(x, y)
+			} else {
+				_, err = l.Step(x, y)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		return stateValues(t, l)
+	}
+	fast, graph := run(false), run(true)
+	for i := range graph {
+		var scale float64
+		for _, v := range graph[i] {
+			scale = math.Max(scale, math.Abs(float64(v)))
+		}
+		for j := range graph[i] {
+			if d := math.Abs(float64(fast[i][j] - graph[i][j])); !(d <= 1e-3*scale) {
+				t.Fatalf("state tensor %d[%d] = %g on the fast path, %g in the graph", i, j, fast[i][j], graph[i][j])
+			}
+		}
+	}
+}
