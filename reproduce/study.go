@@ -14,6 +14,7 @@ import (
 
 	"github.com/bpdl/bpdl/bpdl/data"
 	"github.com/bpdl/bpdl/bpdl/report"
+	"github.com/bpdl/bpdl/bpdl/snn"
 	"github.com/bpdl/bpdl/bpdl/study"
 	"github.com/bpdl/bpdl/bpdl/train"
 )
@@ -65,6 +66,7 @@ func parseStudyFlags(args []string, stderr io.Writer, extra func(*flag.FlagSet))
 	fs.StringVar(&hidden, "hidden", joinInts(c.Hidden), "hidden layer widths")
 	fs.StringVar(&benchmarks, "benchmarks", "", "comma-separated brain benchmarks to score (default: the study's; reproduce benchmarks lists them)")
 	fs.BoolVar(&c.PostReLU, "post-relu", false, "score layers after their ReLU (default: the Linear outputs, as the study's hooks)")
+	fs.StringVar((*string)(&c.SNNImpl), "snn-impl", string(snn.ImplAuto), "spiking nets' engine: kernels (event-driven CPU kernels), graph (GoMLX graphs on -backend) or auto (kernels on the go backend, graph elsewhere)")
 	fs.BoolVar(&f.figures, "figures", true, "write figures (HTML, and PNG when chromium is installed); by default skipped with a warning when echarts is missing, -figures=true makes that an error")
 	fs.BoolVar(&f.plan, "plan", false, "print the plan and its time estimate (from a short calibration on this machine) and exit without training")
 	fs.BoolVar(&f.json, "json", false, "with -plan: write the plan as JSON")

@@ -12,6 +12,7 @@ import (
 	"github.com/bpdl/bpdl/bpdl/backend"
 	"github.com/bpdl/bpdl/bpdl/diag"
 	"github.com/bpdl/bpdl/bpdl/report"
+	"github.com/bpdl/bpdl/bpdl/snn"
 )
 
 func TestValidate(t *testing.T) {
@@ -111,6 +112,33 @@ func TestPlanIDs(t *testing.T) {
 	}
 	if CheckpointPath("out", a[0]) == CheckpointPath("out", other[0]) {
 		t.Error("runs of different configurations share a checkpoint")
+	}
+}
+
+// TestPlanEngine: a spiking net on the graph engine is a run of its own; on the kernels (auto on the go
+// backend) its ID is the one it has always had, and other learners ignore the engine.
+func TestPlanEngine(t *testing.T) {
+	plan := func(impl snn.Impl) []Run {
+		runs, err := newTestStudy(t, func(c *Config) { c.Rules, c.SNNImpl = []string{"bp", "snn"}, impl }).Plan()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return runs
+	}
+	auto, kernels, graph := plan(""), plan(snn.ImplKernels), plan(snn.ImplGraph)
+	if auto[1].ID != kernels[1].ID || auto[1].Engine != "" {
+		t.Errorf("snn on the kernels: IDs %s and %s, engine %q", auto[1].ID, kernels[1].ID, auto[1].Engine)
+	}
+	if graph[1].ID == auto[1].ID || graph[1].Engine != "graph" {
+		t.Errorf("snn on the graph engine: ID %s (kernels %s), engine %q", graph[1].ID, auto[1].ID, graph[1].Engine)
+	}
+	if graph[0].ID != auto[0].ID {
+		t.Errorf("bp's ID changes with the spiking engine: %s and %s", graph[0].ID, auto[0].ID)
+	}
+	bad := Quick()
+	bad.SNNImpl = "gpu"
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "-snn-impl") {
+		t.Errorf("an unknown engine: %v", err)
 	}
 }
 

@@ -68,6 +68,10 @@ type Options struct {
 	// cpuStep makes an MLP take the CPU fast path on the go backend even where package dense has no
 	// vector kernels (its portable loops are slower than the step graph): for tests.
 	cpuStep bool
+
+	// SNNImpl chooses the spiking nets' engine; "" and snn.ImplAuto mean the kernels on the go backend
+	// and the graph engine on any other.
+	SNNImpl snn.Impl
 }
 
 // Overrides are changes to a learner's default settings; zero values keep the default.
@@ -116,8 +120,8 @@ func DefaultRegistry() Registry {
 			return NewMLP(b, rule, o)
 		}
 	}
-	r["snn"] = func(_ compute.Backend, o Options) (Learner, error) { return NewSNN("snn", snn.Study(), o) }
-	r["snn-tuned"] = func(_ compute.Backend, o Options) (Learner, error) { return NewSNN("snn-tuned", snn.Tuned(), o) }
+	r["snn"] = func(b compute.Backend, o Options) (Learner, error) { return NewSNN("snn", snn.Study(), b, o) }
+	r["snn-tuned"] = func(b compute.Backend, o Options) (Learner, error) { return NewSNN("snn-tuned", snn.Tuned(), b, o) }
 	return r
 }
 
