@@ -24,5 +24,7 @@ if [ -z "${TRAIN_TEST:-}" ]; then
 	GOEXPERIMENT=simd go test -c -o "$TRAIN_TEST" ./bpdl/train
 fi
 cd bpdl/train # where go test runs the package's tests
-"$TRAIN_TEST" -test.run '^$' -test.bench "^BenchmarkChunk\$/$pattern" -test.benchtime "${seconds}s"
-"$TRAIN_TEST" -test.run '^TestChunkOnBackend$' -test.v -test.count 1
+status=0
+"$TRAIN_TEST" -test.run '^$' -test.bench "^BenchmarkChunk\$/$pattern" -test.benchtime "${seconds}s" || status=1
+"$TRAIN_TEST" -test.run '^TestChunkOnBackend$' -test.v -test.count 1 || status=1
+exit $status
