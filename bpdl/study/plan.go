@@ -60,10 +60,12 @@ func (c Config) newRun(rule string, seed uint64, spec nn.Spec, s train.Settings,
 	return r
 }
 
-// engineOf is Run.Engine for learner l: its train.Engine, "" for a learner with one way only.
-func engineOf(l train.Learner) string {
+// engineOf is Run.Engine for learner l on the backend configured as backend: its train.Engine there, ""
+// for a learner with one way only. (A report-only Study plans on the go backend for runs that trained on
+// another: EngineOn names their engine.)
+func engineOf(l train.Learner, backend string) string {
 	if e, ok := l.(train.Engine); ok {
-		return e.Engine()
+		return e.EngineOn(backend)
 	}
 	return ""
 }

@@ -107,7 +107,7 @@ func (s *Study) Plan() ([]Run, error) {
 			if err != nil {
 				return nil, err
 			}
-			runs = append(runs, s.cfg.newRun(rule, seed, s.spec, l.Settings(), s.backendName, engineOf(l)))
+			runs = append(runs, s.cfg.newRun(rule, seed, s.spec, l.Settings(), s.backendName, engineOf(l, s.backendName)))
 		}
 	}
 	return runs, nil

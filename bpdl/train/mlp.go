@@ -3,8 +3,10 @@ package train
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/gobackend"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // GoMLX graph code reads best with the dot import.
 	"github.com/gomlx/gomlx/core/tensors"
@@ -39,6 +41,8 @@ type MLP struct {
 	maxResident          int  // MaxResidentBytes; tests lower it
 	unrolled             bool // chunks as unrolled steps instead of a While loop: for BenchmarkChunk
 
+	// graphStep is Options.GraphStep: the step graph even where the fast path could run.
+	graphStep bool
 	// fast is the step on GoMLX's go backend (see cpuStep), nil where the step graph runs.
 	fast *cpuStep
 }
@@ -142,6 +146,7 @@ func NewMLP(backend compute.Backend, rule rules.Rule, opts Options) (*MLP, error
 	if err := m.compile(); err != nil {
 		return nil, err
 	}
+	m.graphStep = opts.GraphStep
 	if !opts.GraphStep {
 		if m.fast, err = newCPUStep(m, opts.cpuStep); err != nil {
 			return nil, fmt.Errorf("rule %s: %w", rule.Name(), err)
@@ -156,6 +161,15 @@ func (m *MLP) Name() string { return m.rule.Name() }
 // Engine implements Engine: "cpu" on the CPU fast path, "graph" where the step graph runs.
 func (m *MLP) Engine() string {
 	if m.fast != nil {
+		return "cpu"
+	}
+	return "graph"
+}
+
+// EngineOn implements Engine: "cpu" on the go backend where the CPU fast path runs (fastPathOn), else
+// "graph".
+func (m *MLP) EngineOn(backend string) string {
+	if name, _, _ := strings.Cut(backend, ":"); !m.graphStep && fastPathOn(name == gobackend.BackendName, false) {
 		return "cpu"
 	}
 	return "graph"
