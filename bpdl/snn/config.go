@@ -62,7 +62,7 @@ type Config struct {
 	// Hidden are the widths of the spiking hidden layers.
 	Hidden []int
 	// Neuron is the hidden layers' neuron model, Readout the output layer's: the study's are LIF and LI,
-	// the models the event-driven kernels implement; any other model (see Registry) runs on the graph
+	// the models the event-driven kernels implement; any other model (see Models) runs on the graph
 	// engine.
 	Neuron  Neuron
 	Readout Neuron

@@ -43,11 +43,11 @@
 //
 // # Neuron models
 //
-// Config.Neuron and Config.Readout are Neuron values: a model is a pure step function in graph form, state
-// in, state out. LIF and LI are the study's; a Registry names models ("lif", "li") and gives them a JSON
-// form, so that a program chooses or stores a net's models by name. A new model is one file holding its
-// type plus one Register line; the graph engine runs any model, while the kernels implement LIF and LI
-// only (NewOn with ImplAuto picks the graph engine for other models).
+// Config.Neuron and Config.Readout are Neuron values: a model is a pure step function in graph form,
+// state in, state out. LIF and LI are the study's; a Models registry (DefaultModels) names models ("lif",
+// "li") and gives them a JSON form, so that a program chooses or stores a net's models by name. A new
+// model is one file holding its type plus one Register line; the graph engine runs any model, while the
+// kernels implement LIF and LI only (NewOn with ImplAuto picks the graph engine for other models).
 //
 // # Two engines
 //

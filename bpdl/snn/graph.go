@@ -20,7 +20,7 @@ import (
 // Neuron is a neuron model in graph form, as a pure step function in the style of norse's functional
 // API: the state of a layer of neurons and the step that advances it, state in, state out. LIF (spiking)
 // and LI (the readout) implement it, and the event-driven kernels implement those two as well. A new
-// model is one file holding a type with these methods plus one line registering it (Registry): RunLayer
+// model is one file holding a type with these methods plus one line registering it (Models): RunLayer
 // runs it over time and GoMLX's autodiff takes its backward pass through time (a spiking model supplies
 // its surrogate derivative in GraphStep, as LIF does with SuperSpike), so the graph engine needs nothing
 // else from it.

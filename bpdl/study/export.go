@@ -185,7 +185,7 @@ func (s *Study) exportModel(r Run, accuracy float64) (ExportedModel, *nn.Params,
 			return ExportedModel{}, nil, fmt.Errorf("learner %s: model.json describes LIF hidden layers and an LI readout, not %T and %T", r.Rule, c.Neuron, c.Readout)
 		}
 		// The models' names in snn's registry: "lif" and "li".
-		models := snn.DefaultRegistry()
+		models := snn.DefaultModels()
 		m.Activation, _ = models.Name(lif)
 		m.Output, _ = models.Name(li)
 		m.Spiking = &SpikingModel{Steps: c.Steps, DT: c.DT, InputRate: c.FMax, Decode: string(c.Decode),

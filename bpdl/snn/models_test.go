@@ -16,8 +16,8 @@ import (
 
 func shapes(dims ...int) cshapes.Shape { return cshapes.Make(dtypes.Float32, dims...) }
 
-func TestRegistryJSON(t *testing.T) {
-	r := snn.DefaultRegistry()
+func TestModelsJSON(t *testing.T) {
+	r := snn.DefaultModels()
 	if got, want := r.Names(), []string{"lif", "li"}; !slices.Equal(got, want) {
 		t.Errorf("Names() = %v, want %v", got, want)
 	}
@@ -62,7 +62,7 @@ func TestRegistryJSON(t *testing.T) {
 // it by name, and trains a tiny net of it on the graph engine; the net's hidden spikes follow IF's
 // equations, replayed here on the host from the net's weights and input spikes.
 func TestRegisterOwnNeuron(t *testing.T) {
-	r := snn.DefaultRegistry()
+	r := snn.DefaultModels()
 	if err := r.Register("if", func() snn.Neuron { return IF{VTh: 0.5, Alpha: 10} }); err != nil {
 		t.Fatal(err)
 	}
