@@ -38,6 +38,8 @@ func TestValidate(t *testing.T) {
 		{"clip disabled", func(c *Config) { c.Override.Clip, c.Override.ClipSet = 0, true }, ""},
 		{"negative train limit", func(c *Config) { c.TrainLimit = -1 }, "train-limit"},
 		{"negative test limit", func(c *Config) { c.TestLimit = -1 }, "test-limit"},
+		{"negative steps per call", func(c *Config) { c.StepsPerCall = -1 }, "steps-per-call"},
+		{"100 steps per call", func(c *Config) { c.StepsPerCall = 100 }, ""},
 		{"no hidden layer", func(c *Config) { c.Hidden = nil }, "hidden"},
 		{"zero width", func(c *Config) { c.Hidden = []int{64, 0} }, "hidden"},
 		{"no output folder", func(c *Config) { c.Out = "" }, "out"},
@@ -260,7 +262,10 @@ func TestFlags(t *testing.T) {
 	if c, _ = parse("-clip", "0", "-hidden", "64, 32"); !c.Override.ClipSet || c.Override.Clip != 0 || len(c.Hidden) != 2 || c.Hidden[1] != 32 {
 		t.Errorf("-clip 0 -hidden 64,32: %+v", c)
 	}
-	for args, flagName := range map[string]string{"-hidden 12,x": "hidden", "-lr NaN": "lr", "-snn-impl gpu": "snn-impl"} {
+	if c, _ = parse("-steps-per-call", "64"); c.StepsPerCall != 64 {
+		t.Errorf("-steps-per-call 64: %+v", c)
+	}
+	for args, flagName := range map[string]string{"-hidden 12,x": "hidden", "-lr NaN": "lr", "-snn-impl gpu": "snn-impl", "-steps-per-call -2": "steps-per-call"} {
 		var fe *FieldError
 		if _, err := parse(strings.Fields(args)...); !errors.As(err, &fe) || fe.Flag != flagName {
 			t.Errorf("%s: %v, want an error naming -%s", args, err, flagName)
