@@ -8,18 +8,19 @@
 // other backend, and train's tests check that both give the same weights. What the kernels change is
 // where the big products run and how often each weight is read:
 //
-//   - Linear computes X W^T + b. For batches of at least 16 rows it uses register tiles of four weight
-//     rows by 32 batch rows (AVX-512), on X transposed and padded to 32 columns; each output is one
-//     chain of fused multiply-adds over the inputs in increasing order. Smaller batches are bound by
-//     reading W, and take dot products over 16-wide lanes, reduced at the end.
+//   - Linear computes X W^T + b. For batches of at least 16 rows it uses register tiles of eight weight
+//     rows by 32 batch rows (AVX-512, in assembly), on X transposed and padded to 32 columns; each output
+//     is one chain of fused multiply-adds over the inputs in increasing order. Smaller batches are bound
+//     by reading W, and take dot products over 16-wide lanes, reduced at the end.
 //   - Update forms the gradient D^T H of a few weight rows at a time in a small buffer that stays in
 //     cache, and hands each row to the optimiser's host update (optim.Optimizer.Span), so that the weights
-//     and optimiser state are read and written once per step and the gradient never reaches memory.
+//     and optimiser state are read and written once per step and the gradient never reaches memory. While
+//     the tiles form a block, the CPU is asked to fetch the weights and state the update reads next.
 //
 // Work is split over weight rows; every value is computed the same way whatever the number of workers, so
-// results do not depend on it. The vector kernels need GOEXPERIMENT=simd on amd64 and a CPU with AVX-512
-// (Accelerated reports it); elsewhere portable Go loops compute the same products (rounded differently:
-// no fused multiply-adds), slowly.
+// results do not depend on it. The vector kernels (Go's simd package, and the register tiles in
+// assembly) need GOEXPERIMENT=simd on amd64 and a CPU with AVX-512 (Accelerated reports it); elsewhere
+// portable Go loops compute the same products (rounded differently: no fused multiply-adds), slowly.
 package dense
 
 import (
@@ -81,7 +82,7 @@ func (ws *Workspace) Gram(out, x []float32, m, k, workers int) {
 // Update takes one optimiser step on a dense layer's weight w [n, k] and bias b [n] (either may have a
 // nil P to leave it out), whose gradients are d^T h ([n, k]) and the batch sum of d ([n]), for d [m, n]
 // and h [m, k]. step is the optimiser's update for this step (optim.HostStepOf), with the gradient
-// already scaled (clipped) through d. The gradient of a block of four weight rows is formed in a buffer
+// already scaled (clipped) through d. The gradient of a block of eight weight rows is formed in a buffer
 // that stays in cache and handed to step.Span row by row; for a batch of four, step.Rows4 (when there is
 // one) forms each row's gradient in the same pass as the update. Either way the gradient entry (o, i) is
 // the chain of fused multiply-adds over the batch, in order, of d[r, o] h[r, i].
@@ -144,10 +145,10 @@ func (ws *Workspace) update(w, b Param, d, h []float32, m, n, k int, step optim.
 			nx = nil
 		}
 	}
-	blocks := (n + 3) / 4
+	blocks := (n + blockRows - 1) / blockRows
 	workers = max(1, min(workers, blocks))
 	for len(ws.g) < workers {
-		ws.g = append(ws.g, make([]float32, 4*updateChunk))
+		ws.g = append(ws.g, make([]float32, blockRows*updateChunk))
 	}
 	hp := ws.packInputs(h, m, k)
 	rows4 := step.Rows4
@@ -155,11 +156,20 @@ func (ws *Workspace) update(w, b Param, d, h []float32, m, n, k int, step optim.
 		rows4 = nil
 	}
 	update := func(g []float32, blk, i0 int) {
-		o0 := 4 * blk
-		rows := min(4, n-o0)
+		o0 := blockRows * blk
+		rows := min(blockRows, n-o0)
 		cols := min(updateChunk, k-i0)
 		if hp != nil {
-			gradBlockPacked(g, updateChunk, dt[o0*m:], m, rows, hp, i0, cols)
+			// 32 columns at a time, each after asking for the same columns of the weights and state
+			// that span reads next.
+			for c := 0; c < cols; c += 32 {
+				nc := min(32, cols-c)
+				off := o0*k + i0 + c
+				prefetchRows(w.P, off, k, rows, nc)
+				prefetchRows(w.S0, off, k, rows, nc)
+				prefetchRows(w.S1, off, k, rows, nc)
+				gradBlockPacked(g[c:], updateChunk, dt[o0*m:], m, rows, hp, i0+c, nc)
+			}
 		} else {
 			gradBlock(g, updateChunk, dt[o0*m:], m, rows, h, k, i0, cols)
 		}
@@ -174,7 +184,7 @@ func (ws *Workspace) update(w, b Param, d, h []float32, m, n, k int, step optim.
 			// h fits in cache: the weights row after row, each block into the next product when done.
 			for blk := lo; blk < hi; blk++ {
 				if rows4 != nil {
-					for o := 4 * blk; o < min(4*blk+4, n); o++ {
+					for o := blockRows * blk; o < min(blockRows*(blk+1), n); o++ {
 						a := [4]float32{dt[4*o], dt[4*o+1], dt[4*o+2], dt[4*o+3]}
 						rows4(w.P[o*k:(o+1)*k], sub(w.S0, o*k, k), sub(w.S1, o*k, k), a, h[:k], h[k:2*k], h[2*k:3*k], h[3*k:4*k])
 					}
@@ -184,7 +194,7 @@ func (ws *Workspace) update(w, b Param, d, h []float32, m, n, k int, step optim.
 					}
 				}
 				if nx != nil {
-					fwd.rows(4*blk, min(4*blk+4, n), 0, k)
+					fwd.rows(blockRows*blk, min(blockRows*(blk+1), n), 0, k)
 				}
 			}
 			return
@@ -196,12 +206,12 @@ func (ws *Workspace) update(w, b Param, d, h []float32, m, n, k int, step optim.
 			for blk := lo; blk < hi; blk++ {
 				update(g, blk, i0)
 				if panels {
-					fwd.rows(4*blk, min(4*blk+4, n), i0, min(i0+updateChunk, k))
+					fwd.rows(blockRows*blk, min(blockRows*(blk+1), n), i0, min(i0+updateChunk, k))
 				}
 			}
 		}
 		if nx != nil && !panels {
-			fwd.rows(4*lo, min(4*hi, n), 0, k)
+			fwd.rows(blockRows*lo, min(blockRows*hi, n), 0, k)
 		}
 	})
 	if nx != nil {
@@ -220,12 +230,17 @@ type forward interface {
 	finish()
 }
 
+// blockRows is the number of weight rows the kernels take at a time, the rows of the largest register
+// tile: Linear splits the weight rows between workers in such blocks, Update forms their gradient
+// together.
+const blockRows = 8
+
 // updateRowMajor is the size of h (values) up to which Update goes through the weights row after row;
 // above it, h is taken a panel of columns at a time.
 const updateRowMajor = 1 << 16
 
-// updateChunk is the number of columns of the gradient block Update forms at a time: four rows of it
-// (8 KiB) stay in the L1 cache while the optimiser updates them.
+// updateChunk is the number of columns of the gradient block Update forms at a time: a block of rows of
+// it (16 KiB) stays in the L1 cache while the optimiser updates them.
 const updateChunk = 512
 
 // gradBlockGo sets g[r*ldg + c] = sum_q a[r*m + q] h[q*k + i0 + c] for r < rows, c < cols: rows of a
@@ -262,6 +277,33 @@ func linearGo(out, x, w, b []float32, m, n, k, workers int) {
 			}
 		}
 	})
+}
+
+// transpose sets dst[c*ldd + r] = src[r*lds + c] (+ add[r] when add is not nil) for r < rows, c < cols,
+// in blocks of 16 x 16 so that the rows of both that a block touches stay in the L1 cache (element by
+// element, a column of dst is rows cache lines apart, and large operands evict each line before the
+// next column reuses it).
+func transpose(dst []float32, ldd int, src []float32, lds, rows, cols int, add []float32) {
+	const bs = 16
+	for r0 := 0; r0 < rows; r0 += bs {
+		r1 := min(r0+bs, rows)
+		for c0 := 0; c0 < cols; c0 += bs {
+			c1 := min(c0+bs, cols)
+			for r := r0; r < r1; r++ {
+				row := src[r*lds+c0 : r*lds+c1]
+				if add != nil {
+					a := add[r]
+					for i, v := range row {
+						dst[(c0+i)*ldd+r] = v + a
+					}
+				} else {
+					for i, v := range row {
+						dst[(c0+i)*ldd+r] = v
+					}
+				}
+			}
+		}
+	}
 }
 
 // sub returns s[off:off+n], or nil for a nil s.

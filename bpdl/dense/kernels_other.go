@@ -28,3 +28,6 @@ func gradBlockPacked(g []float32, ldg int, a []float32, m, rows int, hp []float3
 func (ws *Workspace) gram(out, x []float32, m, k, workers int) {
 	linearGo(out, x, x, nil, m, m, k, workers)
 }
+
+// prefetchRows does nothing without the assembly kernels.
+func prefetchRows(s []float32, off, stride, rows, n int) {}
