@@ -79,6 +79,22 @@ func (ws *Workspace) Gram(out, x []float32, m, k, workers int) {
 	ws.gram(out, x, m, k, max(1, workers))
 }
 
+// MatMul sets out = a b: out[r, i] = sum_q a[r, q] b[q, i] for a [m, k], b [k, n] and out [m, n]
+// (row-major), each output a chain of fused multiply-adds over q in increasing order where the vector
+// kernels run. It is the product of a layer's deltas with a matrix stored [out, in] (the weights, or a
+// feedback matrix), which sends the deltas back to the layer's inputs. It uses up to workers goroutines.
+func (ws *Workspace) MatMul(out, a, b []float32, m, n, k, workers int) {
+	check("MatMul", out, m*n, a, m*k, b, k*n)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		clear(out[:m*n])
+		return
+	}
+	matMul(out, a, b, m, n, k, max(1, workers))
+}
+
 // Update takes one optimiser step on a dense layer's weight w [n, k] and bias b [n] (either may have a
 // nil P to leave it out), whose gradients are d^T h ([n, k]) and the batch sum of d ([n]), for d [m, n]
 // and h [m, k]. step is the optimiser's update for this step (optim.HostStepOf), with the gradient
@@ -257,6 +273,46 @@ func gradBlockGo(g []float32, ldg int, a []float32, m, rows int, h []float32, k,
 			}
 		}
 	}
+}
+
+// ReLU sets dst[i] = max(src[i], 0) for i < len(dst), with Go's max (as GoMLX's go backend computes
+// MaxScalar): NaN stays NaN, -0 becomes 0.
+func ReLU(dst, src []float32) {
+	src = src[:len(dst)]
+	done := reluVec(dst, src)
+	for i := done; i < len(dst); i++ {
+		dst[i] = max(src[i], 0)
+	}
+}
+
+// ReLUMask sets dst[i] = s[i] * ReLU'(a[i]) for i < len(dst), ReLU'(a) = 1 where a > 0, else 0: the
+// product the graph takes (nn.ReluDerivative), so s times 0 keeps s's sign and NaN stays NaN.
+func ReLUMask(dst, s, a []float32) {
+	s, a = s[:len(dst)], a[:len(dst)]
+	done := reluMaskVec(dst, s, a)
+	for i := done; i < len(dst); i++ {
+		m := float32(0)
+		if a[i] > 0 {
+			m = 1
+		}
+		dst[i] = s[i] * m
+	}
+}
+
+// matMulGo is MatMul in portable Go: each output a sum over q in increasing order.
+func matMulGo(out, a, b []float32, m, n, k, workers int) {
+	parallel(m, workers, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			o := out[r*n : (r+1)*n]
+			clear(o)
+			for q, s := range a[r*k : (r+1)*k] {
+				br := b[q*n : (q+1)*n]
+				for i, v := range br {
+					o[i] += s * v
+				}
+			}
+		}
+	})
 }
 
 // linearGo is Linear in portable Go: each output a sum over q in increasing order, then the bias.

@@ -31,3 +31,9 @@ func (ws *Workspace) gram(out, x []float32, m, k, workers int) {
 
 // prefetchRows does nothing without the assembly kernels.
 func prefetchRows(s []float32, off, stride, rows, n int) {}
+
+func matMul(out, a, b []float32, m, n, k, workers int) { matMulGo(out, a, b, m, n, k, workers) }
+
+// reluVec and reluMaskVec leave every value to the portable loops.
+func reluVec(dst, src []float32) int      { return 0 }
+func reluMaskVec(dst, s, a []float32) int { return 0 }

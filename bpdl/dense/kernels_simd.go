@@ -149,6 +149,34 @@ func (ws *Workspace) newForward(out, x, w, b []float32, m, n, k int) forward {
 	return ws.newDot(out, x, w, b, m, n, k)
 }
 
+// matMul is MatMul with the register tiles: blocks of eight rows of a (split between workers) by 32
+// columns of b, read in place (row stride n); the last columns one row at a time with partial loads.
+func matMul(out, a, b []float32, m, n, k, workers int) {
+	if !hasAVX512 {
+		matMulGo(out, a, b, m, n, k, workers)
+		return
+	}
+	full := n &^ 31
+	parallel((m+blockRows-1)/blockRows, workers, func(lo, hi int) {
+		for r := blockRows * lo; r < min(blockRows*hi, m); {
+			rows := tileRowsFor(min(blockRows*hi, m) - r)
+			for j := 0; j < full; j += 32 {
+				if rows == 1 {
+					tile1(out[r*n+j:], a[r*k:(r+1)*k], b[j:], n, 32, true)
+				} else {
+					tile(rows, out[r*n+j:], n, a[r*k:], k, b[j:], n, k, true)
+				}
+			}
+			if full < n {
+				for i := r; i < r+rows; i++ {
+					tile1(out[i*n+full:], a[i*k:(i+1)*k], b[full:], n, n-full, true)
+				}
+			}
+			r += rows
+		}
+	})
+}
+
 // linearDot computes each output as a dot product over 16-wide lanes, two weight rows by four batch rows
 // at a time, the lanes added at the end in a fixed order: for small batches, whose cost is reading w.
 func (ws *Workspace) linearDot(out, x, w, b []float32, m, n, k, workers int) {
@@ -436,3 +464,35 @@ func prefetchRows(s []float32, off, stride, rows, n int) {
 
 //go:noescape
 func prefetchRowsAsm(p *float32, stride int, rows int, bytes int)
+
+// reluVec is ReLU on the first multiple of 16 values; it returns how many it did. Where x <= 0 (-0
+// included, NaN not) the result is 0, else x: Go's max(x, 0).
+func reluVec(dst, src []float32) int {
+	n := len(dst) &^ 15
+	if !hasAVX512 || n == 0 {
+		return 0
+	}
+	pd, ps := unsafe.Pointer(&dst[0]), unsafe.Pointer(&src[0])
+	var zero archsimd.Float32x16
+	for o := uintptr(0); o < uintptr(n)*4; o += 64 {
+		x := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(ps, o)))
+		zero.Merge(x, x.LessEqual(zero)).Store((*[16]float32)(unsafe.Add(pd, o)))
+	}
+	return n
+}
+
+// reluMaskVec is ReLUMask on the first multiple of 16 values; it returns how many it did.
+func reluMaskVec(dst, s, a []float32) int {
+	n := len(dst) &^ 15
+	if !hasAVX512 || n == 0 {
+		return 0
+	}
+	pd, ps, pa := unsafe.Pointer(&dst[0]), unsafe.Pointer(&s[0]), unsafe.Pointer(&a[0])
+	var zero archsimd.Float32x16
+	one := archsimd.BroadcastFloat32x16(1)
+	for o := uintptr(0); o < uintptr(n)*4; o += 64 {
+		m := one.Masked(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(pa, o))).Greater(zero))
+		archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(ps, o))).Mul(m).Store((*[16]float32)(unsafe.Add(pd, o)))
+	}
+	return n
+}

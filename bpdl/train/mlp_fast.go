@@ -21,9 +21,10 @@ import (
 // the first layer's 18.9 MB of weights (CIFAR-10) about ten times; here:
 //
 //  1. dense.Linear computes the first layer's pre-activation x W_0^T + b_0;
-//  2. a GoMLX graph, the tail, computes everything else of the rule's math exactly as the step graph
-//     does: the rest of the forward pass, the loss, the rule's updates in factored form
-//     (rules.Update.Deltas and Inputs) and its own tensors;
+//  2. the tail computes everything else of the rule's math: the rest of the forward pass, the loss, the
+//     rule's updates in factored form (rules.Update.Deltas and Inputs) and its own tensors. For BP, FA
+//     and DFA it runs on the host with dense's kernels (hostTail); for other rules it is a GoMLX graph
+//     built from the rule's Updates, exactly as the step graph does;
 //  3. when the optimiser clips, dense.Gram forms the factors' Gram matrices D D^T and H H^T ([batch,
 //     batch]) and optim.HostFactoredNorm the global norm, from which optim.HostClipCoefficient gives the
 //     clipping factor (the step graph computes the same in float32, in the graph);
@@ -60,11 +61,15 @@ type cpuStep struct {
 	// rules without one.
 	own *ownStep
 
+	// host is the rule's tail on the host (hostTail), or nil where the tail graph runs.
+	host *hostTail
+
 	// The first layer's update of the previous step, until the next step or flush applies it: the
-	// factors (the tail graph's output holding the scaled deltas, and a copy of the inputs), the batch
-	// size and the optimiser's update of that step.
+	// factors (the deltas, in the host tail's buffer or in pendT, the tail graph's output holding them;
+	// and a copy of the inputs), the batch size and the optimiser's update of that step.
 	pending  bool
-	pendD    *tensors.Tensor
+	pendD    []float32
+	pendT    *tensors.Tensor
 	pendX    []float32
 	pendM    int
 	pendSpan optim.HostStep
@@ -104,7 +109,8 @@ func newCPUStep(m *MLP, force bool) (*cpuStep, error) {
 			return nil, nil
 		}
 	}
-	c := &cpuStep{m: m, clip: m.settings.Optimizer.ClipNorm() > 0, buffers: map[int]*cpuBuffers{}}
+	c := &cpuStep{m: m, clip: m.settings.Optimizer.ClipNorm() > 0, buffers: map[int]*cpuBuffers{},
+		host: newHostTail(m.rule, m.spec)}
 	if err := c.adopt(m.state); err != nil {
 		return nil, err
 	}
@@ -352,23 +358,46 @@ func (c *cpuStep) run(x, y *tensors.Tensor) (loss float64, ok bool, err error) {
 	}
 	xv := view(x)
 	if c.pending {
-		c.ws.UpdateLinear(c.w[0], c.b[0], view(c.pendD), c.pendX, c.pendM, sizes[1], sizes[0], c.pendSpan,
+		c.ws.UpdateLinear(c.w[0], c.b[0], c.pendD, c.pendX, c.pendM, sizes[1], sizes[0], c.pendSpan,
 			buf.pre0View, xv, batch, workers)
 		c.release()
 	} else {
 		c.ws.Linear(buf.pre0View, xv, c.w[0].P, c.b[0].P, batch, sizes[1], sizes[0], workers)
 	}
-	a := tailArgs[*tensors.Tensor]{Pre0: buf.pre0, Y: y, X: x, Layers: m.state.Layers[1:], Aux: m.state.Aux}
-	outs, err := c.tail.Exec(argsOf(a)...)
-	if err != nil {
-		return 0, false, err
+	// The tail: on the host when the rule has a host tail, else the tail graph.
+	var deltas, inputs [][]float32
+	var res tailOut[*tensors.Tensor]
+	if c.host != nil {
+		var yv []int32
+		tensors.MustConstFlatData(y, func(flat []int32) { yv = flat })
+		w, b, aux := make([][]float32, layers), make([][]float32, layers), make([][]float32, len(m.state.Aux))
+		for l := range w {
+			w[l], b[l] = c.w[l].P, c.b[l].P
+		}
+		for i, t := range m.state.Aux {
+			aux[i] = view(t)
+		}
+		deltas, inputs, loss = c.host.run(m.spec, batch, xv, buf.pre0View, yv, w, b, aux, workers)
+	} else {
+		a := tailArgs[*tensors.Tensor]{Pre0: buf.pre0, Y: y, X: x, Layers: m.state.Layers[1:], Aux: m.state.Aux}
+		outs, err := c.tail.Exec(argsOf(a)...)
+		if err != nil {
+			return 0, false, err
+		}
+		if c.unusable {
+			finalize(outs)
+			return 0, false, nil
+		}
+		res = c.tailShape()
+		pack.MustUnflatten(&res, outs)
+		inputs = append(inputs, xv)
+		for l := 0; l < layers; l++ {
+			deltas = append(deltas, view(res.Deltas[l]))
+			if l > 0 {
+				inputs = append(inputs, view(res.Inputs[l-1]))
+			}
+		}
 	}
-	if c.unusable {
-		finalize(outs)
-		return 0, false, nil
-	}
-	res := c.tailShape()
-	pack.MustUnflatten(&res, outs)
 	step := 1
 	if c.steps != nil {
 		c.steps[0]++
@@ -377,23 +406,22 @@ func (c *cpuStep) run(x, y *tensors.Tensor) (loss float64, ok bool, err error) {
 	coef := float32(1)
 	if c.clip {
 		for l := 0; l < layers; l++ {
-			h := xv
-			if l > 0 {
-				h = view(res.Inputs[l-1])
-			}
-			d := view(res.Deltas[l])
-			c.ws.Gram(buf.dd[l], d, batch, sizes[l+1], workers)
-			c.ws.Gram(buf.hh[l], h, batch, sizes[l], workers)
+			c.ws.Gram(buf.dd[l], deltas[l], batch, sizes[l+1], workers)
+			c.ws.Gram(buf.hh[l], inputs[l], batch, sizes[l], workers)
 		}
 		coef = optim.HostClipCoefficient(optim.HostFactoredNorm(buf.dd, buf.hh), m.settings.Optimizer.ClipNorm())
 	}
 	span := optim.HostStepOf(m.settings.Optimizer, step, coef)
 	for l := 1; l < layers; l++ {
-		c.ws.Update(c.w[l], c.b[l], view(res.Deltas[l]), view(res.Inputs[l-1]), batch, sizes[l+1], sizes[l], span, workers)
+		c.ws.Update(c.w[l], c.b[l], deltas[l], inputs[l], batch, sizes[l+1], sizes[l], span, workers)
 	}
 	// The first layer's update waits for the next step.
-	c.pending, c.pendD, c.pendM, c.pendSpan = true, res.Deltas[0], batch, span
+	c.pending, c.pendD, c.pendM, c.pendSpan = true, deltas[0], batch, span
 	c.pendX = append(c.pendX[:0], xv[:batch*sizes[0]]...)
+	if c.host != nil {
+		return loss, true, nil
+	}
+	c.pendT = res.Deltas[0]
 	if err := c.ownUpdate(res, batch, workers); err != nil {
 		return 0, false, err
 	}
@@ -454,16 +482,16 @@ func (c *cpuStep) flush() {
 		return
 	}
 	sizes := c.m.spec.Sizes
-	c.ws.Update(c.w[0], c.b[0], view(c.pendD), c.pendX, c.pendM, sizes[1], sizes[0], c.pendSpan, dense.Workers())
+	c.ws.Update(c.w[0], c.b[0], c.pendD, c.pendX, c.pendM, sizes[1], sizes[0], c.pendSpan, dense.Workers())
 	c.release()
 }
 
 // release forgets the pending update (applied, or replaced by SetState).
 func (c *cpuStep) release() {
-	if c.pendD != nil {
-		_ = c.pendD.FinalizeAll()
+	if c.pendT != nil {
+		_ = c.pendT.FinalizeAll()
 	}
-	c.pending, c.pendD, c.pendSpan = false, nil, optim.HostStep{}
+	c.pending, c.pendD, c.pendT, c.pendSpan = false, nil, nil, optim.HostStep{}
 }
 
 // buffersFor returns the shared tensors for a batch size, made on first use.

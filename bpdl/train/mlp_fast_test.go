@@ -27,6 +27,9 @@ func trainSteps(t *testing.T, rule string, spec nn.Spec, batch, steps int, graph
 	if m := l; (m.fast != nil) == graph {
 		t.Fatalf("%s: fast path %v with GraphStep %v", rule, m.fast != nil, graph)
 	}
+	if hostTailRules[rule] && !graph && l.fast.host == nil {
+		t.Fatalf("%s: the fast path does not take the rule's math on the host", rule)
+	}
 	set := toySet(4, batch*steps, spec.Sizes[0], spec.Sizes[len(spec.Sizes)-1])
 	var losses []float64
 	for s := 0; s < steps; s++ {
@@ -58,13 +61,17 @@ func trainSteps(t *testing.T, rule string, spec nn.Spec, batch, steps int, graph
 func TestCPUStepEqualsGraph(t *testing.T) {
 	spec := nn.NewSpec(40, []int{24, 16}, 5)
 	const steps = 6
-	for _, rule := range []string{"bp", "bp+clip", "fa", "dfa", "dtp", "dtp-tuned", "dtp-tuned+clip"} {
+	for _, rule := range []string{"bp", "bp+clip", "fa", "fa-clamp", "dfa", "dfa-raw", "dtp", "dtp-tuned", "dtp-tuned+clip"} {
 		for _, batch := range []int{4, 5, 20} {
 			t.Run(fmt.Sprintf("%s/batch=%d", rule, batch), func(t *testing.T) {
 				lossF, fast := trainSteps(t, rule, spec, batch, steps, false)
 				lossG, graph := trainSteps(t, rule, spec, batch, steps, true)
-				if r, ok := strings.CutSuffix(rule, "+clip"); ok {
-					// The clipping must bite, or this case would test nothing more.
+				if r, ok := strings.CutSuffix(rule, "+clip"); ok || testRules[rule] != nil {
+					// The clipping (the clamp, the normalisation) must bite, or this case would
+					// test nothing more.
+					if !ok {
+						r, _, _ = strings.Cut(rule, "-")
+					}
 					_, unclipped := trainSteps(t, r, spec, batch, steps, true)
 					var change float64
 					for i := range graph {
@@ -73,7 +80,7 @@ func TestCPUStepEqualsGraph(t *testing.T) {
 						}
 					}
 					if change == 0 {
-						t.Fatalf("clipping at 1e-3 changed nothing")
+						t.Fatalf("%s changes nothing against %s", rule, r)
 					}
 				}
 				for s := range lossF {
@@ -109,9 +116,22 @@ func TestCPUStepEqualsGraph(t *testing.T) {
 	}
 }
 
-// mustRule returns the named rule.
+// hostTailRules are the rules (by their names in the tests) whose math the fast path takes on the host.
+var hostTailRules = map[string]bool{"bp": true, "fa": true, "dfa": true, "fa-clamp": true, "dfa-raw": true}
+
+// testRules are rule variants the fast path's tests use besides the registry's: FA with a clamp that
+// binds, DFA without its normalisation.
+var testRules = map[string]rules.Rule{
+	"fa-clamp": rules.FA{Clamp: 2e-3},
+	"dfa-raw":  rules.DFA{FeedbackBound: 1},
+}
+
+// mustRule returns the named rule (the registry's, or one of testRules).
 func mustRule(t *testing.T, name string) rules.Rule {
 	t.Helper()
+	if r, ok := testRules[name]; ok {
+		return r
+	}
 	r, err := rules.New(name)
 	if err != nil {
 		t.Fatal(err)
