@@ -5,15 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strings"
 
 	"github.com/bpdl/bpdl/bpdl/backend"
 	"github.com/bpdl/bpdl/bpdl/perf"
-	"github.com/bpdl/bpdl/bpdl/train"
+	"github.com/bpdl/bpdl/bpdl/study"
 )
 
 // runBench is `reproduce bench`: every learner's training step at the study's batch sizes against the
@@ -39,28 +36,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseSub(fs, args); err != nil {
 		return err
 	}
-	reg := train.DefaultRegistry()
-	switch {
-	case !(cfg.Seconds > 0) || math.IsInf(cfg.Seconds, 0):
-		return usageError("-seconds %g: want a finite number > 0", cfg.Seconds)
-	case cfg.Rounds < 1:
-		return usageError("-rounds %d: want >= 1", cfg.Rounds)
-	case ref.Configs != "auto" && !regexp.MustCompile(`^[1-9][0-9]*:[1-9][0-9]*(,[1-9][0-9]*:[1-9][0-9]*)*$`).MatchString(ref.Configs):
-		return usageError(`-configs %q: want "auto" or TORCH:BLAS thread counts, e.g. 1:1,2:1`, ref.Configs)
+	cfg.Rules, cfg.Reference = split(*rules), &ref
+	if err := cfg.Validate(); err != nil {
+		return usageError("%v", err)
 	}
-	for _, n := range split(*rules) {
-		if _, ok := reg[n]; !ok {
-			return usageError("-rules: unknown rule %q (known: %s)", n, strings.Join(reg.Names(), ", "))
-		}
-		cfg.Rules = append(cfg.Rules, n)
+	if *noRef {
+		cfg.Reference = nil
+	} else if _, err := os.Stat(ref.Script); err != nil {
+		return usageError("-reference %s: %v (run from the repository root, or pass -reference or -no-reference)", ref.Script, err)
 	}
-	if !*noRef {
-		if _, err := os.Stat(ref.Script); err != nil {
-			return usageError("-reference %s: %v (run from the repository root, or pass -reference or -no-reference)", ref.Script, err)
-		}
-		cfg.Reference = &ref
-	}
-	if err := checkWritable(*out); err != nil {
+	if err := study.PrepareOut(*out); err != nil {
 		return err
 	}
 	var err error
@@ -85,6 +70,3 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	return err
 }
-
-// machineDescription names the machine in the plan's JSON (study.go) as in bench's tables.
-func machineDescription() string { return perf.Machine() }

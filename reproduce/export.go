@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,7 +14,7 @@ import (
 // runExport is `reproduce export`: with the flags of the run that trained them, it writes the trained
 // nets of the runs complete in the output folder as NumPy files, one folder per run (study.Export; the
 // files are described in docs/interop.md).
-func runExport(args []string, stdout, stderr io.Writer) error {
+func runExport(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	var to string
 	f, err := parseStudyFlags(args, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&to, "to", "", "the folder to export into (default: the -out folder's export/)")

@@ -45,8 +45,8 @@ func runFetch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError("fetch: name at least one dataset (%s), a -backend or -echarts", strings.Join(data.Names(), ", "))
 	}
 	for _, name := range names {
-		if !knownDataset(name) {
-			return usageError("fetch: unknown dataset %q (known: %s)", name, strings.Join(data.Names(), ", "))
+		if _, err := data.Describe(name); err != nil {
+			return usageError("fetch: %v", err)
 		}
 	}
 	for _, name := range names {
@@ -74,14 +74,4 @@ func runFetch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		be.Finalize()
 	}
 	return nil
-}
-
-// knownDataset reports whether name is one of data.Names().
-func knownDataset(name string) bool {
-	for _, n := range data.Names() {
-		if n == name {
-			return true
-		}
-	}
-	return false
 }

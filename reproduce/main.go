@@ -33,27 +33,15 @@ func main() {
 // errUsage marks errors that are the user's: bad flags or arguments. They exit with status 2.
 var errUsage = errors.New("usage")
 
+// subcommands are reproduce's subcommands by name; without one, reproduce runs the study (runStudy).
+var subcommands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{
+	"bench": runBench, "benchmarks": runBenchmarks, "neural-fit": runNeuralFit, "fetch": runFetch, "export": runExport,
+}
+
 // run executes the command line args and returns the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	var err error
-	if len(args) > 0 {
-		switch args[0] {
-		case "bench":
-			err = runBench(ctx, args[1:], stdout, stderr)
-			return exitStatus(err, stderr)
-		case "benchmarks":
-			err = runBenchmarks(ctx, args[1:], stdout, stderr)
-			return exitStatus(err, stderr)
-		case "neural-fit":
-			err = runNeuralFit(ctx, args[1:], stdout, stderr)
-			return exitStatus(err, stderr)
-		case "fetch":
-			err = runFetch(ctx, args[1:], stdout, stderr)
-			return exitStatus(err, stderr)
-		case "export":
-			err = runExport(args[1:], stdout, stderr)
-			return exitStatus(err, stderr)
-		}
+	if len(args) > 0 && subcommands[args[0]] != nil {
+		return exitStatus(subcommands[args[0]](ctx, args[1:], stdout, stderr), stderr)
 	}
 	return exitStatus(runStudy(ctx, args, stdout, stderr), stderr)
 }
@@ -66,7 +54,7 @@ func exitStatus(err error, stderr io.Writer) int {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.As(err, &stopped):
-		fmt.Fprintf(stderr, "reproduce: interrupted: rerun the same command to resume from %s\n", resumePoint(stopped))
+		fmt.Fprintf(stderr, "reproduce: interrupted: rerun the same command to resume from %s\n", stopped.Resume())
 		return 130
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintf(stderr, "reproduce: interrupted: rerun the same command to resume (finished runs are kept)\n")
@@ -78,14 +66,6 @@ func exitStatus(err error, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "reproduce: %v\n", err)
 		return 1
 	}
-}
-
-// resumePoint says where an interrupted run resumes: the epoch after the last one its checkpoint holds.
-func resumePoint(e *train.InterruptedError) string {
-	if e.EpochsDone == 0 && e.PretrainDone > 0 {
-		return fmt.Sprintf("epoch 1 (after %d pretraining epoch(s))", e.PretrainDone)
-	}
-	return fmt.Sprintf("epoch %d", e.EpochsDone+1)
 }
 
 // usageError wraps a message as a usage error.

@@ -46,7 +46,7 @@ func runBenchmarks(ctx context.Context, args []string, stdout, stderr io.Writer)
 	pixels := fs.Bool("check-pixels", false, "score Brain-Score's pixels model on "+benchmark.MajajHong2015IT+" and compare with Brain-Score's published values (needs the MajajHong2015 public data; minutes)")
 	exportDir := fs.String("export-stimuli", "", "write each benchmark's images, prepared for -input as bpdl's nets see them, to `DIR` as .npy (layout: DIR/BENCHMARK/SET/stimuli.npy and ids.txt)")
 	featuresDir := fs.String("features", "", "score the activations in `DIR` (DIR/BENCHMARK/SET/LAYER.npy beside the exported stimuli, one row per image) on every benchmark whose data are here")
-	input := fs.String("input", "3x32x32", "the model input CxHxW the stimuli are prepared for (the study's CIFAR-10 nets: 3x32x32; MNIST: 1x28x28); -features defaults to the shape in DIR's manifest.json")
+	input := fs.String("input", "", "the model input CxHxW the stimuli are prepared for (the study's CIFAR-10 nets: 3x32x32, the default; MNIST: 1x28x28); -features defaults to the shape in DIR's manifest.json")
 	layers := fs.String("layers", "", "with -features: the layers, comma-separated, input side first (default: the LAYER.npy files found, sorted)")
 	modelName := fs.String("model", "", "with -features: the model's name in the results (default: the folder's name)")
 	fs.Usage = func() {
@@ -64,14 +64,9 @@ func runBenchmarks(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *exportDir != "" && *featuresDir != "" {
 		return usageError("benchmarks: -export-stimuli and -features are separate steps: export, run your model, then score")
 	}
-	c, h, w, err := benchmark.ParseInput(*input)
+	c, h, w, err := benchmark.InputOf(*input, *featuresDir)
 	if err != nil {
 		return usageError("benchmarks -input %q: %v", *input, err)
-	}
-	inputSet := false
-	fs.Visit(func(f *flag.Flag) { inputSet = inputSet || f.Name == "input" })
-	if m, err := benchmark.ReadManifest(*featuresDir); *featuresDir != "" && !inputSet && err == nil {
-		c, h, w = m.Channels, m.Height, m.Width // the shape the stimuli were exported for
 	}
 	opts.Dirs = study.BrainDirs(*brainData, data.Options{CacheDir: *dataDir, Offline: *offline})
 	var fetchErr error
@@ -88,13 +83,13 @@ func runBenchmarks(ctx context.Context, args []string, stdout, stderr io.Writer)
 		res, err := benchmark.ExportStimuli(ctx, *exportDir, c, h, w, opts)
 		if err = errors.Join(benchmark.WriteStatuses(stdout, res), err); err == nil {
 			fmt.Fprintf(stderr, "stimuli for %dx%dx%d inputs in %s: save each layer's activations as BENCHMARK/SET/LAYER.npy beside stimuli.npy, then run reproduce benchmarks -features %s -input %dx%dx%d\n", c, h, w, *exportDir, *exportDir, c, h, w)
-			err = failures("-export-stimuli", res)
+			err = wrapErr("benchmarks -export-stimuli", benchmark.FailureError(res))
 		}
 		return errors.Join(err, fetchErr)
 	case *featuresDir != "":
 		res, err := benchmark.ScorePrecomputed(ctx, *featuresDir, *modelName, c, h, w, split(*layers), opts)
 		if err == nil {
-			err = errors.Join(benchmark.WriteScores(stdout, res), failures("-features", res))
+			err = errors.Join(benchmark.WriteScores(stdout, res), wrapErr("benchmarks -features", benchmark.FailureError(res)))
 		}
 		return errors.Join(err, fetchErr)
 	}
@@ -108,6 +103,14 @@ func runBenchmarks(ctx context.Context, args []string, stdout, stderr io.Writer)
 		err = benchmark.WritePixelsCheck(ctx, opts.Dirs, stdout)
 	}
 	return errors.Join(err, fetchErr)
+}
+
+// wrapErr prefixes err, when not nil, with what failed.
+func wrapErr(what string, err error) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
 }
 
 // writeJSON writes v as indented JSON.
@@ -127,14 +130,6 @@ func split(s string) []string {
 		out[i] = strings.TrimSpace(out[i])
 	}
 	return out
-}
-
-// failures is an error naming the benchmarks that failed, nil when none did.
-func failures(flag string, res []*benchmark.Result) error {
-	if failed := benchmark.Failures(res); len(failed) > 0 {
-		return fmt.Errorf("benchmarks %s: %s failed: see above", flag, strings.Join(failed, ", "))
-	}
-	return nil
 }
 
 // runNeuralFit is `reproduce neural-fit`: it scores features in a .npy file against neural responses, as

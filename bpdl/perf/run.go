@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"regexp"
 	"strings"
 	"time"
 
@@ -39,6 +40,31 @@ type Config struct {
 	// reference was not measured. Nil discards.
 	Log, Warn io.Writer
 }
+
+// Validate checks the configuration, naming reproduce bench's flag of a bad field.
+func (cfg Config) Validate() error {
+	reg := cfg.Registry
+	if reg == nil {
+		reg = train.DefaultRegistry()
+	}
+	switch {
+	case !(cfg.Seconds > 0) || math.IsInf(cfg.Seconds, 0):
+		return fmt.Errorf("-seconds %g: want a finite number > 0", cfg.Seconds)
+	case cfg.Rounds < 1:
+		return fmt.Errorf("-rounds %d: want >= 1", cfg.Rounds)
+	case cfg.Reference != nil && cfg.Reference.Configs != "auto" && !configsPattern.MatchString(cfg.Reference.Configs):
+		return fmt.Errorf(`-configs %q: want "auto" or TORCH:BLAS thread counts, e.g. 1:1,2:1`, cfg.Reference.Configs)
+	}
+	for _, n := range cfg.Rules {
+		if _, ok := reg[n]; !ok {
+			return fmt.Errorf("-rules: unknown rule %q (known: %s)", n, strings.Join(reg.Names(), ", "))
+		}
+	}
+	return nil
+}
+
+// configsPattern is the form of Reference.Configs other than "auto".
+var configsPattern = regexp.MustCompile(`^[1-9][0-9]*:[1-9][0-9]*(,[1-9][0-9]*:[1-9][0-9]*)*$`)
 
 // Run measures every learner's training step (Plan, Engines, StepRate) in rounds, each round followed
 // by the reference's bench over every thread configuration; then, as configured, the study end to end

@@ -118,6 +118,23 @@ func CheckEcharts() error {
 	return err
 }
 
+// FiguresWanted decides before a long run whether it will draw the HTML figures: not when figures is
+// false; when echarts cannot be found, not, with a warning to warn saying how to get it, unless the
+// figures were asked for explicitly (then the missing script is an error, before any work is done).
+func FiguresWanted(figures, explicit bool, warn io.Writer) (bool, error) {
+	if !figures {
+		return false, nil
+	}
+	if err := CheckEcharts(); err != nil {
+		if explicit {
+			return false, fmt.Errorf("-figures=true: %w", err)
+		}
+		fmt.Fprintf(warn, "warning: writing no HTML figures (-figures=false to silence this): %v\n", err)
+		return false, nil
+	}
+	return true, nil
+}
+
 // echartsAssets reads echarts.min.js and its licence (see EchartsEnv).
 func echartsAssets() (Files, error) {
 	js, err := findEchartsJS()

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -340,5 +341,26 @@ func TestFetchEcharts(t *testing.T) {
 		if _, err := integritySHA512(bad); err == nil {
 			t.Errorf("integritySHA512(%q) accepted", bad)
 		}
+	}
+}
+
+// TestFiguresWanted checks the decision a long run makes up front: figures off stay off; without echarts
+// the run goes on without figures and one warning that says how to get it, unless the figures were asked
+// for explicitly, which is an error.
+func TestFiguresWanted(t *testing.T) {
+	withFakeEcharts(t)
+	var warn bytes.Buffer
+	if ok, err := FiguresWanted(true, false, &warn); !ok || err != nil || warn.Len() != 0 {
+		t.Errorf("with echarts: %v, %v, %q", ok, err, warn.String())
+	}
+	t.Setenv(EchartsEnv, filepath.Join(t.TempDir(), "missing.js"))
+	if ok, err := FiguresWanted(false, true, &warn); ok || err != nil || warn.Len() != 0 {
+		t.Errorf("figures off: %v, %v, %q", ok, err, warn.String())
+	}
+	if ok, err := FiguresWanted(true, false, &warn); ok || err != nil || strings.Count(warn.String(), "warning") != 1 || !strings.Contains(warn.String(), EchartsEnv) {
+		t.Errorf("missing echarts, by default: %v, %v, %q", ok, err, warn.String())
+	}
+	if ok, err := FiguresWanted(true, true, io.Discard); ok || err == nil || !errors.Is(err, ErrNoEcharts) || !strings.Contains(err.Error(), "-figures=true") {
+		t.Errorf("missing echarts, asked for: %v, %v", ok, err)
 	}
 }

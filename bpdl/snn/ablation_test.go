@@ -26,7 +26,7 @@ var (
 )
 
 // ablationVariants are the variants, each a change (or a set of changes) to the study's net, in the
-// order of the table of the package documentation.
+// order of the table in docs/snn.md.
 func ablationVariants() []struct {
 	name string
 	cfg  Config

@@ -7,6 +7,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/gomlx/compute"
+
+	"github.com/bpdl/bpdl/bpdl/backend"
 	"github.com/bpdl/bpdl/bpdl/data"
 )
 
@@ -53,7 +56,29 @@ func BenchmarkSNNStepTuned(b *testing.B) {
 	benchSteps(b, Tuned)
 }
 
+// BenchmarkSNNStepGraph times training steps of the study's net on the graph engine, on the backend
+// $GOMLX_BACKEND names (bpdl's default, the go backend, when unset).
+func BenchmarkSNNStepGraph(b *testing.B) {
+	benchEngine(b, Study, ImplGraph)
+}
+
+// BenchmarkSNNStepTunedGraph times training steps of the tuned net on the graph engine.
+func BenchmarkSNNStepTunedGraph(b *testing.B) {
+	benchEngine(b, Tuned, ImplGraph)
+}
+
 func benchSteps(b *testing.B, config func() Config) {
+	benchEngine(b, config, ImplKernels)
+}
+
+func benchEngine(b *testing.B, config func() Config, impl Impl) {
+	var be compute.Backend
+	if impl != ImplKernels {
+		var err error
+		if be, err = backend.Open(""); err != nil {
+			b.Fatal(err)
+		}
+	}
 	for _, name := range []string{"mnist", "cifar10"} {
 		for _, batch := range []int{4, 32} {
 			short := map[string]string{"mnist": "mnist", "cifar10": "cifar"}[name]
@@ -61,7 +86,7 @@ func benchSteps(b *testing.B, config func() Config) {
 				const pool = 512
 				x, y, dim := benchInputs(b, name, pool)
 				cfg := config()
-				n, err := New(cfg, dim, 10, 1)
+				n, err := NewOn(be, impl, cfg, dim, 10, 1)
 				if err != nil {
 					b.Fatal(err)
 				}

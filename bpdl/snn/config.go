@@ -54,7 +54,7 @@ const (
 type Config struct {
 	// Steps is the number of simulated time steps T per example.
 	Steps int
-	// DT is the time step in seconds.
+	// DT is the time step in seconds (the study's 1e-3: 1 ms), the unit of norse's inverse time constants.
 	DT float64
 	// FMax is the firing rate in Hz of an input unit whose normalised pixel is 1: unit j fires at a step
 	// when u < FMax*DT*x_j, u ~ U[0, 1).
@@ -158,24 +158,8 @@ func (c Config) Validate() error {
 //     The maximum passes gradient through one step per class, and since the readout starts at 0 it floors
 //     every logit at 0; the mean passes gradient through every step.
 //
-// Validation accuracy on MNIST (trained on the first 50,000 training images, scored on 5,000 of the other
-// 10,000, never the test set; seed 42; after 12,000 training examples) of the cumulative changes, and of
-// Tuned with one change undone or varied; from the ablation in ablation_test.go:
-//
-//	study: 20 Hz, SGD batch 4, max decoding            10.0%  hidden layers silent
-//	+ FMax 1000 Hz                                     46.8%  (44.7% after 6,000; original code 48.8%)
-//	+ Adam, batch 32, no clipping                      67.0%  (original code: 73.8%)
-//	+ mean decoding                                    91.7%
-//	FMax 1000 -> 300 Hz: Tuned                         92.6%
-//	Tuned, FMax 20 Hz (the study's)                    85.9%
-//	Tuned, SGD lr 1e-3 momentum 0.9, batch 4, clip 2   14.0%
-//	Tuned, max decoding                                48.9%
-//	Tuned, SuperSpike alpha 20 instead of 100          92.8%
-//	Tuned, Adam lr 3e-4 / 3e-3                         91.8% / 91.3%
-//
-// Adam and the mean decoder do most of the work: together they even revive the 20 Hz input. Trained on
-// the whole training set, Tuned reaches 96.8% MNIST test accuracy after one epoch and 96.4% after two
-// (reproduce -dataset mnist -rules snn-tuned -epochs 2).
+// Adam and the mean decoder do most of the work: together they even revive the 20 Hz input. The ablation
+// that chose these changes (ablation_test.go) and its validation accuracies are in docs/snn.md.
 func Tuned() Config {
 	c := Study()
 	c.FMax = 300

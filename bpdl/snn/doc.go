@@ -1,7 +1,7 @@
 // Package snn is the study's spiking net, a fully connected net of leaky integrate-and-fire (LIF) neurons
 // trained by backpropagation through time with a surrogate gradient, as the study built it with norse
-// 0.0.6 (Pehle & Pedersen), written anew in Go with an event-driven first layer and an explicit backward
-// pass.
+// 0.0.6 (Pehle & Pedersen), written anew in Go twice: as GoMLX graphs for any backend, and as event-driven
+// CPU kernels with a written-out backward pass (see Two engines).
 //
 // # Model
 //
@@ -39,18 +39,31 @@
 // # Tuned
 //
 // Tuned changes the study's settings so that the same architecture learns; see its documentation for the
-// changes and the validation runs that chose them.
+// changes and why.
 //
-// # Fast path
+// # Two engines
 //
-// A step simulates one layer at a time over all T steps, all examples of the batch together (rows
-// r = t*batch + b), rather than one time step at a time through all layers: a layer's input at step t
-// depends only on the spikes of the layer below at step t, so once a layer has run, the next one has all
-// of its input. Each layer's units are cut into blocks that workers take in turn, sharing nothing.
+// A Net trains on one of two engines (Impl), which compute the same net from the same input spike trains
+// (drawn on the host from a random stream per example, so that neither the engine nor the way a batch is
+// split changes them) and differ only in float32 rounding: the tests check identical spikes in every
+// layer, equal gradients, and weights equal to float32 tolerance after several steps.
+//
+// The graph engine (ImplGraph) is the definition, written as GoMLX graph functions: each neuron model a
+// pure step function, state in, state out (Neuron; LIF.GraphStep, LI.GraphStep), as in norse's functional
+// API; SuperSpike's surrogate as a custom gradient (SuperSpike); a layer's input currents for all T steps
+// as one matrix product (Currents) feeding its recurrence, unrolled over time (RunLayer); the decoder and
+// the loss (Simulate, Loss); and the backward pass through time (Gradients), by GoMLX's autodiff inside
+// each layer chained between layers through the products. One compiled graph runs a whole training step,
+// optimiser included, with the weights kept on the backend's device: the engine for GPUs and any other
+// backend.
+//
+// The kernels (ImplKernels) are the fast path on CPUs: hand-written, because the spikes are sparse and a
+// dense product wastes most of its work on zeros. A step simulates one layer at a time over all T steps,
+// all examples of the batch together (rows r = t*batch + b): a layer's input at step t depends only on the
+// spikes of the layer below at step t, so once a layer has run, the next one has all of its input.
 //
 //   - Input currents are event-driven: W z(t) is the sum of the weight rows of the units that fired
-//     (weights are kept input-major so those rows are contiguous). About 1% of the inputs fire per
-//     step at 20 Hz, so this is ~100x less work than the dense product, at no loss of exactness.
+//     (weights are kept input-major so those rows are contiguous).
 //   - The weight gradients dL/dW = sum_t dL/dc(t)^T z_in(t) are event-driven too: dL/dc(t) is added to
 //     the rows of the units that fired at step t.
 //   - The spike gradient of a hidden layer, dL/dz(t) = dL/dc_above(t) W_above, is one dense product over
@@ -58,13 +71,12 @@
 //   - The recurrences, forward and backward in time, are fused elementwise loops over the LIF state.
 //   - The optimiser runs in place on the host (same semantics as package optim, which the tests check).
 //
-// Results do not depend on the number of workers. The backward pass is written out (Net.backward) and
-// checked against GoMLX's autodiff of a dense reference of the same net.
+// Each layer's units are cut into blocks that free workers take in turn, sharing nothing; the backward
+// product is split by rows as well when workers outnumber blocks. Every value is computed in the same
+// order whatever the worker that computes it, so results do not depend on the number of workers. The
+// backward pass is written out (Net.backward) and checked against GoMLX's autodiff of a dense reference of
+// the same net.
 //
-// On two cores of an AMD EPYC with AVX-512 and nothing else running (GOEXPERIMENT=simd; sh
-// bench/compare_snn.sh 1 5, which runs BenchmarkSNNStep and bench/torch_snn.py in turn), a training step
-// of Study's net ran at 672 examples/s on MNIST shapes at batch 4 and 359 examples/s on CIFAR-10 shapes
-// (139 s per epoch of 50,000), against 50 and 31 examples/s for PyTorch 1.13 on the same two cores with
-// each Linear applied once to all steps, and 6.6 and 3.0 examples/s with every Linear applied at every
-// step, as the original code did.
+// Measured speeds of both engines, and the ablation behind Tuned, are in docs/snn.md with the commands that
+// produced them.
 package snn

@@ -61,10 +61,12 @@ func exampleRNG(seed, stream, call uint64, b int) *rand.Rand {
 	return rand.New(rand.NewChaCha8(key))
 }
 
-// poissonEncoder draws input spike trains; its buffers are reused between batches.
+// poissonEncoder draws input spike trains; its buffers are reused between batches. workers goroutines
+// (one when 0) encode the examples concurrently; the spikes do not depend on it.
 type poissonEncoder struct {
-	counts []int32
-	pairs  []rowUnit
+	workers int
+	counts  []int32
+	pairs   [][]rowUnit // per example: its spikes, unit by unit, each unit's in time order
 }
 
 type rowUnit struct{ r, j int32 }
@@ -78,57 +80,72 @@ type rowUnit struct{ r, j int32 }
 // probability p = q*x: the next spike comes 1 + floor(log(u)/log(1-p)) steps after the previous one,
 // u ~ U(0, 1]. This gives the same distribution as one uniform number per step with about one draw per
 // spike instead of one per step.
+//
+// Every row r = t*batch + b belongs to one example, so the examples are drawn, counted and placed
+// concurrently without sharing anything; within a row the units come in increasing order.
 func (enc *poissonEncoder) encode(dst *events, x []float32, batch, dim, steps int, q float32, rng func(b int) *rand.Rand) {
 	rows := steps * batch
 	enc.counts = resize(enc.counts, rows)
 	clear(enc.counts)
-	enc.pairs = enc.pairs[:0]
-	for b := 0; b < batch; b++ {
-		var r *rand.Rand
-		xb := x[b*dim : (b+1)*dim]
-		for j, xj := range xb {
-			p := q * xj
-			if !(p > 0) {
-				continue
-			}
-			if p >= 1 {
-				for t := 0; t < steps; t++ {
-					enc.add(int32(t*batch+b), int32(j))
-				}
-				continue
-			}
-			if r == nil {
-				r = rng(b)
-			}
-			lg := math.Log1p(-float64(p))
-			for t := -1; ; {
-				gap := math.Floor(math.Log(1-r.Float64()) / lg)
-				if gap >= float64(steps-1-t) {
-					break
-				}
-				t += 1 + int(gap)
-				enc.add(int32(t*batch+b), int32(j))
-			}
-		}
+	if cap(enc.pairs) < batch {
+		enc.pairs = append(enc.pairs[:cap(enc.pairs)], make([][]rowUnit, batch-cap(enc.pairs))...)
 	}
-	// Counting sort by row; within a row the units stay in increasing order.
+	enc.pairs = enc.pairs[:batch]
+	workers := max(1, enc.workers)
+	forEach(batch, workers, func(_, b int) {
+		enc.pairs[b] = enc.drawExample(enc.pairs[b][:0], x[b*dim:(b+1)*dim], b, batch, steps, q, rng)
+	})
+	// Counting sort by row.
 	dst.ptr = resize(dst.ptr, rows+1)
 	dst.ptr[0] = 0
 	for r := 0; r < rows; r++ {
 		dst.ptr[r+1] = dst.ptr[r] + enc.counts[r]
 	}
-	dst.idx = resize(dst.idx, len(enc.pairs))
+	dst.idx = resize(dst.idx, int(dst.ptr[rows]))
 	next := enc.counts // reused as the next free slot of each row
 	copy(next, dst.ptr[:rows])
-	for _, p := range enc.pairs {
-		dst.idx[next[p.r]] = p.j
-		next[p.r]++
-	}
+	forEach(batch, workers, func(_, b int) {
+		for _, p := range enc.pairs[b] {
+			dst.idx[next[p.r]] = p.j
+			next[p.r]++
+		}
+	})
 }
 
-func (enc *poissonEncoder) add(r, j int32) {
-	enc.counts[r]++
-	enc.pairs = append(enc.pairs, rowUnit{r, j})
+// drawExample appends to pairs the spikes of example b of a batch, x its inputs, unit by unit, and counts
+// them in enc.counts (whose rows t*batch + b belong to this example alone).
+func (enc *poissonEncoder) drawExample(pairs []rowUnit, x []float32, b, batch, steps int, q float32, rng func(b int) *rand.Rand) []rowUnit {
+	counts := enc.counts
+	var r *rand.Rand
+	for j, xj := range x {
+		p := q * xj
+		if !(p > 0) {
+			continue
+		}
+		if p >= 1 {
+			for t := 0; t < steps; t++ {
+				row := int32(t*batch + b)
+				counts[row]++
+				pairs = append(pairs, rowUnit{row, int32(j)})
+			}
+			continue
+		}
+		if r == nil {
+			r = rng(b)
+		}
+		lg := math.Log1p(-float64(p))
+		for t := -1; ; {
+			gap := math.Floor(math.Log(1-r.Float64()) / lg)
+			if gap >= float64(steps-1-t) {
+				break
+			}
+			t += 1 + int(gap)
+			row := int32(t*batch + b)
+			counts[row]++
+			pairs = append(pairs, rowUnit{row, int32(j)})
+		}
+	}
+	return pairs
 }
 
 // resize returns s with length n, reusing its storage when it is large enough. The contents are not

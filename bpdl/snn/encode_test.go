@@ -75,15 +75,20 @@ func TestPoissonIsSeeded(t *testing.T) {
 	for k := range x {
 		x[k] = float32(2*r.Float64() - 1)
 	}
-	draw := func(seed, call uint64) events {
-		var enc poissonEncoder
+	draw := func(seed, call uint64, workers int) events {
+		enc := poissonEncoder{workers: workers}
 		var e events
 		enc.encode(&e, x, 3, 50, 100, 0.2, func(b int) *rand.Rand { return exampleRNG(seed, streamTrain, call, b) })
 		return e
 	}
-	a, b, c, d := draw(1, 0), draw(1, 0), draw(2, 0), draw(1, 1)
+	a, b, c, d := draw(1, 0, 1), draw(1, 0, 1), draw(2, 0, 1), draw(1, 1, 1)
 	if !slices.Equal(a.ptr, b.ptr) || !slices.Equal(a.idx, b.idx) {
 		t.Error("the same seed and call gave different spike trains")
+	}
+	for _, workers := range []int{2, 3} {
+		if w := draw(1, 0, workers); !slices.Equal(a.ptr, w.ptr) || !slices.Equal(a.idx, w.idx) {
+			t.Errorf("%d workers drew other spike trains than one", workers)
+		}
 	}
 	if slices.Equal(a.idx, c.idx) || slices.Equal(a.idx, d.idx) {
 		t.Error("another seed or call gave the same spike trains")

@@ -5,18 +5,22 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/bpdl/bpdl/bpdl/nn"
 	"github.com/bpdl/bpdl/bpdl/optim"
 )
 
-// Net is a spiking net with its optimiser, ready to train. It is not safe for concurrent use.
+// Net is a spiking net with its optimiser, ready to train, on one of two engines (Impl): the event-driven
+// CPU kernels or GoMLX graphs. It is not safe for concurrent use.
 //
-// Weights are kept input-major, w[l][j*out + k] = W_l[k, j] for layer l's weight matrix W_l [out, in]
-// (torch.nn.Linear's layout), so that the input spikes of a step select contiguous rows; State and
-// SetState use torch's layout.
+// With the kernels, weights are kept input-major, w[l][j*out + k] = W_l[k, j] for layer l's weight
+// matrix W_l [out, in] (torch.nn.Linear's layout), so that the input spikes of a step select contiguous
+// rows; with the graph engine they live in the engine, in torch's layout. State and SetState use torch's
+// layout with either engine, so a checkpoint of one engine resumes on the other.
 type Net struct {
 	cfg     Config
 	sizes   []int // inputs, hidden widths, classes
@@ -24,15 +28,18 @@ type Net struct {
 	workers int
 	lif     lifCoef
 	li      liCoef
-	q       float32 // FMax*DT, the firing probability per step of an input at 1
+	q       float32      // FMax*DT, the firing probability per step of an input at 1
+	graph   *graphEngine // the graph engine; nil when the kernels run
+	calls   [2]uint64    // how many batches the training and the evaluation streams have encoded
 
+	// The kernels' state; unused with the graph engine.
 	w, b   [][]float32 // weights (input-major) and biases per layer
 	gw, gb [][]float32 // their gradients, zero between steps
 	opt    *optimizer
-	calls  [2]uint64 // how many batches the training and the evaluation streams have encoded
 
-	// blocks[l] cuts the units of hidden layer l into blocks of blockUnits (the last may be shorter):
-	// the unit of work of a worker, small enough that its weights stay in cache over a whole batch.
+	// blocks[l] cuts the units of hidden layer l into blocks of blockWidth units (the last may be
+	// shorter): the unit of work of a worker, small enough that its weights stay in cache over a whole
+	// batch.
 	blocks [][]int
 	ws     workspace
 }
@@ -58,8 +65,24 @@ type scratch struct {
 	v, i, cur, vd []float32
 }
 
-// blockUnits is the number of units in a block (see Net.blocks).
-const blockUnits = 128
+// blockUnits is the largest number of units in a block (see Net.blocks), minBlockUnits the smallest: the
+// width of the kernels' widest vector loop (addRows).
+const (
+	blockUnits    = 128
+	minBlockUnits = 64
+)
+
+// blockWidth is the number of units in the blocks of a hidden layer of units neurons run by workers:
+// blockUnits, halved down to minBlockUnits while that leaves fewer than two blocks per worker, so that
+// small layers are shared by more workers. The results do not depend on it: every kernel computes each
+// unit on its own, in the same order whatever the block.
+func blockWidth(units, workers int) int {
+	w := blockUnits
+	for w > minBlockUnits && units < 2*workers*w {
+		w /= 2
+	}
+	return w
+}
 
 // microBatch is the number of examples a training step simulates at once.
 const microBatch = 8
@@ -67,13 +90,24 @@ const microBatch = 8
 // evalChunk is the number of examples an evaluation simulates at once, bounding its memory.
 const evalChunk = 100
 
-// New builds a net for inputs of the given size and classes per cfg, with weights drawn from seed as
-// torch.nn.Linear's default (nn.InitPyTorch, from the same random stream as an MLP of package train
-// with that seed) times cfg.InitScale. The seed also keys the input spike trains.
+// New builds a net on the kernels for inputs of the given size and classes per cfg, with weights drawn
+// from seed as torch.nn.Linear's default (nn.InitPyTorch, from the same random stream as an MLP of
+// package train with that seed) times cfg.InitScale. The seed also keys the input spike trains.
 func New(cfg Config, inputs, classes int, seed uint64) (*Net, error) {
+	return NewOn(nil, ImplKernels, cfg, inputs, classes, seed)
+}
+
+// NewOn builds the net of New on the engine impl means for backend be (Impl.Resolve); the graph engine
+// compiles its graphs for be. The same seed gives the same initial weights and input spike trains on
+// either engine.
+func NewOn(be compute.Backend, impl Impl, cfg Config, inputs, classes int, seed uint64) (*Net, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if _, err := ParseImpl(string(impl)); err != nil {
+		return nil, err
+	}
+	impl = impl.Resolve(be)
 	if inputs <= 0 || classes <= 0 {
 		return nil, fmt.Errorf("snn: %d inputs and %d classes, want > 0", inputs, classes)
 	}
@@ -83,6 +117,7 @@ func New(cfg Config, inputs, classes int, seed uint64) (*Net, error) {
 	if n.workers == 0 {
 		n.workers = runtime.GOMAXPROCS(0)
 	}
+	n.ws.enc.workers = n.workers
 	n.lif = cfg.Neuron.coef(cfg.DT)
 	n.li = cfg.Readout.coef(cfg.DT)
 	n.q = float32(cfg.FMax * cfg.DT)
@@ -105,12 +140,20 @@ func New(cfg Config, inputs, classes int, seed uint64) (*Net, error) {
 		n.gw, n.gb = append(n.gw, make([]float32, len(w))), append(n.gb, make([]float32, len(b)))
 		lengths = append(lengths, len(w), len(b))
 	}
+	if impl == ImplGraph {
+		var err error
+		if n.graph, err = newGraphEngine(be, cfg, n.sizes, torchLayout(n.w, n.sizes), n.b); err != nil {
+			return nil, err
+		}
+		n.w, n.b, n.gw, n.gb = nil, nil, nil, nil
+		return n, nil
+	}
 	n.opt = newOptimizer(cfg.Optimizer, lengths)
 	hidden := len(cfg.Hidden)
 	n.ws.spk = make([]spikes, hidden)
 	for l, h := range cfg.Hidden {
 		var b []int
-		for lo := 0; lo < h; lo += blockUnits {
+		for lo := 0; lo < h; lo += blockWidth(h, n.workers) {
 			b = append(b, lo)
 			n.ws.spk[l] = append(n.ws.spk[l], &events{})
 		}
@@ -128,6 +171,14 @@ func (n *Net) Config() Config {
 	c := n.cfg
 	c.Hidden = append([]int(nil), c.Hidden...)
 	return c
+}
+
+// Impl returns the engine the net runs on: ImplKernels or ImplGraph.
+func (n *Net) Impl() Impl {
+	if n.graph != nil {
+		return ImplGraph
+	}
+	return ImplKernels
 }
 
 // Sizes returns the widths of the net's layers: inputs, hidden layers, classes.
@@ -155,19 +206,74 @@ func (n *Net) checkLabels(y []int32) error {
 // cross-entropy of the decoded logits through time and applies the optimiser. It returns the batch's
 // mean loss before the update.
 func (n *Net) Step(x []float32, y []int32) (float64, error) {
+	if n.graph != nil {
+		return n.graphStep(x, y)
+	}
 	loss, err := n.gradients(x, y)
 	if err != nil {
 		return 0, err
 	}
-	params := append(append([][]float32{}, n.w...), n.b...)
-	grads := append(append([][]float32{}, n.gw...), n.gb...)
-	// The optimiser sees the parameters in the order W0, B0, W1, B1, ...
-	for l := range n.w {
-		params[2*l], params[2*l+1] = n.w[l], n.b[l]
-		grads[2*l], grads[2*l+1] = n.gw[l], n.gb[l]
+	var params, grads [][]float32
+	for _, p := range n.hostParams() {
+		params, grads = append(params, *p.value), append(grads, p.grad)
 	}
 	n.opt.step(params, grads, n.workers) // and clears the gradients
 	return loss, nil
+}
+
+// hostParam is one of the kernels' parameters as the optimiser and checkpoints see it: a layer's
+// weights W [out, in] (kept input-major) or its biases [out].
+type hostParam struct {
+	value   *[]float32
+	grad    []float32
+	opt     *slots
+	out, in int // in is 0 for biases
+}
+
+// hostParams returns the kernels' parameters in the optimiser's order, W0, B0, W1, B1, ...
+func (n *Net) hostParams() []hostParam {
+	var ps []hostParam
+	for l := range n.w {
+		in, out := n.sizes[l], n.sizes[l+1]
+		ps = append(ps, hostParam{value: &n.w[l], grad: n.gw[l], out: out, in: in}, hostParam{value: &n.b[l], grad: n.gb[l], out: out})
+	}
+	for p := range ps {
+		ps[p].opt = &n.opt.slots[p] // the optimiser keeps its buffers in the same order
+	}
+	return ps
+}
+
+// tensor returns values shaped like p as a tensor in torch's layout.
+func (p hostParam) tensor(values []float32) *tensors.Tensor {
+	if p.in == 0 {
+		return tensors.FromFlatDataAndDimensions(slices.Clone(values), p.out)
+	}
+	return tensors.FromFlatDataAndDimensions(toTorch(values, p.out, p.in), p.out, p.in)
+}
+
+// fromTensor returns the values of t, shaped like p in torch's layout, in the kernels' layout.
+func (p hostParam) fromTensor(t *tensors.Tensor) []float32 {
+	v := tensors.MustCopyFlatData[float32](t)
+	if p.in == 0 {
+		return v
+	}
+	return fromTorch(v, p.out, p.in)
+}
+
+// graphStep is Step on the graph engine: the whole batch is encoded at once (each example from its own
+// stream, so the spikes are those the kernels draw micro-batch by micro-batch) and trained by one graph.
+func (n *Net) graphStep(x []float32, y []int32) (float64, error) {
+	batch := len(y)
+	if err := n.checkBatch(x, batch); err != nil {
+		return 0, err
+	}
+	if err := n.checkLabels(y); err != nil {
+		return 0, err
+	}
+	call := n.calls[0]
+	n.calls[0]++
+	n.encode(x, batch, streamTrain, call, 0)
+	return n.graph.train(&n.ws.in, y)
 }
 
 // gradients encodes a training batch, runs the net forward and backward, and leaves the gradients of the
@@ -248,15 +354,10 @@ func (n *Net) forward(batch int, train bool, act *activity) {
 }
 
 // forBlocks runs f(worker, k, lo, hi) for every block k = [lo, hi) of hidden layer l, the workers taking
-// contiguous runs of blocks concurrently.
+// the next block when they are free.
 func (n *Net) forBlocks(l int, f func(worker, k, lo, hi int)) {
 	b := n.blocks[l]
-	blocks := len(b) - 1
-	parallelRange(blocks, n.workers, func(worker, first, last int) {
-		for k := first; k < last; k++ {
-			f(worker, k, b[k], b[k+1])
-		}
-	})
+	forEach(len(b)-1, n.workers, func(worker, k int) { f(worker, k, b[k], b[k+1]) })
 }
 
 // current sets cur to the input current of units [lo, hi) of layer l at row r: b + W z for the spikes
@@ -455,9 +556,25 @@ func (n *Net) backward(batch int, dlogits []float32, arg []int32) {
 		if l > 0 {
 			in = ws.spk[l-1]
 		}
+		// dL/dz at every step: dL/dc of the layer above times its weights. With fewer than four blocks per
+		// worker (where whole blocks would leave workers idle at the end), the product is split by rows too
+		// and done first; otherwise each block computes its columns and runs its recurrence at once, while
+		// they are in cache. Every value is the same either way.
+		blocks := len(n.blocks[l]) - 1
+		split := blocks < 4*n.workers && n.workers > 1
+		if split {
+			chunks := min(rows, (4*n.workers+blocks-1)/blocks)
+			b := n.blocks[l]
+			forEach(blocks*chunks, n.workers, func(_, i int) {
+				k, c := i%blocks, i/blocks
+				lo, hi := c*rows/chunks, (c+1)*rows/chunks
+				mulRows(ws.gz[lo*units:], units, ws.gc[l+1][lo*above:], hi-lo, above, ws.wt[l+1], units, b[k], b[k+1])
+			})
+		}
 		n.forBlocks(l, func(worker, _, lo, hi int) {
-			// dL/dz for the block's units at every step: dL/dc of the layer above times its weights.
-			mulRows(ws.gz, units, ws.gc[l+1], rows, above, ws.wt[l+1], units, lo, hi)
+			if !split {
+				mulRows(ws.gz, units, ws.gc[l+1], rows, above, ws.wt[l+1], units, lo, hi)
+			}
 			n.backwardLIF(l, in, batch, lo, hi, &ws.scratch[worker])
 		})
 	}
@@ -513,12 +630,21 @@ func (n *Net) evaluate(x []float32, batch int, act *activity) ([]float32, error)
 		if act != nil {
 			sub = act.slice(n, first, size)
 		}
-		n.forward(size, false, sub)
+		if n.graph != nil {
+			if sub != nil {
+				sub.inputSpikes = n.ws.in.count()
+			}
+			if err := n.graph.run(&n.ws.in, size, logits[first*c:(first+size)*c], sub); err != nil {
+				return nil, err
+			}
+		} else {
+			n.forward(size, false, sub)
+			arg := make([]int32, size*c)
+			n.decode(size, logits[first*c:(first+size)*c], arg)
+		}
 		if sub != nil {
 			act.inputSpikes += sub.inputSpikes
 		}
-		arg := make([]int32, size*c)
-		n.decode(size, logits[first*c:(first+size)*c], arg)
 	}
 	return logits, nil
 }
@@ -668,34 +794,39 @@ func toTorch(t []float32, out, in int) []float32 {
 
 // State returns every tensor that defines the net, for checkpoints: per layer the weights [out, in]
 // and biases [out]; the optimiser's state in optim.Config.State's order and shapes; and the number of
-// batches the training and evaluation spike streams have encoded (int64 [2]).
-func (n *Net) State() []*tensors.Tensor {
-	var out []*tensors.Tensor
-	per := len(n.opt.state) / (2 * len(n.w))
-	var opt []*tensors.Tensor
-	for l := range n.w {
-		in, o := n.sizes[l], n.sizes[l+1]
-		out = append(out,
-			tensors.FromFlatDataAndDimensions(toTorch(n.w[l], o, in), o, in),
-			tensors.FromFlatDataAndDimensions(n.b[l], o))
-		for k := 0; k < per; k++ {
-			opt = append(opt, tensors.FromFlatDataAndDimensions(toTorch(n.opt.state[(2*l)*per+k], o, in), o, in))
+// batches the training and evaluation spike streams have encoded (int64 [2]). Both engines use this
+// layout.
+func (n *Net) State() ([]*tensors.Tensor, error) {
+	calls := tensors.FromFlatDataAndDimensions([]int64{int64(n.calls[0]), int64(n.calls[1])}, 2)
+	if n.graph != nil {
+		out, err := n.graph.state()
+		if err != nil {
+			return nil, fmt.Errorf("snn: reading the graph engine's state: %w", err)
 		}
-		for k := 0; k < per; k++ {
-			opt = append(opt, tensors.FromFlatDataAndDimensions(n.opt.state[(2*l+1)*per+k], o))
+		return append(out, calls), nil
+	}
+	var out []*tensors.Tensor
+	ps := n.hostParams()
+	for _, p := range ps {
+		out = append(out, p.tensor(*p.value))
+	}
+	for _, p := range ps {
+		for _, b := range p.opt.buffers() {
+			out = append(out, p.tensor(*b))
 		}
 	}
-	out = append(out, opt...)
 	if n.cfg.Optimizer.Kind == optim.Adam {
 		out = append(out, tensors.FromScalar(n.opt.t))
 	}
-	out = append(out, tensors.FromFlatDataAndDimensions([]int64{int64(n.calls[0]), int64(n.calls[1])}, 2))
-	return out
+	return append(out, calls), nil
 }
 
 // SetState restores a state made by State of a net of the same configuration and sizes.
 func (n *Net) SetState(ts []*tensors.Tensor) error {
-	cur := n.State()
+	cur, err := n.State()
+	if err != nil {
+		return err
+	}
 	if len(ts) != len(cur) {
 		return fmt.Errorf("snn: state has %d tensors, want %d", len(ts), len(cur))
 	}
@@ -704,21 +835,23 @@ func (n *Net) SetState(ts []*tensors.Tensor) error {
 			return fmt.Errorf("snn: state tensor %d has shape %s, want %s", k, ts[k].Shape(), cur[k].Shape())
 		}
 	}
-	per := len(n.opt.state) / (2 * len(n.w))
+	if n.graph != nil {
+		if err := n.graph.setState(ts[:len(ts)-1]); err != nil {
+			return fmt.Errorf("snn: %w", err)
+		}
+		calls := tensors.MustCopyFlatData[int64](ts[len(ts)-1])
+		n.calls = [2]uint64{uint64(calls[0]), uint64(calls[1])}
+		return nil
+	}
 	k := 0
 	next := func() *tensors.Tensor { t := ts[k]; k++; return t }
-	for l := range n.w {
-		in, o := n.sizes[l], n.sizes[l+1]
-		n.w[l] = fromTorch(tensors.MustCopyFlatData[float32](next()), o, in)
-		n.b[l] = tensors.MustCopyFlatData[float32](next())
+	ps := n.hostParams()
+	for _, p := range ps {
+		*p.value = p.fromTensor(next())
 	}
-	for l := range n.w {
-		in, o := n.sizes[l], n.sizes[l+1]
-		for q := 0; q < per; q++ {
-			n.opt.state[(2*l)*per+q] = fromTorch(tensors.MustCopyFlatData[float32](next()), o, in)
-		}
-		for q := 0; q < per; q++ {
-			n.opt.state[(2*l+1)*per+q] = tensors.MustCopyFlatData[float32](next())
+	for _, p := range ps {
+		for _, b := range p.opt.buffers() {
+			*b = p.fromTensor(next())
 		}
 	}
 	if n.cfg.Optimizer.Kind == optim.Adam {
@@ -731,7 +864,7 @@ func (n *Net) SetState(ts []*tensors.Tensor) error {
 
 // Raster is the spike trains of one example through the net.
 type Raster struct {
-	// Steps is the number of time steps simulated (Config.Steps), each Config.DT milliseconds long.
+	// Steps is the number of time steps simulated (Config.Steps), each Config.DT seconds long.
 	Steps int
 	// Units are the widths of the input layer and of each hidden layer.
 	Units []int
@@ -749,7 +882,19 @@ func (n *Net) Raster(x []float32) (*Raster, error) {
 		return nil, err
 	}
 	n.encode(x, 1, streamRaster, 0, 0)
-	n.forward(1, false, nil)
+	layers := n.ws.spk
+	if n.graph != nil {
+		ev, err := n.graph.layerSpikes(&n.ws.in, 1)
+		if err != nil {
+			return nil, err
+		}
+		layers = nil
+		for _, e := range ev {
+			layers = append(layers, spikes{e})
+		}
+	} else {
+		n.forward(1, false, nil)
+	}
 	steps := n.steps()
 	r := &Raster{Steps: steps, Units: n.Sizes()[:len(n.sizes)-1]}
 	collect := func(parts spikes) [][2]int {
@@ -764,8 +909,8 @@ func (n *Net) Raster(x []float32) (*Raster, error) {
 		return out
 	}
 	r.Spikes = append(r.Spikes, collect(spikes{&n.ws.in}))
-	for l := range n.ws.spk {
-		r.Spikes = append(r.Spikes, collect(n.ws.spk[l]))
+	for _, s := range layers {
+		r.Spikes = append(r.Spikes, collect(s))
 	}
 	return r, nil
 }

@@ -19,26 +19,39 @@ import (
 // graph costs more than the rest of the step. The tests check it against optim.Config.Step.
 type optimizer struct {
 	cfg optim.Config
-	// state holds, per parameter, the momentum buffer (SGD with momentum) or the first and second moments
-	// (Adam), each shaped like the parameter; t counts Adam's steps.
-	state [][]float32
+	// slots holds each parameter's buffers, in the order of the parameters step is given; t counts
+	// Adam's steps.
+	slots []slots
 	t     float32
 }
 
-func newOptimizer(cfg optim.Config, sizes []int) *optimizer {
-	o := &optimizer{cfg: cfg}
-	per := 0
-	switch cfg.Kind {
-	case optim.SGD:
-		if cfg.Momentum != 0 {
-			per = 1
+// slots are the buffers the optimiser keeps for one parameter, each shaped like it: the momentum of SGD
+// with momentum, or Adam's first and second moments m and v. Unused ones are nil.
+type slots struct {
+	momentum, m, v []float32
+}
+
+// buffers returns pointers to the buffers in use, in optim.Config.State's order: the momentum, or m
+// then v.
+func (s *slots) buffers() []*[]float32 {
+	var out []*[]float32
+	for _, b := range []*[]float32{&s.momentum, &s.m, &s.v} {
+		if *b != nil {
+			out = append(out, b)
 		}
-	case optim.Adam:
-		per = 2
 	}
-	for _, n := range sizes {
-		for k := 0; k < per; k++ {
-			o.state = append(o.state, make([]float32, n))
+	return out
+}
+
+// newOptimizer returns cfg's optimiser for parameters of the given lengths, its buffers at zero.
+func newOptimizer(cfg optim.Config, lengths []int) *optimizer {
+	o := &optimizer{cfg: cfg, slots: make([]slots, len(lengths))}
+	for p, n := range lengths {
+		switch {
+		case cfg.Kind == optim.SGD && cfg.Momentum != 0:
+			o.slots[p].momentum = make([]float32, n)
+		case cfg.Kind == optim.Adam:
+			o.slots[p].m, o.slots[p].v = make([]float32, n), make([]float32, n)
 		}
 	}
 	return o
@@ -72,7 +85,7 @@ func (o *optimizer) step(params, grads [][]float32, workers int) {
 					sgdPlainGo(p, g, lr, coef)
 					continue
 				}
-				sgdMomentum(p, o.state[s.p][s.lo:s.hi], g, lr, mu, coef)
+				sgdMomentum(p, o.slots[s.p].momentum[s.lo:s.hi], g, lr, mu, coef)
 			}
 		})
 	case optim.Adam:
@@ -85,7 +98,8 @@ func (o *optimizer) step(params, grads [][]float32, workers int) {
 		}
 		parallelRange(len(spans), workers, func(_, lo, hi int) {
 			for _, s := range spans[lo:hi] {
-				adam(c, params[s.p][s.lo:s.hi], o.state[2*s.p][s.lo:s.hi], o.state[2*s.p+1][s.lo:s.hi], grads[s.p][s.lo:s.hi])
+				sl := &o.slots[s.p]
+				adam(c, params[s.p][s.lo:s.hi], sl.m[s.lo:s.hi], sl.v[s.lo:s.hi], grads[s.p][s.lo:s.hi])
 			}
 		})
 	default:

@@ -69,7 +69,7 @@ func TestRasterReplaysLIF(t *testing.T) {
 func replayRaster(t *testing.T, n *Net, r *Raster) int {
 	t.Helper()
 	cfg := n.Config()
-	state := n.State()
+	state := mustState(t, n)
 	am, as := cfg.DT*cfg.Neuron.TauMemInv, cfg.DT*cfg.Neuron.TauSynInv
 	nu := cfg.Neuron
 	in := r.Spikes[0]

@@ -8,7 +8,6 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // GoMLX graph code reads best with the dot import.
 	"github.com/gomlx/gomlx/core/tensors"
 
@@ -149,7 +148,7 @@ func TestBPTTMatchesAutodiff(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			params := n.State()[:2*len(n.w)]
+			params := mustState(t, n)[:2*len(n.w)]
 			x, y := randomBatch(11, batch, inputs, classes)
 			// The input spikes, drawn as the step draws them.
 			var enc poissonEncoder
@@ -215,5 +214,3 @@ func assertClose(t *testing.T, name string, got, want []float32, tol float64) {
 		t.Errorf("%s: largest difference %.3g at %d (%v vs %v), above %.0g x max |want| %.3g", name, worst, at, got[at], want[at], tol, scale)
 	}
 }
-
-func shapeOf(dims ...int) shapes.Shape { return shapes.Make(dtypes.Float32, dims...) }

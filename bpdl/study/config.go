@@ -9,6 +9,7 @@ import (
 	"github.com/bpdl/bpdl/bpdl/brainscore/benchmark"
 	"github.com/bpdl/bpdl/bpdl/data"
 	"github.com/bpdl/bpdl/bpdl/nn"
+	"github.com/bpdl/bpdl/bpdl/snn"
 	"github.com/bpdl/bpdl/bpdl/train"
 )
 
@@ -50,6 +51,9 @@ type Config struct {
 	Out string
 	// Force retrains runs that have a checkpoint (-force).
 	Force bool
+	// SNNImpl is the spiking nets' engine (-snn-impl): snn.ImplKernels, snn.ImplGraph, or snn.ImplAuto
+	// ("" too), the kernels on the go backend and the graph engine on any other.
+	SNNImpl snn.Impl
 }
 
 // The quick profile: MNIST, the first QuickTrainLimit training and QuickTestLimit test images,
@@ -125,6 +129,9 @@ func (c Config) Validate() error {
 		return bad("hidden", `""`, "comma-separated positive widths, e.g. 1536,256")
 	case c.Out == "":
 		return bad("out", `""`, "an output folder")
+	}
+	if _, err := snn.ParseImpl(string(c.SNNImpl)); err != nil {
+		return bad("snn-impl", fmt.Sprintf("%q", c.SNNImpl), "auto, graph or kernels")
 	}
 	if c.BrainData != "" {
 		if st, err := os.Stat(c.BrainData); err != nil || !st.IsDir() {

@@ -183,7 +183,11 @@ func (s *Study) exportModel(r Run, accuracy float64) (ExportedModel, *nn.Params,
 			Neuron:  SpikingLIF{TauSynInv: c.Neuron.TauSynInv, TauMemInv: c.Neuron.TauMemInv, VLeak: c.Neuron.VLeak, VTh: c.Neuron.VTh, VReset: c.Neuron.VReset, Alpha: c.Neuron.Alpha},
 			Readout: SpikingLI{TauSynInv: c.Readout.TauSynInv, TauMemInv: c.Readout.TauMemInv, VLeak: c.Readout.VLeak}}
 		// snn.Net.State starts with each layer's weights [out, in] and biases [out], as nn.Params.Tensors.
-		params = nn.ParamsFromTensors(l.Net().State()[:2*(len(r.Net)-1)])
+		state, err := l.Net().State()
+		if err != nil {
+			return ExportedModel{}, nil, err
+		}
+		params = nn.ParamsFromTensors(state[:2*(len(r.Net)-1)])
 	default:
 		return ExportedModel{}, nil, fmt.Errorf("learner %s (%T): export knows dense nets (train.MLP) and spiking nets (train.SNN)", r.Rule, l)
 	}

@@ -104,3 +104,22 @@ func versionOf(bi *debug.BuildInfo) string {
 	}
 	return "devel " + rev
 }
+
+// CommandLine is the command line a MANIFEST records for program run with args: args without -out and
+// its value and without -report, so that the same study written into two folders, or reported by -report
+// after a job array did its runs, records the same command.
+func CommandLine(program string, args []string) string {
+	out := []string{program}
+	for i := 0; i < len(args); i++ {
+		a := strings.TrimPrefix(args[i], "-")
+		switch {
+		case a == "-out" || a == "out":
+			i++
+		case strings.HasPrefix(a, "out=") || strings.HasPrefix(a, "-out="):
+		case a == "report" || a == "-report" || strings.HasPrefix(a, "report=") || strings.HasPrefix(a, "-report="):
+		default:
+			out = append(out, args[i])
+		}
+	}
+	return strings.Join(out, " ")
+}

@@ -12,6 +12,20 @@ import (
 	"github.com/bpdl/bpdl/bpdl/report"
 )
 
+// PrepareOut makes the output folder out and checks that files can be created in it, before any work
+// that would write there.
+func PrepareOut(out string) error {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return fmt.Errorf("-out %s: cannot create the output directory: %w", out, err)
+	}
+	f, err := os.CreateTemp(out, ".write-test-*")
+	if err != nil {
+		return fmt.Errorf("-out %s: output directory is not writable: %w", out, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
 // WriteOutputs writes the output set files (tables, figures, MANIFEST) into the output folder out as one
 // unit, and renders the figures' PNGs when a browser is installed (reporting to log when it is not):
 //

@@ -29,6 +29,9 @@ type Run struct {
 	TestLimit  int `json:"test_limit,omitempty"`
 	// Backend is the backend the run trains on: results differ between backends in their last bits.
 	Backend string `json:"backend"`
+	// Engine is how the learner computes its steps on this backend (train.Engine: "cpu" or "graph" for an
+	// MLP, "kernels" or "graph" for a spiking net): engines differ in their results' last bits.
+	Engine string `json:"engine,omitempty"`
 	// Fingerprint is the SHA-256 of everything above but ID: a checkpoint or result is used only by the
 	// run with the same fingerprint.
 	Fingerprint string `json:"fingerprint"`
@@ -42,18 +45,27 @@ func fingerprint(r Run) string {
 		Spec                   []int
 		Settings               train.Settings
 		TrainLimit, TestLimit  int
-	}{r.Dataset, r.Rule, r.Backend, r.Seed, r.Net, r.Settings, r.TrainLimit, r.TestLimit})
+		Engine                 string `json:",omitempty"`
+	}{r.Dataset, r.Rule, r.Backend, r.Seed, r.Net, r.Settings, r.TrainLimit, r.TestLimit, r.Engine})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
 
 // newRun returns the run of rule from seed with the given settings, its fingerprint and ID filled in.
-func (c Config) newRun(rule string, seed uint64, spec nn.Spec, s train.Settings, backendName string) Run {
+func (c Config) newRun(rule string, seed uint64, spec nn.Spec, s train.Settings, backendName, engine string) Run {
 	r := Run{Dataset: c.Dataset, Rule: rule, Seed: seed, Net: spec.Sizes, Settings: s,
-		TrainLimit: c.TrainLimit, TestLimit: c.TestLimit, Backend: backendName}
+		TrainLimit: c.TrainLimit, TestLimit: c.TestLimit, Backend: backendName, Engine: engine}
 	r.Fingerprint = fingerprint(r)
 	r.ID = fmt.Sprintf("%s-%s-seed%d-%s", r.Dataset, r.Rule, r.Seed, r.Fingerprint[:8])
 	return r
+}
+
+// engineOf is Run.Engine for learner l: its train.Engine, "" for a learner with one way only.
+func engineOf(l train.Learner) string {
+	if e, ok := l.(train.Engine); ok {
+		return e.Engine()
+	}
+	return ""
 }
 
 // RunsDir is the folder of the output folder that holds every run's checkpoint and result.

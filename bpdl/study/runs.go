@@ -2,6 +2,7 @@ package study
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -158,3 +159,37 @@ func (s *Study) CleanStale() error {
 // the learners it builds to plan are never trained. So a report job needs no GPU, nor the accelerator's
 // plugin, even for runs that trained on one. Execute and Estimate must not be used on it.
 func NewForReport(cfg Config) (*Study, error) { return open(cfg, backend.GoSequential) }
+
+// ExecuteAll does every run of the plan in this process, in order (Execute), then writes the report
+// (WriteReport) with command as its recorded command line. Take the plan's locks first (Lock), so that a
+// second process doing the same plan fails at once. A benchmark that fails (a *ScoreError) does not stop
+// it: the report is written, then the failures come back joined.
+func (s *Study) ExecuteAll(ctx context.Context, runs []Run, command string, figures bool, log io.Writer) error {
+	var results []report.Run
+	var failed []error
+	for _, r := range runs {
+		res, err := s.Execute(ctx, r)
+		var scoreErr *ScoreError
+		switch {
+		case errors.As(err, &scoreErr):
+			failed = append(failed, err)
+		case err != nil:
+			return err
+		}
+		results = append(results, res)
+	}
+	if err := s.WriteReport(ctx, results, nil, command, figures, log); err != nil {
+		return err
+	}
+	return errors.Join(failed...)
+}
+
+// ExecuteOnce does run r (Execute) unless the output folder holds its result already and Config.Force is
+// not set, so that a job array's task that is run again does not redo it; done says it was skipped.
+func (s *Study) ExecuteOnce(ctx context.Context, r Run) (done bool, err error) {
+	if _, ok := s.Saved(r); ok && !s.cfg.Force {
+		return true, nil
+	}
+	_, err = s.Execute(ctx, r)
+	return false, err
+}

@@ -90,7 +90,7 @@ func (s *Study) Score(ctx context.Context, l train.Learner) ([]report.Score, err
 
 // StatusError is the status a score has in the tables when its benchmark failed (its data unreadable, say);
 // the full message is in the ScoreError.
-const StatusError = "error (see the log)"
+const StatusError = benchmark.StatusSeeLog
 
 // ScoreError reports the benchmarks that failed on a model (not those whose data is absent). The scores
 // that come with it are complete otherwise: a failed benchmark's score is NaN with status StatusError.

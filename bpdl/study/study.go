@@ -94,7 +94,7 @@ func (s *Study) NewLearner(r Run) (train.Learner, error) {
 }
 
 func (s *Study) learner(rule string, seed uint64) (train.Learner, error) {
-	return train.DefaultRegistry().New(rule, s.backend, train.Options{Spec: s.spec, Seed: seed, Override: s.cfg.Override})
+	return train.DefaultRegistry().New(rule, s.backend, train.Options{Spec: s.spec, Seed: seed, Override: s.cfg.Override, SNNImpl: s.cfg.SNNImpl})
 }
 
 // Plan returns the study's runs: for each rule in order, each seed.
@@ -107,7 +107,7 @@ func (s *Study) Plan() ([]Run, error) {
 			if err != nil {
 				return nil, err
 			}
-			runs = append(runs, s.cfg.newRun(rule, seed, s.spec, l.Settings(), s.backendName))
+			runs = append(runs, s.cfg.newRun(rule, seed, s.spec, l.Settings(), s.backendName, engineOf(l)))
 		}
 	}
 	return runs, nil

@@ -2,6 +2,7 @@ package study
 
 import (
 	"errors"
+	"flag"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/bpdl/bpdl/bpdl/backend"
 	"github.com/bpdl/bpdl/bpdl/diag"
 	"github.com/bpdl/bpdl/bpdl/report"
+	"github.com/bpdl/bpdl/bpdl/snn"
 )
 
 func TestValidate(t *testing.T) {
@@ -114,6 +116,34 @@ func TestPlanIDs(t *testing.T) {
 	}
 }
 
+// TestPlanEngine: the engine a learner computes with is part of its run's identity. A spiking net on the
+// graph engine is a run of its own (auto is the kernels on the go backend), and the spiking engine does
+// not change bp's run.
+func TestPlanEngine(t *testing.T) {
+	plan := func(impl snn.Impl) []Run {
+		runs, err := newTestStudy(t, func(c *Config) { c.Rules, c.SNNImpl = []string{"bp", "snn"}, impl }).Plan()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return runs
+	}
+	auto, kernels, graph := plan(""), plan(snn.ImplKernels), plan(snn.ImplGraph)
+	if auto[1].ID != kernels[1].ID || auto[1].Engine != "kernels" {
+		t.Errorf("snn on the kernels: IDs %s and %s, engine %q", auto[1].ID, kernels[1].ID, auto[1].Engine)
+	}
+	if graph[1].ID == auto[1].ID || graph[1].Engine != "graph" {
+		t.Errorf("snn on the graph engine: ID %s (kernels %s), engine %q", graph[1].ID, auto[1].ID, graph[1].Engine)
+	}
+	if graph[0].ID != auto[0].ID || (auto[0].Engine != "cpu" && auto[0].Engine != "graph") {
+		t.Errorf("bp: IDs %s and %s, engine %q", graph[0].ID, auto[0].ID, auto[0].Engine)
+	}
+	bad := Quick()
+	bad.SNNImpl = "gpu"
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "-snn-impl") {
+		t.Errorf("an unknown engine: %v", err)
+	}
+}
+
 // TestResults checks the round trip of a result file, NaN included, and that Results lists the missing
 // runs and refuses a result of another configuration.
 func TestResults(t *testing.T) {
@@ -184,6 +214,56 @@ func TestVersion(t *testing.T) {
 	} {
 		if got := versionOf(&tc.bi); got != tc.want {
 			t.Errorf("versionOf(%+v) = %q, want %q", tc.bi, got, tc.want)
+		}
+	}
+}
+
+func TestCommandLine(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-quick", "-out", "x", "-offline"}, "reproduce -quick -offline"},
+		{[]string{"--out=x", "-quick"}, "reproduce -quick"},
+		{[]string{"-out=x", "-report", "-rules", "bp"}, "reproduce -rules bp"},
+		{[]string{"-report=true", "--report", "-seed", "7"}, "reproduce -seed 7"},
+		{nil, "reproduce"},
+	} {
+		if got := CommandLine("reproduce", tc.args); got != tc.want {
+			t.Errorf("CommandLine(%q) = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}
+
+// TestFlags checks the flag binding: -quick's profile fills the fields whose flags were not given, lists
+// are split and trimmed, -clip -1 keeps each rule's setting, and a bad value names its flag.
+func TestFlags(t *testing.T) {
+	parse := func(args ...string) (Config, error) {
+		fs := flag.NewFlagSet("test", flag.ContinueOnError)
+		f := AddFlags(fs)
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		return f.Config()
+	}
+	c, err := parse("-quick", "-epochs", "5", "-rules", "bp, fa", "-benchmarks", "rsa92.macaque-IT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Dataset != "mnist" || c.Override.Epochs != 5 || c.TrainLimit != QuickTrainLimit || c.TestLimit != QuickTestLimit ||
+		len(c.Rules) != 2 || c.Rules[1] != "fa" || len(c.Benchmarks) != 1 || c.Override.ClipSet {
+		t.Errorf("-quick -epochs 5: %+v", c)
+	}
+	if c, _ = parse(); c.Dataset != "cifar10" || c.TrainLimit != 0 || len(c.Hidden) != 2 || c.Rules != nil {
+		t.Errorf("defaults: %+v", c)
+	}
+	if c, _ = parse("-clip", "0", "-hidden", "64, 32"); !c.Override.ClipSet || c.Override.Clip != 0 || len(c.Hidden) != 2 || c.Hidden[1] != 32 {
+		t.Errorf("-clip 0 -hidden 64,32: %+v", c)
+	}
+	for args, flagName := range map[string]string{"-hidden 12,x": "hidden", "-lr NaN": "lr", "-snn-impl gpu": "snn-impl"} {
+		var fe *FieldError
+		if _, err := parse(strings.Fields(args)...); !errors.As(err, &fe) || fe.Flag != flagName {
+			t.Errorf("%s: %v, want an error naming -%s", args, err, flagName)
 		}
 	}
 }

@@ -51,6 +51,14 @@ type Learner interface {
 	SetState([]*tensors.Tensor) error
 }
 
+// Engine names how a learner computes its steps when there is more than one way on a backend: the
+// results of two engines differ in their last bits (float sums in another order), so a run's identity
+// includes its engine. An MLP on the go backend takes the CPU fast path ("cpu") or the step graph
+// ("graph"); a spiking net runs its kernels ("kernels") or its graph engine ("graph").
+type Engine interface {
+	Engine() string
+}
+
 // Settings are the hyper-parameters of a training run: the optimiser (clipping included), batch size
 // and epochs. They are rules.Settings, the type a rule's published settings come in, under the name the
 // learners of this package use.
@@ -68,6 +76,10 @@ type Options struct {
 	// cpuStep makes an MLP take the CPU fast path on the go backend even where package dense has no
 	// vector kernels (its portable loops are slower than the step graph): for tests.
 	cpuStep bool
+
+	// SNNImpl chooses the spiking nets' engine; "" and snn.ImplAuto mean the kernels on the go backend
+	// and the graph engine on any other.
+	SNNImpl snn.Impl
 }
 
 // Overrides are changes to a learner's default settings; zero values keep the default.
@@ -116,8 +128,8 @@ func DefaultRegistry() Registry {
 			return NewMLP(b, rule, o)
 		}
 	}
-	r["snn"] = func(_ compute.Backend, o Options) (Learner, error) { return NewSNN("snn", snn.Study(), o) }
-	r["snn-tuned"] = func(_ compute.Backend, o Options) (Learner, error) { return NewSNN("snn-tuned", snn.Tuned(), o) }
+	r["snn"] = func(b compute.Backend, o Options) (Learner, error) { return NewSNN("snn", snn.Study(), b, o) }
+	r["snn-tuned"] = func(b compute.Backend, o Options) (Learner, error) { return NewSNN("snn-tuned", snn.Tuned(), b, o) }
 	return r
 }
 

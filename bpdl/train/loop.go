@@ -82,6 +82,15 @@ func (e *InterruptedError) Error() string {
 // Unwrap returns the context's error.
 func (e *InterruptedError) Unwrap() error { return e.Err }
 
+// Resume says where the run resumes: the epoch after the last one its checkpoint holds ("epoch 3", or
+// "epoch 1 (after 1 pretraining epoch(s))").
+func (e *InterruptedError) Resume() string {
+	if e.EpochsDone == 0 && e.PretrainDone > 0 {
+		return fmt.Sprintf("epoch 1 (after %d pretraining epoch(s))", e.PretrainDone)
+	}
+	return fmt.Sprintf("epoch %d", e.EpochsDone+1)
+}
+
 // interrupted wraps err in an InterruptedError when it is the context's.
 func interrupted(err error, st progressState) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

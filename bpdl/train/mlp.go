@@ -145,6 +145,14 @@ func NewMLP(backend compute.Backend, rule rules.Rule, opts Options) (*MLP, error
 // Name implements Learner.
 func (m *MLP) Name() string { return m.rule.Name() }
 
+// Engine implements Engine: "cpu" on the CPU fast path, "graph" where the step graph runs.
+func (m *MLP) Engine() string {
+	if m.fast != nil {
+		return "cpu"
+	}
+	return "graph"
+}
+
 // Settings implements Learner.
 func (m *MLP) Settings() Settings { return m.settings }
 

@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/bpdl/bpdl/bpdl/diag"
@@ -10,8 +11,8 @@ import (
 	"github.com/bpdl/bpdl/bpdl/snn"
 )
 
-// SNN is the spiking net of package snn as a Learner. It runs on its own CPU kernels, whatever GoMLX
-// backend the other learners use.
+// SNN is the spiking net of package snn as a Learner, on either of its engines: the event-driven CPU
+// kernels or the graph engine on the GoMLX backend the other learners use (opts.SNNImpl).
 type SNN struct {
 	name     string
 	net      *snn.Net
@@ -19,8 +20,10 @@ type SNN struct {
 }
 
 // NewSNN builds the spiking net cfg for opts.Spec (its input size, hidden widths and classes), with its
-// weights and spike trains drawn from opts.Seed and its training settings changed by opts.Override.
-func NewSNN(name string, cfg snn.Config, opts Options) (*SNN, error) {
+// weights and spike trains drawn from opts.Seed and its training settings changed by opts.Override, on
+// the engine opts.SNNImpl means for backend b (snn.Impl.Resolve: by default the kernels on the go
+// backend, the graph engine on b elsewhere).
+func NewSNN(name string, cfg snn.Config, b compute.Backend, opts Options) (*SNN, error) {
 	if err := opts.Spec.Validate(); err != nil {
 		return nil, err
 	}
@@ -34,7 +37,7 @@ func NewSNN(name string, cfg snn.Config, opts Options) (*SNN, error) {
 	}
 	cfg.Optimizer, cfg.Batch, cfg.Epochs = optim.ConfigOf(s.Optimizer), s.Batch, s.Epochs
 	cfg.Hidden = append([]int(nil), sizes[1:len(sizes)-1]...)
-	net, err := snn.New(cfg, sizes[0], sizes[len(sizes)-1], opts.Seed)
+	net, err := snn.NewOn(b, opts.SNNImpl, cfg, sizes[0], sizes[len(sizes)-1], opts.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -46,6 +49,9 @@ func (s *SNN) Net() *snn.Net { return s.net }
 
 // Name implements Learner.
 func (s *SNN) Name() string { return s.name }
+
+// Engine implements Engine: the spiking net's engine, "kernels" or "graph" (snn.Impl).
+func (s *SNN) Engine() string { return string(s.net.Impl()) }
 
 // Settings implements Learner.
 func (s *SNN) Settings() Settings { return s.settings }
@@ -146,7 +152,7 @@ func (s *SNN) Layers(x *tensors.Tensor, postReLU bool) ([]Layer, error) {
 }
 
 // State implements Learner (see snn.Net.State).
-func (s *SNN) State() ([]*tensors.Tensor, error) { return s.net.State(), nil }
+func (s *SNN) State() ([]*tensors.Tensor, error) { return s.net.State() }
 
 // SetState implements Learner.
 func (s *SNN) SetState(ts []*tensors.Tensor) error {

@@ -1,8 +1,19 @@
-// Package nb is what the GoNB notebooks in this folder share: it finds the bpdl checkout a notebook runs
-// in, shows a declaration of the bpdl source by file and line (so a notebook points at the code that runs
-// rather than repeating it), and turns training results into echarts charts that work offline (see
-// charts.go). It trains nothing and implements no learning rule; the notebooks call packages train, rules,
-// data and backend for that.
+// Package nb is what the GoNB notebooks in this folder share, so that each notebook starts with one short
+// setup cell and its other cells show the study rather than plumbing:
+//
+//   - train.go reads MNIST and trains a learner of train.DefaultRegistry the way the study does, and
+//     reports the run (Train, Run.Report);
+//   - check.go and matrix.go let a notebook compute a learning rule's update by hand and set it beside
+//     bpdl's: a net with the weights and rule tensors the rule draws, a real mini-batch, float64 matrix
+//     helpers over gonum for the equations, and the rule's own graph for the library's answer (NewCheck,
+//     Check.Library);
+//   - brain.go finds the brain data and formats the brain scores of notebook 06;
+//   - charts.go turns results into echarts charts that work offline, and runs into summaries;
+//   - this file finds the bpdl checkout a notebook runs in, and shows a declaration of its source by file
+//     and line.
+//
+// It implements no learning rule, metric or benchmark: the notebooks call packages rules, train, study and
+// brainscore for those.
 package nb
 
 import (

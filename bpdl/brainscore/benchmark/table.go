@@ -30,6 +30,15 @@ func Failures(res []*Result) []string {
 	return ids
 }
 
+// FailureError is an error naming the benchmarks of the results that failed ("... failed: see above":
+// their messages are in the log), nil when none did.
+func FailureError(res []*Result) error {
+	if failed := Failures(res); len(failed) > 0 {
+		return fmt.Errorf("%s failed: see above", strings.Join(failed, ", "))
+	}
+	return nil
+}
+
 // WriteStatuses writes each result's benchmark and status on a line, and its notes indented below.
 func WriteStatuses(w io.Writer, res []*Result) error {
 	var b strings.Builder
@@ -58,6 +67,18 @@ func WriteScores(w io.Writer, res []*Result) error {
 	}
 	cw := csv.NewWriter(w)
 	return cw.WriteAll(rows)
+}
+
+// InputOf is the model input the stimuli are prepared for: input (CxHxW, see ParseInput) when given, else
+// the shape the stimuli in dir were exported for (its manifest), else the study's CIFAR-10 input, 3x32x32.
+func InputOf(input, dir string) (channels, height, width int, err error) {
+	if input == "" {
+		if m, err := ReadManifest(dir); dir != "" && err == nil {
+			return m.Channels, m.Height, m.Width, nil
+		}
+		input = "3x32x32"
+	}
+	return ParseInput(input)
 }
 
 // ParseInput parses a model input shape CxHxW ("3x32x32", "1x28x28"): 1 (gray) or 3 (RGB) channels,
