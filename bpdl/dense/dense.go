@@ -299,6 +299,27 @@ func ReLUMask(dst, s, a []float32) {
 	}
 }
 
+// StepMask sets dst[i] = s[i] * H(a[i]) for i < len(dst), H(a) = 1 where a >= 0, else 0: the product
+// by the derivative of a ReLU with the convention f'(0) = 1 (DTP's Jacobian, rules.DTP), taken as the
+// graph takes it.
+func StepMask(dst, s, a []float32) {
+	s, a = s[:len(dst)], a[:len(dst)]
+	done := stepMaskVec(dst, s, a)
+	for i := done; i < len(dst); i++ {
+		m := float32(0)
+		if a[i] >= 0 {
+			m = 1
+		}
+		dst[i] = m * s[i]
+	}
+}
+
+// Transpose sets dst [cols, rows] to src [rows, cols] transposed, in blocks that stay in the L1 cache.
+func Transpose(dst, src []float32, rows, cols int) {
+	check("Transpose", dst, rows*cols, src, rows*cols, nil, 0)
+	transpose(dst, rows, src, cols, rows, cols, nil)
+}
+
 // matMulGo is MatMul in portable Go: each output a sum over q in increasing order.
 func matMulGo(out, a, b []float32, m, n, k, workers int) {
 	parallel(m, workers, func(lo, hi int) {

@@ -278,7 +278,7 @@ func TestGram(t *testing.T) {
 	}
 }
 
-// TestReLU checks ReLU and ReLUMask against Go's max and the product by the derivative, bit for bit,
+// TestReLU checks ReLU, ReLUMask and StepMask against Go's max and the product by the derivative, bit for bit,
 // signed zeros, infinities and NaN included, over lengths that leave a partial vector.
 func TestReLU(t *testing.T) {
 	rng := rand.New(rand.NewPCG(10, 10))
@@ -291,18 +291,24 @@ func TestReLU(t *testing.T) {
 				s[(i+1)%n] = special[(i/3+2)%len(special)]
 			}
 		}
-		got, mask := make([]float32, n), make([]float32, n)
+		got, mask, step := make([]float32, n), make([]float32, n), make([]float32, n)
 		ReLU(got, src)
 		ReLUMask(mask, s, src)
+		StepMask(step, s, src)
 		for i := range src {
 			want := max(src[i], 0)
-			d := float32(0)
+			d, h := float32(0), float32(0)
 			if src[i] > 0 {
 				d = 1
 			}
-			wantMask := s[i] * d
-			if math.Float32bits(got[i]) != math.Float32bits(want) || math.Float32bits(mask[i]) != math.Float32bits(wantMask) {
-				t.Fatalf("n=%d, value %d (%g, %g): ReLU %g, want %g; ReLUMask %g, want %g", n, i, src[i], s[i], got[i], want, mask[i], wantMask)
+			if src[i] >= 0 {
+				h = 1
+			}
+			wantMask, wantStep := s[i]*d, h*s[i]
+			if math.Float32bits(got[i]) != math.Float32bits(want) || math.Float32bits(mask[i]) != math.Float32bits(wantMask) ||
+				math.Float32bits(step[i]) != math.Float32bits(wantStep) {
+				t.Fatalf("n=%d, value %d (%g, %g): ReLU %g, want %g; ReLUMask %g, want %g; StepMask %g, want %g",
+					n, i, src[i], s[i], got[i], want, mask[i], wantMask, step[i], wantStep)
 			}
 		}
 	}

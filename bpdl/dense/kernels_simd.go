@@ -496,3 +496,19 @@ func reluMaskVec(dst, s, a []float32) int {
 	}
 	return n
 }
+
+// stepMaskVec is StepMask on the first multiple of 16 values; it returns how many it did.
+func stepMaskVec(dst, s, a []float32) int {
+	n := len(dst) &^ 15
+	if !hasAVX512 || n == 0 {
+		return 0
+	}
+	pd, ps, pa := unsafe.Pointer(&dst[0]), unsafe.Pointer(&s[0]), unsafe.Pointer(&a[0])
+	var zero archsimd.Float32x16
+	one := archsimd.BroadcastFloat32x16(1)
+	for o := uintptr(0); o < uintptr(n)*4; o += 64 {
+		m := one.Masked(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(pa, o))).GreaterEqual(zero))
+		m.Mul(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(ps, o)))).Store((*[16]float32)(unsafe.Add(pd, o)))
+	}
+	return n
+}

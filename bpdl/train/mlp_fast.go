@@ -114,6 +114,11 @@ func newCPUStep(m *MLP, force bool) (*cpuStep, error) {
 	if err := c.adopt(m.state); err != nil {
 		return nil, err
 	}
+	if c.host != nil && c.host.dtp != nil {
+		if err := c.ownLayout(); err != nil {
+			return nil, err
+		}
+	}
 	var err error
 	c.tail, err = NewExec(m.backend, c.tailGraph)
 	if err != nil {
@@ -367,17 +372,27 @@ func (c *cpuStep) run(x, y *tensors.Tensor) (loss float64, ok bool, err error) {
 	// The tail: on the host when the rule has a host tail, else the tail graph.
 	var deltas, inputs [][]float32
 	var res tailOut[*tensors.Tensor]
+	var ownD, ownH [][]float32
 	if c.host != nil {
 		var yv []int32
 		tensors.MustConstFlatData(y, func(flat []int32) { yv = flat })
-		w, b, aux := make([][]float32, layers), make([][]float32, layers), make([][]float32, len(m.state.Aux))
+		w, b := make([][]float32, layers), make([][]float32, layers)
 		for l := range w {
 			w[l], b[l] = c.w[l].P, c.b[l].P
 		}
-		for i, t := range m.state.Aux {
-			aux[i] = view(t)
+		if c.host.dtp != nil {
+			st, err := c.runDTP(batch, xv, buf.pre0View, yv, w, b, workers)
+			if err != nil {
+				return 0, false, err
+			}
+			deltas, inputs, loss, ownD, ownH = st.deltas, st.inputs, st.loss, st.ownD, st.ownH
+		} else {
+			aux := make([][]float32, len(m.state.Aux))
+			for i, t := range m.state.Aux {
+				aux[i] = view(t)
+			}
+			deltas, inputs, loss = c.host.run(m.spec, batch, xv, buf.pre0View, yv, w, b, aux, workers)
 		}
-		deltas, inputs, loss = c.host.run(m.spec, batch, xv, buf.pre0View, yv, w, b, aux, workers)
 	} else {
 		a := tailArgs[*tensors.Tensor]{Pre0: buf.pre0, Y: y, X: x, Layers: m.state.Layers[1:], Aux: m.state.Aux}
 		outs, err := c.tail.Exec(argsOf(a)...)
@@ -419,10 +434,13 @@ func (c *cpuStep) run(x, y *tensors.Tensor) (loss float64, ok bool, err error) {
 	c.pending, c.pendD, c.pendM, c.pendSpan = true, deltas[0], batch, span
 	c.pendX = append(c.pendX[:0], xv[:batch*sizes[0]]...)
 	if c.host != nil {
-		return loss, true, nil
+		return loss, true, c.ownUpdate(ownD, ownH, batch, workers)
 	}
 	c.pendT = res.Deltas[0]
-	if err := c.ownUpdate(res, batch, workers); err != nil {
+	for k := range res.OwnD {
+		ownD, ownH = append(ownD, view(res.OwnD[k])), append(ownH, view(res.OwnH[k]))
+	}
+	if err := c.ownUpdate(ownD, ownH, batch, workers); err != nil {
 		return 0, false, err
 	}
 	loss = scalar(res.Loss)
@@ -439,8 +457,9 @@ func (c *cpuStep) run(x, y *tensors.Tensor) (loss float64, ok bool, err error) {
 	return loss, true, nil
 }
 
-// ownUpdate takes the rule's own training step, if it has one, from the tail graph's factors.
-func (c *cpuStep) ownUpdate(res tailOut[*tensors.Tensor], batch, workers int) error {
+// ownUpdate takes the rule's own training step, if it has one, from the factors of its gradients (per
+// trained layer, d [batch, out] and h [batch, in]).
+func (c *cpuStep) ownUpdate(ownD, ownH [][]float32, batch, workers int) error {
 	o := c.own
 	if o == nil {
 		return nil
@@ -454,11 +473,10 @@ func (c *cpuStep) ownUpdate(res tailOut[*tensors.Tensor], batch, workers int) er
 	if max := o.opt.ClipNorm(); max > 0 {
 		var dd, hh [][]float32
 		for k := range o.layers {
-			d, h := view(res.OwnD[k]), view(res.OwnH[k])
-			out, in := res.OwnD[k].Shape().Dimensions[1], res.OwnH[k].Shape().Dimensions[1]
+			d, h := ownD[k], ownH[k]
 			g1, g2 := make([]float32, batch*batch), make([]float32, batch*batch)
-			c.ws.Gram(g1, d, batch, out, workers)
-			c.ws.Gram(g2, h, batch, in, workers)
+			c.ws.Gram(g1, d, batch, len(d)/batch, workers)
+			c.ws.Gram(g2, h, batch, len(h)/batch, workers)
 			dd, hh = append(dd, g1), append(hh, g2)
 		}
 		coef = optim.HostClipCoefficient(optim.HostFactoredNorm(dd, hh), max)
@@ -470,8 +488,56 @@ func (c *cpuStep) ownUpdate(res tailOut[*tensors.Tensor], batch, workers int) er
 	}
 	hs := optim.HostStepOf(o.opt, step, coef)
 	for k := range o.layers {
-		out, in := res.OwnD[k].Shape().Dimensions[1], res.OwnH[k].Shape().Dimensions[1]
-		c.ws.Update(o.w[k], o.b[k], view(res.OwnD[k]), view(res.OwnH[k]), batch, out, in, hs, workers)
+		out, in := len(ownD[k])/batch, len(ownH[k])/batch
+		c.ws.Update(o.w[k], o.b[k], ownD[k], ownH[k], batch, out, in, hs, workers)
+	}
+	return nil
+}
+
+// runDTP runs DTP's host tail (dtpTail) on the feedback mappings (the rule's own trained tensors) and the
+// random-number state among the rule's tensors, which it replaces by the state after the noise.
+func (c *cpuStep) runDTP(batch int, x, pre0 []float32, y []int32, w, b [][]float32, workers int) (dtpStep, error) {
+	m, o := c.m, c.own
+	if o.w == nil {
+		if err := c.shareOwn(); err != nil {
+			return dtpStep{}, err
+		}
+	}
+	var q, qb [][]float32
+	for k := range o.layers {
+		q, qb = append(q, o.w[k].P), append(qb, o.b[k].P)
+	}
+	ri := o.graphAux[0] // DTP's only tensor besides the trained ones: the random-number state
+	state := tensors.MustCopyFlatData[uint64](m.state.Aux[ri])
+	st := c.host.dtp.run(m.spec, batch, x, pre0, y, w, b, q, qb, [2]uint64{state[0], state[1]}, workers)
+	state[0], state[1] = st.rng[0], st.rng[1]
+	_ = m.state.Aux[ri].FinalizeAll()
+	m.state.Aux[ri] = tensors.FromFlatDataAndDimensions(state, len(state))
+	return st, nil
+}
+
+// ownLayout records where the rule's own trained tensors are among its tensors (c.own), which the tail
+// graph learns when it is built: a host tail that never runs the graph builds it once, without running it.
+func (c *cpuStep) ownLayout() error {
+	m := c.m
+	g := NewGraph(m.backend, m.rule.Name()+"-layout")
+	defer g.Finalize()
+	batch := 1
+	a := tailArgs[shapes.Shape]{Pre0: shapesOf(batch, m.spec.Sizes[1]), Y: shapes.Make(dtypes.Int32, batch),
+		X: shapesOf(batch, m.spec.Sizes[0])}
+	for _, ly := range m.state.Layers[1:] {
+		a.Layers = append(a.Layers, layer[shapes.Shape]{W: ly.W.Shape(), B: ly.B.Shape()})
+	}
+	for _, t := range m.state.Aux {
+		a.Aux = append(a.Aux, t.Shape())
+	}
+	var in []*Node
+	for i, s := range pack.Flatten[shapes.Shape](a) {
+		in = append(in, Parameter(g, fmt.Sprintf("p%d", i), s))
+	}
+	c.tailGraph(in)
+	if c.own == nil || len(c.own.graphAux) != 1 || m.state.Aux[c.own.graphAux[0]].DType() != dtypes.Uint64 {
+		return fmt.Errorf("%s: the host tail expects the rule's own step and one random-number state", m.rule.Name())
 	}
 	return nil
 }

@@ -8,14 +8,15 @@ import (
 	"github.com/bpdl/bpdl/bpdl/rules"
 )
 
-// hostTail is step 2 of cpuStep on the host, for the rules whose math is a backward pass of deltas (BP,
-// FA and DFA): the rest of the forward pass, the loss and the deltas, computed with package dense's
+// hostTail is step 2 of cpuStep on the host: DTP's (dtpTail), or that of a rule whose math is a backward
+// pass of deltas (BP, FA and DFA): the rest of the forward pass, the loss and the deltas, computed with package dense's
 // kernels as the rule's Updates graph computes them (rules.BP, rules.FA, rules.DFA, rules.Deltas and
 // nn.CrossEntropy are the definition; TestCPUStepEqualsGraph checks that both agree). On the go backend
 // the tail graph pays a pass over memory and an allocation for every operation, and its products run at
 // about half the speed of dense's tiles; at batch 128 it took about as long as everything else of the
 // step but the first layer's two products (docs/speed.md).
 type hostTail struct {
+	dtp     *dtpTail // DTP's tail (its own file), or nil for the rules below
 	send    hostSend
 	clamp   float32 // FA's clamp of the sent signal (0: none)
 	dfaNorm float32 // DFA's normalisation of the projected error (1/sqrt(N), or 1)
@@ -49,6 +50,8 @@ func newHostTail(r rules.Rule, spec nn.Spec) *hostTail {
 		if r.Clamp <= 0 {
 			h.clamp = 0
 		}
+	case rules.DTP:
+		h.dtp = newDTPTail(r)
 	case rules.DFA:
 		h.send = sendDirect
 		if r.Normalize {
@@ -160,7 +163,7 @@ func (h *hostTail) run(spec nn.Spec, batch int, x, pre0 []float32, y []int32, w,
 // label outside [0, classes) has no one-hot entry, as in the graph.
 func crossEntropy(dz, z []float32, y []int32, batch, classes int) float64 {
 	var total float32
-	inv := float32(batch)
+	inv := float32(1 / float64(batch)) // DivScalar multiplies by the reciprocal
 	logp := make([]float32, classes)
 	for r := 0; r < batch; r++ {
 		zr := z[r*classes : (r+1)*classes]
@@ -181,8 +184,8 @@ func crossEntropy(dz, z []float32, y []int32, batch, classes int) float64 {
 				oh = 1
 				total += logp[j]
 			}
-			dz[r*classes+j] = (float32(math.Exp(float64(logp[j]))) - oh) / inv
+			dz[r*classes+j] = (float32(math.Exp(float64(logp[j]))) - oh) * inv
 		}
 	}
-	return float64(-total / inv)
+	return float64(-total * inv)
 }

@@ -7,6 +7,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // GoMLX graph code reads best with the dot import.
+	"github.com/gomlx/gomlx/core/tensors"
+
 	"github.com/bpdl/bpdl/bpdl/nn"
 	"github.com/bpdl/bpdl/bpdl/rules"
 )
@@ -117,7 +122,7 @@ func TestCPUStepEqualsGraph(t *testing.T) {
 }
 
 // hostTailRules are the rules (by their names in the tests) whose math the fast path takes on the host.
-var hostTailRules = map[string]bool{"bp": true, "fa": true, "dfa": true, "fa-clamp": true, "dfa-raw": true}
+var hostTailRules = map[string]bool{"bp": true, "fa": true, "dfa": true, "fa-clamp": true, "dfa-raw": true, "dtp": true, "dtp-tuned": true}
 
 // testRules are rule variants the fast path's tests use besides the registry's: FA with a clamp that
 // binds, DFA without its normalisation.
@@ -252,6 +257,78 @@ func TestCPUStepAfterPretraining(t *testing.T) {
 			if d := math.Abs(float64(fast[i][j] - graph[i][j])); !(d <= 1e-3*scale) {
 				t.Fatalf("state tensor %d[%d] = %g on the fast path, %g in the graph", i, j, fast[i][j], graph[i][j])
 			}
+		}
+	}
+}
+
+// TestHostNormal checks that hostNormal draws GoMLX's RandomNormal on the go backend bit for bit (DTP's
+// reconstruction noise on the host must be the graph's), and leaves the random-number state where the
+// graph leaves it: two draws in turn, of an even and an odd number of values, from a seeded state.
+func TestHostNormal(t *testing.T) {
+	be := testBackend(t)
+	sizes := []int{4 * 1536, 3 * 85}
+	exec, err := NewExec(be, func(in []*Node) []*Node {
+		rng := in[0]
+		var out []*Node
+		for _, n := range sizes {
+			var v *Node
+			rng, v = RandomNormal(rng, shapes.Make(dtypes.Float32, n))
+			out = append(out, v)
+		}
+		return append(out, rng)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := []uint64{0x9e3779b97f4a7c15, 0x243f6a8885a308d3, 7}
+	outs, err := exec.Exec(tensors.FromFlatDataAndDimensions(append([]uint64{}, seed...), 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := [2]uint64{seed[0], seed[1]}
+	for i, n := range sizes {
+		got, u := make([]float32, n), make([]float32, n)
+		hostNormal(got, u, &rng, 3)
+		want := tensors.MustCopyFlatData[float32](outs[i])
+		for j := range want {
+			if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+				t.Fatalf("draw %d, value %d: %g on the host, %g in the graph", i, j, got[j], want[j])
+			}
+		}
+	}
+	state := tensors.MustCopyFlatData[uint64](outs[len(sizes)])
+	if state[0] != rng[0] || state[1] != rng[1] {
+		t.Fatalf("state after the draws: %x on the host, %x in the graph", rng, state[:2])
+	}
+}
+
+// TestBoxMuller checks boxMuller's vector loop (boxMullerVec) against the portable one, bit for bit, on a
+// million draws of the uniforms hostUniform gives and on edge values: zero, the smallest float32, values
+// next to sqrt(2)/2 and 1 (log's reduction), and the octant boundaries of cos(2π u2).
+func TestBoxMuller(t *testing.T) {
+	n := 1 << 20
+	u1, u2 := make([]float32, n), make([]float32, n)
+	rng := hostUniform(u1, [2]uint64{3, 4})
+	hostUniform(u2, rng)
+	edges := []float32{0, math.SmallestNonzeroFloat32, 1.0 / (1 << 32), 0.5, math.Nextafter32(1, 0), 0.25, 0.125, 0.375, 0.625, 0.875, 0.75}
+	for _, v := range []float32{float32(math.Sqrt2 / 2), 0.5, 1} {
+		edges = append(edges, math.Nextafter32(v, 0), v, math.Nextafter32(v, 2))
+	}
+	for i, e := range edges {
+		for j := range edges {
+			u1[16*i+j], u2[16*j+i] = min(e, math.Nextafter32(1, 0)), min(edges[j], math.Nextafter32(1, 0))
+		}
+	}
+	got := make([]float32, n)
+	if done := boxMullerVec(got, u1, u2); done == 0 {
+		t.Skip("no vector loop on this machine or build")
+	}
+	const twoPi = float32(2 * math.Pi)
+	for i := range got {
+		a := max(u1[i], math.SmallestNonzeroFloat32)
+		want := float32(math.Sqrt(float64(float32(math.Log(float64(a)))*-2))) * float32(math.Cos(float64(u2[i]*twoPi)))
+		if math.Float32bits(got[i]) != math.Float32bits(want) {
+			t.Fatalf("u1 %g, u2 %g: %g from the vector loop, %g from math.Log and math.Cos", u1[i], u2[i], got[i], want)
 		}
 	}
 }
