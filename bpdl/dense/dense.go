@@ -131,14 +131,18 @@ func (ws *Workspace) update(w, b Param, d, h []float32, m, n, k int, step optim.
 	}
 	if b.P != nil {
 		checkParam("bias", b, n)
+		// The batch sum of d, each column summed in row order; columns split between workers.
 		g := grow(&ws.gb, n)
-		clear(g)
-		for r := 0; r < m; r++ {
-			row := d[r*n : (r+1)*n]
-			for o := range g {
-				g[o] += row[o]
+		parallel((n+63)/64, workers, func(lo, hi int) {
+			o0, o1 := 64*lo, min(64*hi, n)
+			gs := g[o0:o1]
+			clear(gs)
+			for r := 0; r < m; r++ {
+				for o, v := range d[r*n+o0 : r*n+o1] {
+					gs[o] += v
+				}
 			}
-		}
+		})
 		span(b.P[:n], g, sub(b.S0, 0, n), sub(b.S1, 0, n))
 	}
 	if w.P == nil || n == 0 || k == 0 {
@@ -146,16 +150,19 @@ func (ws *Workspace) update(w, b Param, d, h []float32, m, n, k int, step optim.
 	}
 	// d transposed, [n, m]: each weight row's coefficients in a row.
 	dt := grow(&ws.dt, n*m)
-	for r := 0; r < m; r++ {
-		for o := 0; o < n; o++ {
-			dt[o*m+r] = d[r*n+o]
+	parallel((n+63)/64, workers, func(lo, hi int) {
+		o0, o1 := 64*lo, min(64*hi, n)
+		for r := 0; r < m; r++ {
+			for o, v := range d[r*n+o0 : r*n+o1] {
+				dt[(o0+o)*m+r] = v
+			}
 		}
-	}
+	})
 	var fwd forward
 	if nx != nil {
 		if nx.m == 0 {
 			nx = nil
-		} else if fwd = ws.newForward(nx.out, nx.x, w.P, b.P, nx.m, n, k); fwd == nil {
+		} else if fwd = ws.newForward(nx.out, nx.x, w.P, b.P, nx.m, n, k, workers); fwd == nil {
 			// No fused product on this machine: the product after the update.
 			defer ws.linear(nx.out, nx.x, w.P, b.P, nx.m, n, k, workers)
 			nx = nil
@@ -166,7 +173,7 @@ func (ws *Workspace) update(w, b Param, d, h []float32, m, n, k int, step optim.
 	for len(ws.g) < workers {
 		ws.g = append(ws.g, make([]float32, blockRows*updateChunk))
 	}
-	hp := ws.packInputs(h, m, k)
+	hp := ws.packInputs(h, m, k, workers)
 	rows4 := step.Rows4
 	if m != 4 {
 		rows4 = nil
@@ -312,12 +319,6 @@ func StepMask(dst, s, a []float32) {
 		}
 		dst[i] = m * s[i]
 	}
-}
-
-// Transpose sets dst [cols, rows] to src [rows, cols] transposed, in blocks that stay in the L1 cache.
-func Transpose(dst, src []float32, rows, cols int) {
-	check("Transpose", dst, rows*cols, src, rows*cols, nil, 0)
-	transpose(dst, rows, src, cols, rows, cols, nil)
 }
 
 // matMulGo is MatMul in portable Go: each output a sum over q in increasing order.

@@ -16,10 +16,10 @@ func gradBlock(g []float32, ldg int, a []float32, m, rows int, h []float32, k, i
 }
 
 // newForward returns nil: without the vector kernels UpdateLinear runs Linear after the update.
-func (ws *Workspace) newForward(out, x, w, b []float32, m, n, k int) forward { return nil }
+func (ws *Workspace) newForward(out, x, w, b []float32, m, n, k, workers int) forward { return nil }
 
 // packInputs returns nil: the portable gradBlock reads h as it is.
-func (ws *Workspace) packInputs(h []float32, m, k int) []float32 { return nil }
+func (ws *Workspace) packInputs(h []float32, m, k, workers int) []float32 { return nil }
 
 func gradBlockPacked(g []float32, ldg int, a []float32, m, rows int, hp []float32, i0, cols int) {
 	panic("dense: no packed inputs without the vector kernels")

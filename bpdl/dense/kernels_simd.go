@@ -38,7 +38,7 @@ func (ws *Workspace) linear(out, x, w, b []float32, m, n, k, workers int) {
 // multiple of 32 columns, with tiles of eight weight rows by 32 batch rows; every output is one chain of
 // fused multiply-adds over q in increasing order.
 func (ws *Workspace) linearTiled(out, x, w, b []float32, m, n, k, workers int) {
-	f := ws.newTiled(out, x, w, b, m, n, k)
+	f := ws.newTiled(out, x, w, b, m, n, k, workers)
 	parallel((n+blockRows-1)/blockRows, workers, func(lo, hi int) { f.rows(blockRows*lo, min(blockRows*hi, n), 0, k) })
 	f.finish()
 }
@@ -48,31 +48,35 @@ func (ws *Workspace) linearTiled(out, x, w, b []float32, m, n, k, workers int) {
 type tiled struct {
 	out, w, b, xt, outT []float32
 	m, mp, n, k         int
+	workers             int
 	upper               bool // only the tiles on and above the diagonal (Gram)
 }
 
-func (ws *Workspace) newTiled(out, x, w, b []float32, m, n, k int) *tiled {
+// newTiled prepares the tiled product, transposing x with up to workers goroutines.
+func (ws *Workspace) newTiled(out, x, w, b []float32, m, n, k, workers int) *tiled {
 	mp := (m + 31) &^ 31
 	// x transposed in tiles of 32 batch rows: tile j holds, for every input q, the 32 values
 	// x[32j .. 32j+31, q] in a row (zeros past m), so that a product tile reads it sequentially.
 	xt := grow(&ws.xt, k*mp)
-	for j := 0; j < mp/32; j++ {
-		tile := xt[j*k*32 : (j+1)*k*32]
-		for c := 0; c < 32; c++ {
-			r := 32*j + c
-			if r >= m {
-				for q := 0; q < k; q++ {
-					tile[q*32+c] = 0
+	parallel((k+255)/256, workers, func(lo, hi int) {
+		q0, q1 := 256*lo, min(256*hi, k)
+		for j := 0; j < mp/32; j++ {
+			tile := xt[j*k*32 : (j+1)*k*32]
+			for c := 0; c < 32; c++ {
+				r := 32*j + c
+				if r >= m {
+					for q := q0; q < q1; q++ {
+						tile[q*32+c] = 0
+					}
+					continue
 				}
-				continue
-			}
-			xr := x[r*k : (r+1)*k]
-			for q, v := range xr {
-				tile[q*32+c] = v
+				for q, v := range x[r*k+q0 : r*k+q1] {
+					tile[(q0+q)*32+c] = v
+				}
 			}
 		}
-	}
-	return &tiled{out: out, w: w, b: b, xt: xt, outT: grow(&ws.outT, n*mp), m: m, mp: mp, n: n, k: k}
+	})
+	return &tiled{out: out, w: w, b: b, xt: xt, outT: grow(&ws.outT, n*mp), m: m, mp: mp, n: n, k: k, workers: workers}
 }
 
 func (f *tiled) panels() bool { return true }
@@ -109,7 +113,14 @@ func (f *tiled) rows(o0, o1, q0, q1 int) {
 
 // finish writes out[r, o] = outT[o, r] + b[o].
 func (f *tiled) finish() {
-	transpose(f.out, f.n, f.outT, f.mp, f.n, f.m, f.b)
+	parallel((f.n+15)/16, f.workers, func(lo, hi int) {
+		o0, o1 := 16*lo, min(16*hi, f.n)
+		var b []float32
+		if f.b != nil {
+			b = f.b[o0:o1]
+		}
+		transpose(f.out[o0:], f.n, f.outT[o0*f.mp:], f.mp, o1-o0, f.m, b)
+	})
 }
 
 func (ws *Workspace) gram(out, x []float32, m, k, workers int) {
@@ -117,7 +128,7 @@ func (ws *Workspace) gram(out, x []float32, m, k, workers int) {
 		ws.linear(out, x, x, nil, m, m, k, workers)
 		return
 	}
-	f := ws.newTiled(out, x, x, nil, m, m, k)
+	f := ws.newTiled(out, x, x, nil, m, m, k, workers)
 	f.upper = true
 	// Blocks dealt round-robin: the lower rows have fewer tiles.
 	blocks := (m + blockRows - 1) / blockRows
@@ -139,12 +150,12 @@ func (ws *Workspace) gram(out, x []float32, m, k, workers int) {
 
 // newForward returns the product UpdateLinear computes rows at a time: the tiles from tiledRows batch
 // rows, else dot products (whose rows take the whole input at once).
-func (ws *Workspace) newForward(out, x, w, b []float32, m, n, k int) forward {
+func (ws *Workspace) newForward(out, x, w, b []float32, m, n, k, workers int) forward {
 	switch {
 	case !hasAVX512:
 		return nil
 	case m >= tiledRows:
-		return ws.newTiled(out, x, w, b, m, n, k)
+		return ws.newTiled(out, x, w, b, m, n, k, workers)
 	}
 	return ws.newDot(out, x, w, b, m, n, k)
 }
@@ -329,13 +340,19 @@ func tileRowsFor(rows int) int {
 // AVX-512, or a batch of four, whose rows grad4 reads directly). The packed layout is h's columns in
 // tiles of 32, each tile's m rows of 32 values in a row (the last tile padded with zeros): the tiles
 // read it sequentially instead of one row of h every 4k bytes, which is faster (docs/speed.md).
-func (ws *Workspace) packInputs(h []float32, m, k int) []float32 {
+func (ws *Workspace) packInputs(h []float32, m, k, workers int) []float32 {
 	if !hasAVX512 || m == 4 {
 		return nil
 	}
 	tiles := (k + 31) / 32
 	hp := grow(&ws.hp, tiles*m*32)
-	for t := 0; t < tiles; t++ {
+	parallel(tiles, workers, func(lo, hi int) { packTiles(hp, h, m, k, lo, hi) })
+	return hp
+}
+
+// packTiles packs tiles [t0, t1) of h for packInputs.
+func packTiles(hp, h []float32, m, k, t0, t1 int) {
+	for t := t0; t < t1; t++ {
 		c0, w := 32*t, min(32, k-32*t)
 		for q := 0; q < m; q++ {
 			dst := hp[(t*m+q)*32 : (t*m+q)*32+32]
@@ -343,7 +360,6 @@ func (ws *Workspace) packInputs(h []float32, m, k int) []float32 {
 			clear(dst[w:])
 		}
 	}
-	return hp
 }
 
 // gradBlockPacked is gradBlock on inputs packed by packInputs (i0 a multiple of 32, and g with room for

@@ -52,7 +52,7 @@ func TestGradBlockPackedEqualsGradBlock(t *testing.T) {
 		k := 1100
 		a, h := random(rng, 4*m), random(rng, m*k)
 		var ws Workspace
-		hp := ws.packInputs(h, m, k)
+		hp := ws.packInputs(h, m, k, 2)
 		for _, rows := range []int{4, 3} {
 			for _, i0 := range []int{0, 512, 1024} {
 				cols := min(512, k-i0)

@@ -1,8 +1,8 @@
 package train
 
 import (
-	"encoding/binary"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 
 	"github.com/bpdl/bpdl/bpdl/dense"
@@ -29,7 +29,6 @@ type dtpBuffers struct {
 	gt, gh, u         []float32   // g(t), g(h) and a uniform draw, [batch, widest]
 	hc, z             []float32   // the noisy input and the mapping's pre-activation, [batch, widest]
 	a                 []float32   // the layer's pre-activation on the noisy input, [batch, widest]
-	qt                [][]float32 // per mapping: Q^T [n_l, n_{l-1}]
 	dz                []float32   // the output's gradient, [batch, classes]
 }
 
@@ -52,7 +51,6 @@ func (d *dtpTail) buffersFor(spec nn.Spec, batch int) *dtpBuffers {
 		if l > 0 {
 			b.ownD = append(b.ownD, make([]float32, batch*spec.Sizes[l]))
 			b.ownH = append(b.ownH, make([]float32, batch*n))
-			b.qt = append(b.qt, make([]float32, n*spec.Sizes[l]))
 		}
 	}
 	b.gt, b.gh, b.u = make([]float32, batch*widest), make([]float32, batch*widest), make([]float32, batch*widest)
@@ -112,26 +110,29 @@ func (d *dtpTail) run(spec nn.Spec, batch int, x, pre0 []float32, y []int32, w, 
 	}
 	for l := layers - 1; l > 0; l-- {
 		in, out := sizes[l], sizes[l+1]
-		qt := bf.qt[l-1]
-		dense.Transpose(qt, q[l-1], in, out)
 		gt, gh := bf.gt[:batch*in], bf.gh[:batch*in]
-		d.feedback(gt, rows(bf.t[l], l+1), qt, qb[l-1], batch, in, out, workers)
-		d.feedback(gh, h(l), qt, qb[l-1], batch, in, out, workers)
+		d.feedback(gt, rows(bf.t[l], l+1), q[l-1], qb[l-1], batch, in, out, workers)
+		d.feedback(gh, h(l), q[l-1], qb[l-1], batch, in, out, workers)
 		tp, hp := rows(bf.t[l-1], l), h(l-1)
-		for i := range tp {
-			tp[i] = (gt[i] - gh[i]) + hp[i]
-		}
+		parallelChunks(len(tp), workers, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				tp[i] = (gt[i] - gh[i]) + hp[i]
+			}
+		})
 	}
 	// The deltas e_l / B = 2/B (h_l - t_l), times f_l'(a_l) (1 where a_l >= 0) for ReLU layers.
 	c := float32(2 / float64(batch))
 	for l := 0; l < layers; l++ {
-		e, hl, tl := rows(bf.deltas[l], l+1), h(l), rows(bf.t[l], l+1)
-		for i := range e {
-			e[i] = (hl[i] - tl[i]) * c
-		}
-		if l < layers-1 || r.OutputReLU {
-			dense.StepMask(e, e, pre(l))
-		}
+		e, hl, tl, a := rows(bf.deltas[l], l+1), h(l), rows(bf.t[l], l+1), pre(l)
+		jacobian := l < layers-1 || r.OutputReLU
+		parallelChunks(len(e), workers, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				e[i] = (hl[i] - tl[i]) * c
+			}
+			if jacobian {
+				dense.StepMask(e[lo:hi], e[lo:hi], a[lo:hi])
+			}
+		})
 	}
 	// The reconstructions (DTP.reconstructFactors), layers 2..L in turn, each drawing its noise.
 	for l := 1; l < layers; l++ {
@@ -140,9 +141,11 @@ func (d *dtpTail) run(spec nn.Spec, batch int, x, pre0 []float32, y []int32, w, 
 		hc, u := bf.hc[:batch*in], bf.u[:batch*in]
 		hostNormal(hc, u, &rng, workers)
 		sigma := float32(r.Sigma)
-		for i, v := range inp {
-			hc[i] = v + hc[i]*sigma
-		}
+		parallelChunks(len(hc), workers, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				hc[i] = inp[i] + hc[i]*sigma
+			}
+		})
 		a := bf.a[:batch*out]
 		d.ws.Linear(a, hc, w[l], b[l], batch, out, in, workers)
 		hf := rows(bf.ownH[l-1], l+1)
@@ -152,28 +155,31 @@ func (d *dtpTail) run(spec nn.Spec, batch int, x, pre0 []float32, y []int32, w, 
 			copy(hf, a)
 		}
 		z := bf.z[:batch*in]
-		d.ws.MatMul(z, hf, bf.qt[l-1], batch, in, out, workers)
-		addBias(z, qb[l-1], in)
+		d.ws.Linear(z, hf, q[l-1], qb[l-1], batch, in, out, workers)
 		dzl := rows(bf.ownD[l-1], l)
 		// r = s(z) into dzl, then diff = r - hc, dz = diff 2 scale/n (times s'(z)).
 		d.act(dzl, z)
 		scale := 1 / math.Pow(math.Max(r.Sigma, r.SigmaFloor), 2)
 		k := float32(2 * scale / float64(batch*in))
-		switch r.FeedbackActivation {
-		case rules.ActReLU:
-			for i, v := range dzl {
-				dzl[i] = (v - hc[i]) * k
+		act := r.FeedbackActivation
+		parallelChunks(len(dzl), workers, func(lo, hi int) {
+			d := dzl[lo:hi]
+			switch act {
+			case rules.ActReLU:
+				for i, v := range d {
+					d[i] = (v - hc[lo+i]) * k
+				}
+				dense.ReLUMask(d, d, z[lo:hi])
+			case rules.ActTanh:
+				for i, v := range d {
+					d[i] = ((v - hc[lo+i]) * k) * (1 - v*v)
+				}
+			default:
+				for i, v := range d {
+					d[i] = (v - hc[lo+i]) * k
+				}
 			}
-			dense.ReLUMask(dzl, dzl, z)
-		case rules.ActTanh:
-			for i, v := range dzl {
-				dzl[i] = ((v - hc[i]) * k) * (1 - v*v)
-			}
-		default:
-			for i, v := range dzl {
-				dzl[i] = (v - hc[i]) * k
-			}
-		}
+		})
 	}
 	st := dtpStep{inputs: inputs, loss: loss, rng: rng}
 	for l := 0; l < layers; l++ {
@@ -185,10 +191,9 @@ func (d *dtpTail) run(spec nn.Spec, batch int, x, pre0 []float32, y []int32, w, 
 	return st
 }
 
-// feedback sets out = s(v Q^T + d) ([batch, in]) for v [batch, out], with qt = Q^T [out, in]: DTP.g.
-func (d *dtpTail) feedback(out, v, qt, bias []float32, batch, in, n, workers int) {
-	d.ws.MatMul(out, v, qt, batch, in, n, workers)
-	addBias(out, bias, in)
+// feedback sets out = s(v Q^T + d) ([batch, in]) for v [batch, out] and Q [in, out]: DTP.g.
+func (d *dtpTail) feedback(out, v, q, bias []float32, batch, in, n, workers int) {
+	d.ws.Linear(out, v, q, bias, batch, in, n, workers)
 	d.act(out, out)
 }
 
@@ -206,16 +211,6 @@ func (d *dtpTail) act(dst, src []float32) {
 	}
 }
 
-// addBias adds bias [n] to every row of x [rows, n].
-func addBias(x, bias []float32, n int) {
-	for r := 0; r < len(x); r += n {
-		row := x[r : r+n]
-		for i, v := range bias[:n] {
-			row[i] += v
-		}
-	}
-}
-
 // hostNormal fills dst with standard normal values as GoMLX's RandomNormal draws them for a float32
 // tensor of len(dst) values on the go backend, from the random-number state rng (which it advances), bit
 // for bit: two RandomUniform draws u1 and u2 (a PCG seeded with the state's two words gives the bits,
@@ -226,8 +221,8 @@ func addBias(x, bias []float32, n int) {
 func hostNormal(dst, u []float32, rng *[2]uint64, workers int) {
 	n := len(dst)
 	u = u[:n]
-	*rng = hostUniform(u, *rng)
-	*rng = hostUniform(dst, *rng)
+	*rng = hostUniform(u, *rng, workers)
+	*rng = hostUniform(dst, *rng, workers)
 	parallelChunks(n, workers, func(lo, hi int) { boxMuller(dst[lo:hi], u[lo:hi], dst[lo:hi]) })
 }
 
@@ -243,9 +238,10 @@ func boxMuller(dst, u1, u2 []float32) {
 }
 
 // hostUniform fills dst as GoMLX's RandomUniform (float32, go backend) does from state, and returns the
-// state after it.
-func hostUniform(dst []float32, state [2]uint64) [2]uint64 {
-	pcg := rand.NewPCG(state[0], state[1])
+// state after it as the backend leaves it. The PCG's draws are split between workers, each starting from the state it would have
+// reached (pcgJump), so the values do not depend on the number of workers.
+func hostUniform(dst []float32, state [2]uint64, workers int) [2]uint64 {
+	draws := (len(dst) + 1) / 2 // each Uint64 gives two values
 	const scale = float32(1.0 / (1 << 32))
 	below1 := math.Nextafter32(1, 0)
 	uniform := func(bits uint32) float32 {
@@ -255,18 +251,52 @@ func hostUniform(dst []float32, state [2]uint64) [2]uint64 {
 		}
 		return min(v, below1)
 	}
-	for i := 0; i < len(dst); i += 2 {
-		bits := pcg.Uint64()
-		dst[i] = uniform(uint32(bits))
-		if i+1 < len(dst) {
-			dst[i+1] = uniform(uint32(bits >> 32))
+	parallelChunks(draws, workers, func(lo, hi int) {
+		s := pcgJump(state, uint64(lo))
+		pcg := rand.NewPCG(s[0], s[1])
+		for k := lo; k < hi; k++ {
+			bits := pcg.Uint64()
+			dst[2*k] = uniform(uint32(bits))
+			if 2*k+1 < len(dst) {
+				dst[2*k+1] = uniform(uint32(bits >> 32))
+			}
 		}
+	})
+	// GoMLX writes the PCG's state back as its MarshalBinary bytes (big-endian) read little-endian.
+	next := pcgJump(state, uint64(draws))
+	return [2]uint64{bits.ReverseBytes64(next[0]), bits.ReverseBytes64(next[1])}
+}
+
+// pcgJump returns the state (high, low words) of math/rand/v2's PCG after n draws from state: its
+// 128-bit linear congruential step s = s mul + inc, composed n times by repeated squaring.
+func pcgJump(state [2]uint64, n uint64) [2]uint64 {
+	const (
+		mulHi = 2549297995355413924
+		mulLo = 4865540595714422341
+		incHi = 6364136223846793005
+		incLo = 1442695040888963407
+	)
+	type u128 struct{ hi, lo uint64 }
+	mul := func(a, b u128) u128 {
+		hi, lo := bits.Mul64(a.lo, b.lo)
+		return u128{hi + a.hi*b.lo + a.lo*b.hi, lo}
 	}
-	b, err := pcg.MarshalBinary()
-	if err != nil || len(b) != 20 {
-		panic("train: math/rand/v2's PCG state changed format")
+	add := func(a, b u128) u128 {
+		lo, c := bits.Add64(a.lo, b.lo, 0)
+		hi, _ := bits.Add64(a.hi, b.hi, c)
+		return u128{hi, lo}
 	}
-	return [2]uint64{binary.LittleEndian.Uint64(b[4:12]), binary.LittleEndian.Uint64(b[12:20])}
+	accMul, accAdd := u128{0, 1}, u128{}
+	curMul, curAdd := u128{mulHi, mulLo}, u128{incHi, incLo}
+	for ; n > 0; n >>= 1 {
+		if n&1 == 1 {
+			accMul, accAdd = mul(accMul, curMul), add(mul(accAdd, curMul), curAdd)
+		}
+		curAdd = mul(add(curMul, u128{0, 1}), curAdd)
+		curMul = mul(curMul, curMul)
+	}
+	s := add(mul(u128{state[0], state[1]}, accMul), accAdd)
+	return [2]uint64{s.hi, s.lo}
 }
 
 // parallelChunks splits [0, n) into at most workers contiguous ranges and runs f on each concurrently.

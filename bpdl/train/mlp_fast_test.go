@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"runtime"
 	"strings"
 	"testing"
@@ -145,15 +146,24 @@ func mustRule(t *testing.T, name string) rules.Rule {
 }
 
 // TestCPUStepWorkers checks that the fast path's results do not depend on the number of threads: the same
-// bits with GOMAXPROCS 1 and 3.
+// bits with GOMAXPROCS 1, 2 and 3, for BP (batches of 4 and 33) and DTP (the host tail splits its
+// element-wise passes and the noise's draws between workers from 4096 values).
 func TestCPUStepWorkers(t *testing.T) {
-	spec := nn.NewSpec(70, []int{40, 9}, 4)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	for _, batch := range []int{4, 33} {
+	for _, tc := range []struct {
+		rule  string
+		spec  nn.Spec
+		batch int
+	}{
+		{"bp", nn.NewSpec(70, []int{40, 9}, 4), 4},
+		{"bp", nn.NewSpec(70, []int{40, 9}, 4), 33},
+		{"dtp", nn.NewSpec(50, []int{200, 9}, 4), 64},
+		{"dtp-tuned", nn.NewSpec(50, []int{200, 9}, 4), 64},
+	} {
 		var ref [][]float32
-		for _, procs := range []int{1, 3} {
+		for _, procs := range []int{1, 2, 3} {
 			runtime.GOMAXPROCS(procs)
-			_, st := trainSteps(t, "bp", spec, batch, 3, false)
+			_, st := trainSteps(t, tc.rule, tc.spec, tc.batch, 3, false)
 			if ref == nil {
 				ref = st
 				continue
@@ -161,7 +171,7 @@ func TestCPUStepWorkers(t *testing.T) {
 			for i := range ref {
 				for j := range ref[i] {
 					if math.Float32bits(st[i][j]) != math.Float32bits(ref[i][j]) {
-						t.Fatalf("batch %d: GOMAXPROCS %d changes state tensor %d[%d]: %g vs %g", batch, procs, i, j, st[i][j], ref[i][j])
+						t.Fatalf("%s, batch %d: GOMAXPROCS %d changes state tensor %d[%d]: %g vs %g", tc.rule, tc.batch, procs, i, j, st[i][j], ref[i][j])
 					}
 				}
 			}
@@ -263,10 +273,11 @@ func TestCPUStepAfterPretraining(t *testing.T) {
 
 // TestHostNormal checks that hostNormal draws GoMLX's RandomNormal on the go backend bit for bit (DTP's
 // reconstruction noise on the host must be the graph's), and leaves the random-number state where the
-// graph leaves it: two draws in turn, of an even and an odd number of values, from a seeded state.
+// graph leaves it: draws in turn, of even and odd numbers of values, from a seeded state, the last split
+// between three workers.
 func TestHostNormal(t *testing.T) {
 	be := testBackend(t)
-	sizes := []int{4 * 1536, 3 * 85}
+	sizes := []int{4 * 1536, 3 * 85, 40001}
 	exec, err := NewExec(be, func(in []*Node) []*Node {
 		rng := in[0]
 		var out []*Node
@@ -288,7 +299,7 @@ func TestHostNormal(t *testing.T) {
 	rng := [2]uint64{seed[0], seed[1]}
 	for i, n := range sizes {
 		got, u := make([]float32, n), make([]float32, n)
-		hostNormal(got, u, &rng, 3)
+		hostNormal(got, u, &rng, 1+i%3) // workers split the draws: the values must not change
 		want := tensors.MustCopyFlatData[float32](outs[i])
 		for j := range want {
 			if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
@@ -308,8 +319,8 @@ func TestHostNormal(t *testing.T) {
 func TestBoxMuller(t *testing.T) {
 	n := 1 << 20
 	u1, u2 := make([]float32, n), make([]float32, n)
-	rng := hostUniform(u1, [2]uint64{3, 4})
-	hostUniform(u2, rng)
+	rng := hostUniform(u1, [2]uint64{3, 4}, 2)
+	hostUniform(u2, rng, 2)
 	edges := []float32{0, math.SmallestNonzeroFloat32, 1.0 / (1 << 32), 0.5, math.Nextafter32(1, 0), 0.25, 0.125, 0.375, 0.625, 0.875, 0.75}
 	for _, v := range []float32{float32(math.Sqrt2 / 2), 0.5, 1} {
 		edges = append(edges, math.Nextafter32(v, 0), v, math.Nextafter32(v, 2))
@@ -329,6 +340,19 @@ func TestBoxMuller(t *testing.T) {
 		want := float32(math.Sqrt(float64(float32(math.Log(float64(a)))*-2))) * float32(math.Cos(float64(u2[i]*twoPi)))
 		if math.Float32bits(got[i]) != math.Float32bits(want) {
 			t.Fatalf("u1 %g, u2 %g: %g from the vector loop, %g from math.Log and math.Cos", u1[i], u2[i], got[i], want)
+		}
+	}
+}
+
+// TestPCGJump checks pcgJump against math/rand/v2's PCG stepped draw by draw.
+func TestPCGJump(t *testing.T) {
+	s := [2]uint64{0x0123456789abcdef, 0xfedcba9876543210}
+	p := rand.NewPCG(s[0], s[1])
+	for n := uint64(0); n <= 300; n++ {
+		j := pcgJump(s, n)
+		q := rand.NewPCG(j[0], j[1])
+		if a, b := p.Uint64(), q.Uint64(); a != b {
+			t.Fatalf("after %d draws: the jumped PCG draws %x, the stepped one %x", n, b, a)
 		}
 	}
 }
