@@ -3,7 +3,6 @@ package train
 import (
 	"math"
 	"math/bits"
-	"math/rand/v2"
 
 	"github.com/bpdl/bpdl/bpdl/dense"
 	"github.com/bpdl/bpdl/bpdl/nn"
@@ -242,24 +241,16 @@ func boxMuller(dst, u1, u2 []float32) {
 // reached (pcgJump), so the values do not depend on the number of workers.
 func hostUniform(dst []float32, state [2]uint64, workers int) [2]uint64 {
 	draws := (len(dst) + 1) / 2 // each Uint64 gives two values
-	const scale = float32(1.0 / (1 << 32))
-	below1 := math.Nextafter32(1, 0)
-	uniform := func(bits uint32) float32 {
-		v := float32(bits) * scale
-		if v < 0 {
-			v = -v
-		}
-		return min(v, below1)
-	}
 	parallelChunks(draws, workers, func(lo, hi int) {
-		s := pcgJump(state, uint64(lo))
-		pcg := rand.NewPCG(s[0], s[1])
-		for k := lo; k < hi; k++ {
-			bits := pcg.Uint64()
-			dst[2*k] = uniform(uint32(bits))
-			if 2*k+1 < len(dst) {
-				dst[2*k+1] = uniform(uint32(bits >> 32))
-			}
+		p := pcg(pcgJump(state, uint64(lo)))
+		full := min(hi, len(dst)/2) // draws whose two values are both in dst
+		out := dst[2*lo : 2*full]
+		for k := 0; k+1 < len(out); k += 2 {
+			bits := p.uint64()
+			out[k], out[k+1] = uniform32(uint32(bits)), uniform32(uint32(bits>>32))
+		}
+		if full < hi {
+			dst[2*full] = uniform32(uint32(p.uint64()))
 		}
 	})
 	// GoMLX writes the PCG's state back as its MarshalBinary bytes (big-endian) read little-endian.
@@ -267,15 +258,43 @@ func hostUniform(dst []float32, state [2]uint64, workers int) [2]uint64 {
 	return [2]uint64{bits.ReverseBytes64(next[0]), bits.ReverseBytes64(next[1])}
 }
 
+// uniform32 is RandomUniform's value for 32 random bits: |float32(bits) 2^-32|, at most the float32 below 1.
+func uniform32(bits uint32) float32 {
+	v := float32(bits) * (1.0 / (1 << 32))
+	if v < 0 {
+		v = -v
+	}
+	return min(v, 0x1.fffffep-01)
+}
+
+// pcg is math/rand/v2's PCG (its state: high, low words), written out so that the draw loop inlines it;
+// TestPCGJump checks it against rand.PCG.
+type pcg [2]uint64
+
+// PCG's 128-bit multiplier and increment.
+const (
+	pcgMulHi = 2549297995355413924
+	pcgMulLo = 4865540595714422341
+	pcgIncHi = 6364136223846793005
+	pcgIncLo = 1442695040888963407
+)
+
+// uint64 is rand.PCG.Uint64: the linear congruential step, then the DXSM output function.
+func (p *pcg) uint64() uint64 {
+	hi, lo := bits.Mul64(p[1], pcgMulLo)
+	hi += p[0]*pcgMulLo + p[1]*pcgMulHi
+	lo, c := bits.Add64(lo, pcgIncLo, 0)
+	hi, _ = bits.Add64(hi, pcgIncHi, c)
+	p[0], p[1] = hi, lo
+	hi ^= hi >> 32
+	hi *= 0xda942042e4dd58b5
+	hi ^= hi >> 48
+	return hi * (lo | 1)
+}
+
 // pcgJump returns the state (high, low words) of math/rand/v2's PCG after n draws from state: its
 // 128-bit linear congruential step s = s mul + inc, composed n times by repeated squaring.
 func pcgJump(state [2]uint64, n uint64) [2]uint64 {
-	const (
-		mulHi = 2549297995355413924
-		mulLo = 4865540595714422341
-		incHi = 6364136223846793005
-		incLo = 1442695040888963407
-	)
 	type u128 struct{ hi, lo uint64 }
 	mul := func(a, b u128) u128 {
 		hi, lo := bits.Mul64(a.lo, b.lo)
@@ -287,7 +306,7 @@ func pcgJump(state [2]uint64, n uint64) [2]uint64 {
 		return u128{hi, lo}
 	}
 	accMul, accAdd := u128{0, 1}, u128{}
-	curMul, curAdd := u128{mulHi, mulLo}, u128{incHi, incLo}
+	curMul, curAdd := u128{pcgMulHi, pcgMulLo}, u128{pcgIncHi, pcgIncLo}
 	for ; n > 0; n >>= 1 {
 		if n&1 == 1 {
 			accMul, accAdd = mul(accMul, curMul), add(mul(accAdd, curMul), curAdd)

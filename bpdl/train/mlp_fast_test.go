@@ -344,15 +344,16 @@ func TestBoxMuller(t *testing.T) {
 	}
 }
 
-// TestPCGJump checks pcgJump against math/rand/v2's PCG stepped draw by draw.
+// TestPCGJump checks pcg and pcgJump against math/rand/v2's PCG stepped draw by draw.
 func TestPCGJump(t *testing.T) {
 	s := [2]uint64{0x0123456789abcdef, 0xfedcba9876543210}
-	p := rand.NewPCG(s[0], s[1])
+	p, own := rand.NewPCG(s[0], s[1]), pcg(s)
 	for n := uint64(0); n <= 300; n++ {
 		j := pcgJump(s, n)
 		q := rand.NewPCG(j[0], j[1])
-		if a, b := p.Uint64(), q.Uint64(); a != b {
-			t.Fatalf("after %d draws: the jumped PCG draws %x, the stepped one %x", n, b, a)
+		a, b, c := p.Uint64(), q.Uint64(), own.uint64()
+		if a != b || a != c {
+			t.Fatalf("draw %d: rand.PCG %x, jumped there %x, pcg %x", n, a, b, c)
 		}
 	}
 }
