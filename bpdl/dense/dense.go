@@ -152,11 +152,7 @@ func (ws *Workspace) update(w, b Param, d, h []float32, m, n, k int, step optim.
 	dt := grow(&ws.dt, n*m)
 	parallel((n+63)/64, workers, func(lo, hi int) {
 		o0, o1 := 64*lo, min(64*hi, n)
-		for r := 0; r < m; r++ {
-			for o, v := range d[r*n+o0 : r*n+o1] {
-				dt[(o0+o)*m+r] = v
-			}
-		}
+		transpose(dt[o0*m:], m, d[o0:], n, m, o1-o0, nil)
 	})
 	var fwd forward
 	if nx != nil {
@@ -358,15 +354,19 @@ func linearGo(out, x, w, b []float32, m, n, k, workers int) {
 }
 
 // transpose sets dst[c*ldd + r] = src[r*lds + c] (+ add[r] when add is not nil) for r < rows, c < cols,
-// in blocks of 16 x 16 so that the rows of both that a block touches stay in the L1 cache (element by
-// element, a column of dst is rows cache lines apart, and large operands evict each line before the
-// next column reuses it).
+// in blocks of 16 x 16: with the vector kernels one block at a time in registers (transpose16), else
+// element by element within the block, so that the rows of both that a block touches stay in the L1
+// cache (element by element over whole rows, a column of dst is rows cache lines apart, and large
+// operands evict each line before the next column reuses it).
 func transpose(dst []float32, ldd int, src []float32, lds, rows, cols int, add []float32) {
 	const bs = 16
 	for r0 := 0; r0 < rows; r0 += bs {
 		r1 := min(r0+bs, rows)
 		for c0 := 0; c0 < cols; c0 += bs {
 			c1 := min(c0+bs, cols)
+			if r1-r0 == bs && c1-c0 == bs && transpose16(dst[c0*ldd+r0:], ldd, src[r0*lds+c0:], lds, sub(add, r0, bs)) {
+				continue
+			}
 			for r := r0; r < r1; r++ {
 				row := src[r*lds+c0 : r*lds+c1]
 				if add != nil {

@@ -313,3 +313,36 @@ func TestReLU(t *testing.T) {
 		}
 	}
 }
+
+// TestTranspose checks transpose, with and without the added vector, against the definition, for
+// shapes with whole 16 x 16 blocks (the vector kernel's) and partial ones, with strides wider than the
+// rows.
+func TestTranspose(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 11))
+	for _, sz := range []struct{ rows, cols int }{{16, 16}, {32, 48}, {17, 33}, {5, 70}, {128, 40}} {
+		for _, withAdd := range []bool{false, true} {
+			lds, ldd := sz.cols+3, sz.rows+5
+			src, dst := random(rng, sz.rows*lds), random(rng, sz.cols*ldd)
+			var add []float32
+			if withAdd {
+				add = random(rng, sz.rows)
+			}
+			want := append([]float32{}, dst...)
+			for r := 0; r < sz.rows; r++ {
+				for c := 0; c < sz.cols; c++ {
+					v := src[r*lds+c]
+					if add != nil {
+						v += add[r]
+					}
+					want[c*ldd+r] = v
+				}
+			}
+			transpose(dst, ldd, src, lds, sz.rows, sz.cols, add)
+			for i := range want {
+				if math.Float32bits(dst[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%dx%d, add %v: value %d = %g, want %g", sz.rows, sz.cols, withAdd, i, dst[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -38,3 +38,6 @@ func matMul(out, a, b []float32, m, n, k, workers int) { matMulGo(out, a, b, m, 
 func reluVec(dst, src []float32) int      { return 0 }
 func reluMaskVec(dst, s, a []float32) int { return 0 }
 func stepMaskVec(dst, s, a []float32) int { return 0 }
+
+// transpose16 leaves the block to transpose's portable loop.
+func transpose16(dst []float32, ldd int, src []float32, lds int, add []float32) bool { return false }

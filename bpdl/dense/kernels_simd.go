@@ -62,17 +62,10 @@ func (ws *Workspace) newTiled(out, x, w, b []float32, m, n, k, workers int) *til
 		q0, q1 := 256*lo, min(256*hi, k)
 		for j := 0; j < mp/32; j++ {
 			tile := xt[j*k*32 : (j+1)*k*32]
-			for c := 0; c < 32; c++ {
-				r := 32*j + c
-				if r >= m {
-					for q := q0; q < q1; q++ {
-						tile[q*32+c] = 0
-					}
-					continue
-				}
-				for q, v := range x[r*k+q0 : r*k+q1] {
-					tile[(q0+q)*32+c] = v
-				}
+			rows := min(32, m-32*j)
+			transpose(tile[q0*32:], 32, x[32*j*k+q0:], k, rows, q1-q0, nil)
+			for q := q0; rows < 32 && q < q1; q++ {
+				clear(tile[q*32+rows : q*32+32])
 			}
 		}
 	})
@@ -528,3 +521,22 @@ func stepMaskVec(dst, s, a []float32) int {
 	}
 	return n
 }
+
+// transpose16 transposes one 16 x 16 block for transpose (dst[c*ldd + r] = src[r*lds + c] + add[r]) in
+// registers (tiles_amd64.s), after checking the slices once; false without AVX-512.
+func transpose16(dst []float32, ldd int, src []float32, lds int, add []float32) bool {
+	if !hasAVX512 {
+		return false
+	}
+	_, _ = dst[15*ldd+15], src[15*lds+15]
+	var pa *float32
+	if add != nil {
+		_ = add[15]
+		pa = &add[0]
+	}
+	transpose16asm(&dst[0], ldd, &src[0], lds, pa)
+	return true
+}
+
+//go:noescape
+func transpose16asm(dst *float32, ldd int, src *float32, lds int, add *float32)
