@@ -51,10 +51,19 @@ func ParseImpl(s string) (Impl, error) {
 // Resolve returns the engine that i means on backend b: ImplAuto becomes ImplKernels on the go backend
 // (or with no backend) and ImplGraph on any other; the others are themselves.
 func (i Impl) Resolve(b compute.Backend) Impl {
+	if b == nil {
+		return i.ResolveName(gobackend.BackendName)
+	}
+	return i.ResolveName(b.String())
+}
+
+// ResolveName is Resolve for the backend configured as backend ("go", "xla:cuda", ...), without opening
+// it: auto is the kernels on the go backend and the graph engine on any other.
+func (i Impl) ResolveName(backend string) Impl {
 	if i != ImplAuto && i != "" {
 		return i
 	}
-	if b == nil || b.String() == gobackend.BackendName {
+	if name, _, _ := strings.Cut(backend, ":"); name == gobackend.BackendName {
 		return ImplKernels
 	}
 	return ImplGraph

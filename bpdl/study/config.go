@@ -51,6 +51,10 @@ type Config struct {
 	Out string
 	// Force retrains runs that have a checkpoint (-force).
 	Force bool
+	// StepsPerCall is the number of training steps per backend call (train.Run.StepsPerCall), 0 for each
+	// learner's default on the backend: 1 on the go backend, 100 on XLA (-steps-per-call). It changes the
+	// speed, not the results, so it is no part of a run's fingerprint.
+	StepsPerCall int
 	// SNNImpl is the spiking nets' engine (-snn-impl): snn.ImplKernels, snn.ImplGraph, or snn.ImplAuto
 	// ("" too), the kernels on the go backend and the graph engine on any other.
 	SNNImpl snn.Impl
@@ -129,6 +133,8 @@ func (c Config) Validate() error {
 		return bad("hidden", `""`, "comma-separated positive widths, e.g. 1536,256")
 	case c.Out == "":
 		return bad("out", `""`, "an output folder")
+	case c.StepsPerCall < 0:
+		return bad("steps-per-call", fmt.Sprint(c.StepsPerCall), ">= 0 (0: the backend's default)")
 	}
 	if _, err := snn.ParseImpl(string(c.SNNImpl)); err != nil {
 		return bad("snn-impl", fmt.Sprintf("%q", c.SNNImpl), "auto, graph or kernels")

@@ -45,6 +45,7 @@ func AddFlags(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&c.BrainData, "brain-data", os.Getenv(BrainDataEnvVar), "a local copy of the brain data (brainio/, rsa92/, cowley-v4/), read before the cache and never written (default $"+BrainDataEnvVar+")")
 	fs.IntVar(&c.TrainLimit, "train-limit", 0, "train on the first N training examples only (0: all)")
 	fs.IntVar(&c.TestLimit, "test-limit", 0, "measure test accuracy on the first N test examples only (0: all)")
+	fs.IntVar(&c.StepsPerCall, "steps-per-call", 0, "training steps per backend call, the training set kept on the device (0: the backend's default, 1 on go, 100 on xla); same results, other speed")
 	fs.StringVar(&f.hidden, "hidden", joinInts(c.Hidden), "hidden layer widths")
 	fs.StringVar(&f.benchmarks, "benchmarks", "", "comma-separated brain benchmarks to score (default: the study's; reproduce benchmarks lists them)")
 	fs.BoolVar(&c.PostReLU, "post-relu", false, "score layers after their ReLU (default: the Linear outputs, as the study's hooks)")

@@ -32,6 +32,9 @@ type Run struct {
 	// Engine is how the learner computes its steps on this backend (train.Engine: "cpu" or "graph" for an
 	// MLP, "kernels" or "graph" for a spiking net): engines differ in their results' last bits.
 	Engine string `json:"engine,omitempty"`
+	// StepsPerCall is Config.StepsPerCall when set (0: the backend's default): on a backend other than go,
+	// a chunk of steps compiled as one program may round differently from single steps.
+	StepsPerCall int `json:"steps_per_call,omitempty"`
 	// Fingerprint is the SHA-256 of everything above but ID: a checkpoint or result is used only by the
 	// run with the same fingerprint.
 	Fingerprint string `json:"fingerprint"`
@@ -46,7 +49,8 @@ func fingerprint(r Run) string {
 		Settings               train.Settings
 		TrainLimit, TestLimit  int
 		Engine                 string `json:",omitempty"`
-	}{r.Dataset, r.Rule, r.Backend, r.Seed, r.Net, r.Settings, r.TrainLimit, r.TestLimit, r.Engine})
+		StepsPerCall           int    `json:",omitempty"`
+	}{r.Dataset, r.Rule, r.Backend, r.Seed, r.Net, r.Settings, r.TrainLimit, r.TestLimit, r.Engine, r.StepsPerCall})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
@@ -54,16 +58,18 @@ func fingerprint(r Run) string {
 // newRun returns the run of rule from seed with the given settings, its fingerprint and ID filled in.
 func (c Config) newRun(rule string, seed uint64, spec nn.Spec, s train.Settings, backendName, engine string) Run {
 	r := Run{Dataset: c.Dataset, Rule: rule, Seed: seed, Net: spec.Sizes, Settings: s,
-		TrainLimit: c.TrainLimit, TestLimit: c.TestLimit, Backend: backendName, Engine: engine}
+		TrainLimit: c.TrainLimit, TestLimit: c.TestLimit, Backend: backendName, Engine: engine, StepsPerCall: c.StepsPerCall}
 	r.Fingerprint = fingerprint(r)
 	r.ID = fmt.Sprintf("%s-%s-seed%d-%s", r.Dataset, r.Rule, r.Seed, r.Fingerprint[:8])
 	return r
 }
 
-// engineOf is Run.Engine for learner l: its train.Engine, "" for a learner with one way only.
-func engineOf(l train.Learner) string {
+// engineOf is Run.Engine for learner l on the backend configured as backend: its train.Engine there, ""
+// for a learner with one way only. (A report-only Study plans on the go backend for runs that trained on
+// another: EngineOn names their engine.)
+func engineOf(l train.Learner, backend string) string {
 	if e, ok := l.(train.Engine); ok {
-		return e.Engine()
+		return e.EngineOn(backend)
 	}
 	return ""
 }

@@ -107,7 +107,7 @@ func (s *Study) Plan() ([]Run, error) {
 			if err != nil {
 				return nil, err
 			}
-			runs = append(runs, s.cfg.newRun(rule, seed, s.spec, l.Settings(), s.backendName, engineOf(l)))
+			runs = append(runs, s.cfg.newRun(rule, seed, s.spec, l.Settings(), s.backendName, engineOf(l, s.backendName)))
 		}
 	}
 	return runs, nil
@@ -176,7 +176,7 @@ func (s *Study) Estimate(r Run, budget time.Duration) (time.Duration, error) {
 	if set == nil {
 		set = randomSet(s.info, r.Settings.Batch)
 	}
-	rate, err := train.Calibrate(l, set, budget)
+	rate, err := train.CalibrateChunks(l, set, budget, s.cfg.StepsPerCall)
 	if err != nil {
 		return 0, err
 	}
@@ -223,7 +223,7 @@ func (s *Study) Train(ctx context.Context, r Run) (*Trained, error) {
 	}
 	res, err := train.Train(ctx, train.Run{
 		Dataset: r.Dataset, Learner: l, Seed: r.Seed, Train: s.trainSet, Test: s.testSet,
-		Checkpoint: ckpt, Fingerprint: r.Fingerprint, Progress: s.Progress, Log: s.Log,
+		Checkpoint: ckpt, Fingerprint: r.Fingerprint, Progress: s.Progress, Log: s.Log, StepsPerCall: s.cfg.StepsPerCall,
 	})
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/bpdl/bpdl/bpdl/diag"
 	"github.com/bpdl/bpdl/bpdl/report"
 	"github.com/bpdl/bpdl/bpdl/snn"
+	"github.com/bpdl/bpdl/bpdl/train"
 )
 
 func TestValidate(t *testing.T) {
@@ -38,6 +40,8 @@ func TestValidate(t *testing.T) {
 		{"clip disabled", func(c *Config) { c.Override.Clip, c.Override.ClipSet = 0, true }, ""},
 		{"negative train limit", func(c *Config) { c.TrainLimit = -1 }, "train-limit"},
 		{"negative test limit", func(c *Config) { c.TestLimit = -1 }, "test-limit"},
+		{"negative steps per call", func(c *Config) { c.StepsPerCall = -1 }, "steps-per-call"},
+		{"100 steps per call", func(c *Config) { c.StepsPerCall = 100 }, ""},
 		{"no hidden layer", func(c *Config) { c.Hidden = nil }, "hidden"},
 		{"zero width", func(c *Config) { c.Hidden = []int{64, 0} }, "hidden"},
 		{"no output folder", func(c *Config) { c.Out = "" }, "out"},
@@ -260,10 +264,45 @@ func TestFlags(t *testing.T) {
 	if c, _ = parse("-clip", "0", "-hidden", "64, 32"); !c.Override.ClipSet || c.Override.Clip != 0 || len(c.Hidden) != 2 || c.Hidden[1] != 32 {
 		t.Errorf("-clip 0 -hidden 64,32: %+v", c)
 	}
-	for args, flagName := range map[string]string{"-hidden 12,x": "hidden", "-lr NaN": "lr", "-snn-impl gpu": "snn-impl"} {
+	if c, _ = parse("-steps-per-call", "64"); c.StepsPerCall != 64 {
+		t.Errorf("-steps-per-call 64: %+v", c)
+	}
+	for args, flagName := range map[string]string{"-hidden 12,x": "hidden", "-lr NaN": "lr", "-snn-impl gpu": "snn-impl", "-steps-per-call -2": "steps-per-call"} {
 		var fe *FieldError
 		if _, err := parse(strings.Fields(args)...); !errors.As(err, &fe) || fe.Flag != flagName {
 			t.Errorf("%s: %v, want an error naming -%s", args, err, flagName)
+		}
+	}
+}
+
+// TestEngineOn: a learner names the engine it takes on any configured backend, without opening it, and on
+// its own backend that is the engine it runs. So a report-only Study (planning on the go backend) names
+// runs that trained on a GPU as their processes did: MLPs on the step graph, spiking nets on the graph
+// engine when auto.
+func TestEngineOn(t *testing.T) {
+	s := newTestStudy(t, func(c *Config) {})
+	for _, tc := range []struct {
+		rule     string
+		impl     snn.Impl
+		onXLA    string
+		onGoCuts []string // acceptable engines on the go backend (the fast path needs AVX-512)
+	}{
+		{"bp", "", "graph", []string{"cpu", "graph"}},
+		{"dtp", "", "graph", []string{"cpu", "graph"}},
+		{"snn", "", "graph", []string{"kernels"}},
+		{"snn", snn.ImplKernels, "kernels", []string{"kernels"}},
+		{"snn-tuned", snn.ImplGraph, "graph", []string{"graph"}},
+	} {
+		l, err := train.DefaultRegistry().New(tc.rule, s.Backend(), train.Options{Spec: s.Spec(), Seed: 1, SNNImpl: tc.impl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := l.(train.Engine)
+		if got := e.EngineOn("xla:cuda"); got != tc.onXLA {
+			t.Errorf("%s (%q) on xla:cuda: %s, want %s", tc.rule, tc.impl, got, tc.onXLA)
+		}
+		if on, own := e.EngineOn("go"), e.Engine(); on != own || !slices.Contains(tc.onGoCuts, on) {
+			t.Errorf("%s (%q) on go: EngineOn %s, Engine %s, want one of %v", tc.rule, tc.impl, on, own, tc.onGoCuts)
 		}
 	}
 }

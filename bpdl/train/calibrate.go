@@ -15,9 +15,19 @@ func Complete(c *Checkpoint, s Settings) bool {
 }
 
 // Calibrate measures a learner's training speed in examples per second by running steps on the first
-// examples of set for about budget (after one untimed step that compiles the graph), then restores the
-// learner's state, so calibrating changes nothing.
+// examples of set for about budget (after one untimed call that compiles the graph), then restores the
+// learner's state, so calibrating changes nothing. A Chunker runs its default number of steps per call
+// (Chunker.DefaultStepsPerCall), as a training run does by default.
 func Calibrate(l Learner, set *data.Set, budget time.Duration) (float64, error) {
+	return CalibrateChunks(l, set, budget, 0)
+}
+
+// CalibrateChunks is Calibrate with perCallSteps steps per backend call (Run.StepsPerCall; 0: the
+// learner's default), every step on the same first mini-batch of set.
+func CalibrateChunks(l Learner, set *data.Set, budget time.Duration, perCallSteps int) (float64, error) {
+	if perCallSteps < 0 {
+		return 0, fmt.Errorf("calibrate %s: %d steps per call: want >= 0 (0: the learner's default)", l.Name(), perCallSteps)
+	}
 	saved, err := cloneState(l)
 	if err != nil {
 		return 0, err
@@ -27,17 +37,41 @@ func Calibrate(l Learner, set *data.Set, budget time.Duration) (float64, error) 
 	for i := range idx {
 		idx[i] = i
 	}
-	x, y := batchTensors(set, idx)
-	if _, err := l.Step(x, y); err != nil {
+	var call func() error
+	perCall := len(idx)
+	if k := stepsPerCall(l, perCallSteps); k > 1 && len(idx) == batch {
+		ch := l.(Chunker)
+		defer ch.ReleaseData()
+		// Only the first mini-batch goes to the device.
+		first := *set
+		first.N, first.X, first.Y = batch, set.X[:batch*set.Dim], set.Y[:batch]
+		set = &first
+		order := make([]int, 0, k*batch)
+		for range k {
+			order = append(order, idx...)
+		}
+		perCall = k * batch
+		call = func() error {
+			_, err := ch.StepChunk(set, order, batch, false)
+			return err
+		}
+	} else {
+		x, y := batchTensors(set, idx)
+		call = func() error {
+			_, err := l.Step(x, y)
+			return err
+		}
+	}
+	if err := call(); err != nil {
 		return 0, fmt.Errorf("calibrate %s: %w", l.Name(), err)
 	}
 	start := time.Now()
 	n := 0
 	for time.Since(start) < budget || n == 0 {
-		if _, err := l.Step(x, y); err != nil {
+		if err := call(); err != nil {
 			return 0, fmt.Errorf("calibrate %s: %w", l.Name(), err)
 		}
-		n += len(idx)
+		n += perCall
 	}
 	rate := float64(n) / time.Since(start).Seconds()
 	return rate, l.SetState(saved)

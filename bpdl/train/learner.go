@@ -56,7 +56,12 @@ type Learner interface {
 // includes its engine. An MLP on the go backend takes the CPU fast path ("cpu") or the step graph
 // ("graph"); a spiking net runs its kernels ("kernels") or its graph engine ("graph").
 type Engine interface {
+	// Engine is the learner's engine on its own backend.
 	Engine() string
+	// EngineOn is the engine the same learner takes on the backend configured as backend (a -backend
+	// value, "go", "xla:cuda", ...): a process that only plans or reports, on another backend than the
+	// runs trained on, names them as the processes that trained them did.
+	EngineOn(backend string) string
 }
 
 // Settings are the hyper-parameters of a training run: the optimiser (clipping included), batch size

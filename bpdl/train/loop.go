@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/gomlx/gomlx/core/tensors"
@@ -37,6 +38,13 @@ type Run struct {
 	Progress io.Writer
 	// Log receives one line per epoch; nil means none.
 	Log io.Writer
+	// StepsPerCall is the number of training steps a learner that can (a Chunker) takes per backend call,
+	// with the training set on the device: a chunk ends early at a probe step, at the end of the epoch's
+	// whole mini-batches (the last, short one is a step of its own) and where the epoch ends. Chunks of
+	// any length give the same results as single steps (see Chunker). 0 means the learner's default for
+	// its backend (Chunker.DefaultStepsPerCall: 1 on the go backend, 100 on others); learners that are
+	// not Chunkers take one step per call whatever it says.
+	StepsPerCall int
 }
 
 // Point is the state of a run at one moment: after Examples training examples (Epoch counts epochs as a
@@ -115,6 +123,13 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 	if err := set.Validate(); err != nil {
 		return nil, fmt.Errorf("train: %s: %w", r.Learner.Name(), err)
 	}
+	if r.StepsPerCall < 0 {
+		return nil, fmt.Errorf("train: %d steps per call: want >= 0 (0: the learner's default)", r.StepsPerCall)
+	}
+	chunk := stepsPerCall(r.Learner, r.StepsPerCall)
+	if ch, ok := r.Learner.(Chunker); ok && chunk > 1 {
+		defer ch.ReleaseData()
+	}
 	probeN := r.ProbeSize
 	if probeN <= 0 {
 		probeN = 128
@@ -179,7 +194,7 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 	nb := (r.Train.N + set.Batch - 1) / set.Batch
 	for st.PretrainDone < set.PretrainEpochs {
 		e := st.PretrainDone
-		loss, err := r.epoch(ctx, fmt.Sprintf("%s pretrain %d/%d", r.Learner.Name(), e+1, set.PretrainEpochs), e, true, nil)
+		loss, err := r.epoch(ctx, fmt.Sprintf("%s pretrain %d/%d", r.Learner.Name(), e+1, set.PretrainEpochs), e, true, chunk, nil, nil)
 		if err != nil {
 			return nil, interrupted(err, st)
 		}
@@ -196,17 +211,18 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 	}
 	for st.EpochsDone < set.Epochs {
 		e := st.EpochsDone
-		var stepHook func(step int, loss float64) error
-		stepHook = func(step int, meanLoss float64) error {
-			global := e*nb + step
-			for _, s := range probeSteps {
-				if s == global {
-					return probe("train", float64(global)/float64(nb), global, global*set.Batch, meanLoss, math.NaN())
-				}
+		// The probe steps of this epoch, counted from its start.
+		var stops []int
+		for _, s := range probeSteps {
+			if s > e*nb && s <= (e+1)*nb {
+				stops = append(stops, s-e*nb)
 			}
-			return nil
 		}
-		loss, err := r.epoch(ctx, fmt.Sprintf("%s epoch %d/%d", r.Learner.Name(), e+1, set.Epochs), e, false, stepHook)
+		stepHook := func(step int, meanLoss float64) error {
+			global := e*nb + step
+			return probe("train", float64(global)/float64(nb), global, global*set.Batch, meanLoss, math.NaN())
+		}
+		loss, err := r.epoch(ctx, fmt.Sprintf("%s epoch %d/%d", r.Learner.Name(), e+1, set.Epochs), e, false, chunk, stops, stepHook)
 		if err != nil {
 			return nil, interrupted(err, st)
 		}
@@ -264,46 +280,86 @@ func Order(seed uint64, e, n int) []int {
 	return rand.New(rand.NewPCG(seed, uint64(e)+1)).Perm(n)
 }
 
-// epoch runs one epoch (training, or pretraining when pretrain is set) and returns its mean loss.
-func (r *Run) epoch(ctx context.Context, desc string, e int, pretrain bool, hook func(step int, meanLoss float64) error) (float64, error) {
+// stepsPerCall returns the chunk length a run of l takes: n, or l's default when n is 0 and l is a
+// Chunker; 1 for other learners.
+func stepsPerCall(l Learner, n int) int {
+	ch, ok := l.(Chunker)
+	switch {
+	case !ok:
+		return 1
+	case n == 0:
+		return max(ch.DefaultStepsPerCall(), 1)
+	}
+	return n
+}
+
+// finiteLoss reports whether a loss is neither NaN nor infinite.
+func finiteLoss(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// epoch runs one epoch (training, or pretraining when pretrain is set) and returns its mean loss. It takes
+// the epoch's whole mini-batches chunk steps per backend call when the learner is a Chunker (chunk > 1),
+// the last, short mini-batch (if any) as a step of its own. stops are steps of the epoch (counted from 1)
+// at which a chunk ends and after which hook is called with the epoch's mean loss so far.
+func (r *Run) epoch(ctx context.Context, desc string, e int, pretrain bool, chunk int, stops []int, hook func(step int, meanLoss float64) error) (float64, error) {
 	set := r.Learner.Settings()
 	order := Order(r.Seed, e, r.Train.N)
 	if pretrain {
 		order = Order(r.Seed^0x9e3779b97f4a7c15, e, r.Train.N)
 	}
+	ch, _ := r.Learner.(Chunker)
 	bar := newProgress(r.Progress, desc, r.Train.N)
 	defer bar.close()
-	var sum, segSum float64
-	var steps, segSteps int
-	for start := 0; start < r.Train.N; start += set.Batch {
+	batch := set.Batch
+	whole := r.Train.N / batch            // whole mini-batches
+	nb := (r.Train.N + batch - 1) / batch // and the short one
+	var sum float64
+	steps := 0
+	for steps < nb {
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
-		end := min(start+set.Batch, r.Train.N)
-		x, y := batchTensors(r.Train, order[start:end])
-		var loss float64
+		start := steps * batch
+		n := 1
+		var losses []float64
 		var err error
-		if pretrain {
-			loss, err = r.Learner.PretrainStep(x, y)
+		if ch != nil && chunk > 1 && steps < whole {
+			n = min(chunk, whole-steps)
+			for _, s := range stops {
+				if s > steps && s < steps+n {
+					n = s - steps
+				}
+			}
+			losses, err = ch.StepChunk(r.Train, order[start:start+n*batch], batch, pretrain)
 		} else {
-			loss, err = r.Learner.Step(x, y)
+			end := min(start+batch, r.Train.N)
+			x, y := batchTensors(r.Train, order[start:end])
+			var loss float64
+			if pretrain {
+				loss, err = r.Learner.PretrainStep(x, y)
+			} else {
+				loss, err = r.Learner.Step(x, y)
+			}
+			losses = []float64{loss}
 		}
 		if err != nil {
 			return 0, err
 		}
-		steps++
-		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return 0, fmt.Errorf("train: %s on %s: loss is %v at epoch %d, step %d: %w", r.Learner.Name(), r.Dataset, loss, e+1, steps, ErrNonFinite)
+		for _, loss := range losses {
+			steps++
+			if !finiteLoss(loss) {
+				return 0, fmt.Errorf("train: %s on %s: loss is %v at epoch %d, step %d: %w", r.Learner.Name(), r.Dataset, loss, e+1, steps, ErrNonFinite)
+			}
+			sum += loss
 		}
-		sum += loss
-		segSum += loss
-		segSteps++
-		if hook != nil {
-			if err := hook(steps, segSum/float64(segSteps)); err != nil {
+		if len(losses) != n {
+			return 0, fmt.Errorf("train: %s on %s: a chunk of %d steps returned %d losses", r.Learner.Name(), r.Dataset, n, len(losses))
+		}
+		if hook != nil && slices.Contains(stops, steps) {
+			if err := hook(steps, sum/float64(steps)); err != nil {
 				return 0, err
 			}
 		}
-		bar.add(end-start, sum/float64(steps))
+		bar.add(min(steps*batch, r.Train.N)-start, sum/float64(steps))
 	}
 	return sum / float64(steps), nil
 }

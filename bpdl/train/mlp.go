@@ -3,8 +3,10 @@ package train
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/gobackend"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // GoMLX graph code reads best with the dot import.
 	"github.com/gomlx/gomlx/core/tensors"
@@ -19,7 +21,8 @@ import (
 // MLP is a fully connected net (package nn) trained by a learning rule (package rules) and an optimiser.
 // Its state is the net's parameters, the rule's own tensors and the optimiser's state; one compiled graph
 // computes a whole training step (forward pass, the rule's updates, clipping and the optimiser step), or,
-// on GoMLX's go backend, the CPU fast path (cpuStep) computes the same step.
+// on GoMLX's go backend, the CPU fast path (cpuStep) computes the same step. A training chunk (StepChunk,
+// chunk.go) runs many steps of the same math in one call, with the training set on the device.
 type MLP struct {
 	rule     rules.Rule
 	spec     nn.Spec
@@ -31,6 +34,15 @@ type MLP struct {
 	step, pretrain, logits, probe, layers *Exec
 	diags                                 []rules.Diagnostic // the rule's diagnostics, set when the probe graph is built
 
+	// chunk and pretrainChunk run many steps per call (chunk.go), made on first use; data is the
+	// training set they keep on the device.
+	chunk, pretrainChunk *Exec
+	data                 *residentSet
+	maxResident          int  // MaxResidentBytes; tests lower it
+	unrolled             bool // chunks as unrolled steps instead of a While loop: for BenchmarkChunk
+
+	// graphStep is Options.GraphStep: the step graph even where the fast path could run.
+	graphStep bool
 	// fast is the step on GoMLX's go backend (see cpuStep), nil where the step graph runs.
 	fast *cpuStep
 }
@@ -121,7 +133,7 @@ func NewMLP(backend compute.Backend, rule rules.Rule, opts Options) (*MLP, error
 	if err != nil {
 		return nil, fmt.Errorf("rule %s: %w", rule.Name(), err)
 	}
-	m := &MLP{rule: rule, spec: opts.Spec, settings: settings, backend: backend}
+	m := &MLP{rule: rule, spec: opts.Spec, settings: settings, backend: backend, maxResident: MaxResidentBytes}
 	for l := range p.W {
 		m.state.Layers = append(m.state.Layers, layer[*tensors.Tensor]{W: p.W[l], B: p.B[l]})
 	}
@@ -134,6 +146,7 @@ func NewMLP(backend compute.Backend, rule rules.Rule, opts Options) (*MLP, error
 	if err := m.compile(); err != nil {
 		return nil, err
 	}
+	m.graphStep = opts.GraphStep
 	if !opts.GraphStep {
 		if m.fast, err = newCPUStep(m, opts.cpuStep); err != nil {
 			return nil, fmt.Errorf("rule %s: %w", rule.Name(), err)
@@ -148,6 +161,15 @@ func (m *MLP) Name() string { return m.rule.Name() }
 // Engine implements Engine: "cpu" on the CPU fast path, "graph" where the step graph runs.
 func (m *MLP) Engine() string {
 	if m.fast != nil {
+		return "cpu"
+	}
+	return "graph"
+}
+
+// EngineOn implements Engine: "cpu" on the go backend where the CPU fast path runs (fastPathOn), else
+// "graph".
+func (m *MLP) EngineOn(backend string) string {
+	if name, _, _ := strings.Cut(backend, ":"); !m.graphStep && fastPathOn(name == gobackend.BackendName, false) {
 		return "cpu"
 	}
 	return "graph"
@@ -201,23 +223,20 @@ func (m *MLP) compile() error {
 	m.step, err = NewExec(m.backend, func(in []*Node) []*Node {
 		a := stepArgs[*Node]{State: m.shape()}
 		pack.MustUnflatten(&a, in)
-		w, b := weights(a.State.Layers)
-		u := m.rule.Updates(rules.NewStep(m.spec, a.X, a.Y, w, b, a.State.Aux))
-		newParams, newOpt := optim.Step(m.settings.Optimizer, a.State.params(), u.Grads(), a.State.Opt)
-		return append(append(append(newParams, u.Aux...), newOpt...), u.Loss)
+		next, loss := m.stepNodes(a.X, a.Y, a.State)
+		return append(pack.Flatten[*Node](next), loss)
 	})
 	if err != nil {
 		return err
 	}
 	m.step = m.step.WithName(m.rule.Name() + "-step")
-	if pt, ok := m.rule.(rules.Pretrainer); ok {
+	if _, ok := m.rule.(rules.Pretrainer); ok {
 		// Pretraining step: stepArgs -> [aux', loss].
 		m.pretrain, err = NewExec(m.backend, func(in []*Node) []*Node {
 			a := stepArgs[*Node]{State: m.shape()}
 			pack.MustUnflatten(&a, in)
-			w, b := weights(a.State.Layers)
-			u := pt.Pretrain(rules.NewStep(m.spec, a.X, a.Y, w, b, a.State.Aux))
-			return append(append([]*Node{}, u.Aux...), u.Loss)
+			aux, loss := m.pretrainNodes(a.X, a.Y, a.State)
+			return append(aux, loss)
 		})
 		if err != nil {
 			return err
@@ -267,12 +286,37 @@ func (m *MLP) compile() error {
 	return err
 }
 
+// stepNodes is the math of one training step, the same in the step graph and in a training chunk's loop
+// (chunk.go): the rule's updates for the batch (x, y) and the optimiser's step give the next state and
+// the batch's loss before the update.
+func (m *MLP) stepNodes(x, y *Node, st state[*Node]) (state[*Node], *Node) {
+	w, b := weights(st.Layers)
+	u := m.rule.Updates(rules.NewStep(m.spec, x, y, w, b, st.Aux))
+	newParams, newOpt := optim.Step(m.settings.Optimizer, st.params(), u.Grads(), st.Opt)
+	next := m.shape()
+	pack.MustUnflatten(&next, append(append(newParams, u.Aux...), newOpt...))
+	return next, u.Loss
+}
+
+// pretrainNodes is the math of one pretraining step (rules.Pretrainer), the same in the pretraining
+// graph and in a pretraining chunk: the rule's new tensors and the auxiliary loss.
+func (m *MLP) pretrainNodes(x, y *Node, st state[*Node]) ([]*Node, *Node) {
+	w, b := weights(st.Layers)
+	u := m.rule.(rules.Pretrainer).Pretrain(rules.NewStep(m.spec, x, y, w, b, st.Aux))
+	return append([]*Node{}, u.Aux...), u.Loss
+}
+
 // donated returns the step graph's arguments with the learner's state tensors (every argument after x
 // and y) replaced by their donated device buffers, so the backend can update them in place. The tensors
 // are invalid afterwards.
 func (m *MLP) donated(x, y *tensors.Tensor) ([]any, error) {
-	args := argsOf(stepArgs[*tensors.Tensor]{X: x, Y: y, State: m.state})
-	for i := 2; i < len(args); i++ {
+	return m.donate(argsOf(stepArgs[*tensors.Tensor]{X: x, Y: y, State: m.state}), 2)
+}
+
+// donate replaces the tensors args[from:] (the learner's state) by their donated device buffers, except
+// shared tensors, which cannot be donated.
+func (m *MLP) donate(args []any, from int) ([]any, error) {
+	for i := from; i < len(args); i++ {
 		t := args[i].(*tensors.Tensor)
 		if t.IsShared() {
 			continue

@@ -94,6 +94,12 @@ type cpuBuffers struct {
 	dd, hh   [][]float32 // per layer, [batch, batch]
 }
 
+// fastPathOn reports whether the CPU fast path runs on a backend: on GoMLX's go backend (goBackend), where
+// package dense has its vector kernels (or where a test forces it).
+func fastPathOn(goBackend, force bool) bool {
+	return goBackend && (dense.Accelerated() || force)
+}
+
 // goBackendName is what GoMLX's go backend answers to Name().
 const goBackendName = "Go Backend"
 
@@ -101,7 +107,7 @@ const goBackendName = "Go Backend"
 // It returns nil when the backend is not the go backend, the net is not float32, or package dense has no
 // vector kernels on this machine (unless force is set).
 func newCPUStep(m *MLP, force bool) (*cpuStep, error) {
-	if m.backend.Name() != goBackendName || !m.backend.HasSharedBuffers() || !(dense.Accelerated() || force) {
+	if !fastPathOn(m.backend.Name() == goBackendName, force) || !m.backend.HasSharedBuffers() {
 		return nil, nil
 	}
 	for _, t := range append(m.state.params(), m.state.Opt...) {

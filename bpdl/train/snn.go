@@ -17,6 +17,7 @@ type SNN struct {
 	name     string
 	net      *snn.Net
 	settings Settings
+	impl     snn.Impl // as configured (Options.SNNImpl), before it is resolved for the backend
 }
 
 // NewSNN builds the spiking net cfg for opts.Spec (its input size, hidden widths and classes), with its
@@ -41,7 +42,7 @@ func NewSNN(name string, cfg snn.Config, b compute.Backend, opts Options) (*SNN,
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return &SNN{name: name, net: net, settings: s}, nil
+	return &SNN{name: name, net: net, settings: s, impl: opts.SNNImpl}, nil
 }
 
 // Net returns the spiking net.
@@ -52,6 +53,9 @@ func (s *SNN) Name() string { return s.name }
 
 // Engine implements Engine: the spiking net's engine, "kernels" or "graph" (snn.Impl).
 func (s *SNN) Engine() string { return string(s.net.Impl()) }
+
+// EngineOn implements Engine: the engine the configured snn.Impl means on that backend.
+func (s *SNN) EngineOn(backend string) string { return string(s.impl.ResolveName(backend)) }
 
 // Settings implements Learner.
 func (s *SNN) Settings() Settings { return s.settings }
