@@ -20,15 +20,20 @@ type dtpTail struct {
 	bufs map[int]*dtpBuffers
 }
 
-// dtpBuffers are a dtpTail's buffers for one batch size; the per-layer ones are [batch, n_l] (l the
-// 0-based layer), the mappings' ones [batch, n_{l-1}] for the mapping of layer l >= 1.
+// dtpBuffers are a dtpTail's buffers for one batch size. The products that share a matrix take their
+// inputs stacked, one call each (every output row is its own chain of multiply-adds, so stacking changes
+// no value): layer l's weights multiply [h_{l-1}; h~_l] (the forward pass and the reconstruction's
+// noisy input) into [a_l; a~_l], and mapping l's weights multiply [t_l; h_l; hf_l] (the target, the
+// output, the reconstruction's layer output) into [g(t_l); g(h_l); z_l] before the nonlinearity.
 type dtpBuffers struct {
-	pre, h, t, deltas [][]float32 // pre-activations (pre[0] unused), outputs, targets, deltas
-	ownD, ownH        [][]float32 // per mapping: dz [batch, n_{l-1}], hf [batch, n_l]
-	gt, gh, u         []float32   // g(t), g(h) and a uniform draw, [batch, widest]
-	hc, z             []float32   // the noisy input and the mapping's pre-activation, [batch, widest]
-	a                 []float32   // the layer's pre-activation on the noisy input, [batch, widest]
-	dz                []float32   // the output's gradient, [batch, classes]
+	x, y      [][]float32 // per layer l >= 1: [h_{l-1}; h~_l] [2 batch, n_{l-1}] and [a_l; a~_l] [2 batch, n_l]
+	tin, tout [][]float32 // per layer l >= 1: [t_l; h_l; hf_l] [3 batch, n_l] and its image [3 batch, n_{l-1}]
+	hOut      []float32   // the output h_L [batch, classes]
+	t0        []float32   // the first layer's target [batch, n_1]
+	deltas    [][]float32 // per layer
+	ownD      [][]float32 // per layer l >= 1: dz [batch, n_{l-1}]
+	u         []float32   // a uniform draw, [batch, widest]
+	dz        []float32   // the output's gradient, [batch, classes]
 }
 
 func newDTPTail(r rules.DTP) *dtpTail { return &dtpTail{r: r, bufs: map[int]*dtpBuffers{}} }
@@ -37,24 +42,21 @@ func (d *dtpTail) buffersFor(spec nn.Spec, batch int) *dtpBuffers {
 	if b, ok := d.bufs[batch]; ok {
 		return b
 	}
-	layers := spec.Layers()
-	b := &dtpBuffers{}
+	layers, sizes := spec.Layers(), spec.Sizes
+	b := &dtpBuffers{x: make([][]float32, layers), y: make([][]float32, layers), tin: make([][]float32, layers),
+		tout: make([][]float32, layers), ownD: make([][]float32, layers)}
 	widest := 0
 	for l := 0; l < layers; l++ {
-		n := spec.Sizes[l+1]
-		widest = max(widest, n)
-		b.pre = append(b.pre, make([]float32, batch*n))
-		b.h = append(b.h, make([]float32, batch*n))
-		b.t = append(b.t, make([]float32, batch*n))
-		b.deltas = append(b.deltas, make([]float32, batch*n))
+		widest = max(widest, sizes[l+1])
+		b.deltas = append(b.deltas, make([]float32, batch*sizes[l+1]))
 		if l > 0 {
-			b.ownD = append(b.ownD, make([]float32, batch*spec.Sizes[l]))
-			b.ownH = append(b.ownH, make([]float32, batch*n))
+			b.x[l], b.y[l] = make([]float32, 2*batch*sizes[l]), make([]float32, 2*batch*sizes[l+1])
+			b.tin[l], b.tout[l] = make([]float32, 3*batch*sizes[l+1]), make([]float32, 3*batch*sizes[l])
+			b.ownD[l] = make([]float32, batch*sizes[l])
 		}
 	}
-	b.gt, b.gh, b.u = make([]float32, batch*widest), make([]float32, batch*widest), make([]float32, batch*widest)
-	b.hc, b.z, b.a = make([]float32, batch*widest), make([]float32, batch*widest), make([]float32, batch*widest)
-	b.dz = make([]float32, batch*spec.Sizes[layers])
+	b.hOut, b.t0 = make([]float32, batch*sizes[layers]), make([]float32, batch*sizes[1])
+	b.u, b.dz = make([]float32, batch*widest), make([]float32, batch*sizes[layers])
 	d.bufs[batch] = b
 	return b
 }
@@ -76,54 +78,116 @@ func (d *dtpTail) run(spec nn.Spec, batch int, x, pre0 []float32, y []int32, w, 
 	layers := spec.Layers()
 	sizes := spec.Sizes
 	bf := d.buffersFor(spec, batch)
-	rows := func(s []float32, l int) []float32 { return s[:batch*sizes[l]] }
-	// The forward pass (nn.ForwardFrom) and the layers' outputs (DTP.outputs: the last through Output).
+	n := func(l int) int { return batch * sizes[l] } // values of a [batch, n_l] block
+	relu := func(l int) bool { return l < layers-1 || r.OutputReLU }
+	// Layer l's pre-activation a_l and output h_l (0-based l; nn.ForwardFrom, DTP.outputs).
 	pre := func(l int) []float32 {
 		if l == 0 {
-			return pre0[:batch*sizes[1]]
+			return pre0[:n(1)]
 		}
-		return rows(bf.pre[l], l+1)
+		return bf.y[l][:n(l+1)]
 	}
-	inputs := [][]float32{x[:batch*sizes[0]]}
+	h := func(l int) []float32 {
+		if l == layers-1 {
+			return bf.hOut
+		}
+		return bf.x[l+1][:n(l+1)]
+	}
+	// The forward pass with, stacked under each layer's input, the reconstruction's noisy copy of it
+	// (DTP.reconstructFactors: h~ = h_{l-1} + σ ε, ε drawn layer after layer from rng), and the
+	// reconstructions' layer outputs hf_l = f_l(a~_l).
+	inputs := [][]float32{x[:n(0)]}
+	sigma := float32(r.Sigma)
 	for l := 0; l < layers; l++ {
-		hl := rows(bf.h[l], l+1)
-		if l < layers-1 || r.OutputReLU {
-			dense.ReLU(hl, pre(l))
+		if relu(l) {
+			dense.ReLU(h(l), pre(l))
 		} else {
-			copy(hl, pre(l))
+			copy(h(l), pre(l))
 		}
-		if l < layers-1 {
-			d.ws.Linear(rows(bf.pre[l+1], l+2), hl, w[l+1], b[l+1], batch, sizes[l+2], sizes[l+1], workers)
-			inputs = append(inputs, hl)
+		if l > 0 {
+			hf := bf.tin[l][2*n(l+1) : 3*n(l+1)]
+			if relu(l) {
+				dense.ReLU(hf, bf.y[l][n(l+1):])
+			} else {
+				copy(hf, bf.y[l][n(l+1):])
+			}
+			copy(bf.tin[l][n(l+1):2*n(l+1)], h(l))
 		}
+		if l == layers-1 {
+			break
+		}
+		inputs = append(inputs, h(l))
+		in := h(l)
+		hc := bf.x[l+1][n(l+1):]
+		hostNormal(hc, bf.u[:n(l+1)], &rng, workers)
+		parallelChunks(len(hc), workers, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				hc[i] = in[i] + hc[i]*sigma
+			}
+		})
+		d.ws.Linear(bf.y[l+1], bf.x[l+1], w[l+1], b[l+1], 2*batch, sizes[l+2], sizes[l+1], workers)
 	}
-	h := func(l int) []float32 { return rows(bf.h[l], l+1) }
-	// The targets (DTP.Targets): t_L = h_L - λ dL/dh_L, t_{l-1} = g(t_l) - g(h_l) + h_{l-1}.
+	// The targets (DTP.Targets): t_L = h_L - λ dL/dh_L, t_{l-1} = g(t_l) - g(h_l) + h_{l-1}; with the
+	// same products, the reconstructions' z_l and their gradient factors dz_l.
 	classes := sizes[layers]
 	dz := bf.dz[:batch*classes]
 	loss := crossEntropy(dz, h(layers-1), y, batch, classes)
 	lam := float32(r.TargetStep)
-	t := rows(bf.t[layers-1], layers)
+	t := bf.tin[layers-1][:n(layers)]
 	for i, v := range h(layers - 1) {
 		t[i] = v - dz[i]*lam
 	}
+	scale := 1 / math.Pow(math.Max(r.Sigma, r.SigmaFloor), 2)
+	target := func(l int) []float32 {
+		if l == 0 {
+			return bf.t0
+		}
+		return bf.tin[l][:n(l+1)]
+	}
 	for l := layers - 1; l > 0; l-- {
 		in, out := sizes[l], sizes[l+1]
-		gt, gh := bf.gt[:batch*in], bf.gh[:batch*in]
-		d.feedback(gt, rows(bf.t[l], l+1), q[l-1], qb[l-1], batch, in, out, workers)
-		d.feedback(gh, h(l), q[l-1], qb[l-1], batch, in, out, workers)
-		tp, hp := rows(bf.t[l-1], l), h(l-1)
+		g := bf.tout[l]
+		d.ws.Linear(g, bf.tin[l], q[l-1], qb[l-1], 3*batch, in, out, workers)
+		d.act(g, g) // [g(t_l); g(h_l); r_l = s(z_l)]
+		gt, gh, rl := g[:n(l)], g[n(l):2*n(l)], g[2*n(l):]
+		tp, hp := target(l-1), h(l-1)
 		parallelChunks(len(tp), workers, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				tp[i] = (gt[i] - gh[i]) + hp[i]
+			}
+		})
+		// dz = (r - h~) 2 scale/n, times s'(z) (DTP.reconstructFactors).
+		k := float32(2 * scale / float64(batch*in))
+		hc, dzl := bf.x[l][n(l):], bf.ownD[l]
+		act := r.FeedbackActivation
+		var z []float32
+		if act == rules.ActReLU {
+			// s'(z) = 1 where z > 0, which is where r = max(z, 0) > 0 (NaN > 0 in neither): the mask
+			// from r, which replaced z.
+			z = rl
+		}
+		parallelChunks(len(dzl), workers, func(lo, hi int) {
+			dl := dzl[lo:hi]
+			switch act {
+			case rules.ActTanh:
+				for i, v := range rl[lo:hi] {
+					dl[i] = ((v - hc[lo+i]) * k) * (1 - v*v)
+				}
+			default:
+				for i, v := range rl[lo:hi] {
+					dl[i] = (v - hc[lo+i]) * k
+				}
+				if z != nil {
+					dense.ReLUMask(dl, dl, z[lo:hi])
+				}
 			}
 		})
 	}
 	// The deltas e_l / B = 2/B (h_l - t_l), times f_l'(a_l) (1 where a_l >= 0) for ReLU layers.
 	c := float32(2 / float64(batch))
 	for l := 0; l < layers; l++ {
-		e, hl, tl, a := rows(bf.deltas[l], l+1), h(l), rows(bf.t[l], l+1), pre(l)
-		jacobian := l < layers-1 || r.OutputReLU
+		e, hl, tl, a := bf.deltas[l], h(l), target(l), pre(l)
+		jacobian := relu(l)
 		parallelChunks(len(e), workers, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				e[i] = (hl[i] - tl[i]) * c
@@ -133,59 +197,9 @@ func (d *dtpTail) run(spec nn.Spec, batch int, x, pre0 []float32, y []int32, w, 
 			}
 		})
 	}
-	// The reconstructions (DTP.reconstructFactors), layers 2..L in turn, each drawing its noise.
+	st := dtpStep{inputs: inputs, loss: loss, rng: rng, deltas: bf.deltas}
 	for l := 1; l < layers; l++ {
-		in, out := sizes[l], sizes[l+1]
-		inp := h(l - 1)
-		hc, u := bf.hc[:batch*in], bf.u[:batch*in]
-		hostNormal(hc, u, &rng, workers)
-		sigma := float32(r.Sigma)
-		parallelChunks(len(hc), workers, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				hc[i] = inp[i] + hc[i]*sigma
-			}
-		})
-		a := bf.a[:batch*out]
-		d.ws.Linear(a, hc, w[l], b[l], batch, out, in, workers)
-		hf := rows(bf.ownH[l-1], l+1)
-		if l < layers-1 || r.OutputReLU {
-			dense.ReLU(hf, a)
-		} else {
-			copy(hf, a)
-		}
-		z := bf.z[:batch*in]
-		d.ws.Linear(z, hf, q[l-1], qb[l-1], batch, in, out, workers)
-		dzl := rows(bf.ownD[l-1], l)
-		// r = s(z) into dzl, then diff = r - hc, dz = diff 2 scale/n (times s'(z)).
-		d.act(dzl, z)
-		scale := 1 / math.Pow(math.Max(r.Sigma, r.SigmaFloor), 2)
-		k := float32(2 * scale / float64(batch*in))
-		act := r.FeedbackActivation
-		parallelChunks(len(dzl), workers, func(lo, hi int) {
-			d := dzl[lo:hi]
-			switch act {
-			case rules.ActReLU:
-				for i, v := range d {
-					d[i] = (v - hc[lo+i]) * k
-				}
-				dense.ReLUMask(d, d, z[lo:hi])
-			case rules.ActTanh:
-				for i, v := range d {
-					d[i] = ((v - hc[lo+i]) * k) * (1 - v*v)
-				}
-			default:
-				for i, v := range d {
-					d[i] = (v - hc[lo+i]) * k
-				}
-			}
-		})
-	}
-	st := dtpStep{inputs: inputs, loss: loss, rng: rng}
-	for l := 0; l < layers; l++ {
-		st.deltas = append(st.deltas, rows(bf.deltas[l], l+1))
-		if l > 0 {
-			st.ownD, st.ownH = append(st.ownD, rows(bf.ownD[l-1], l)), append(st.ownH, rows(bf.ownH[l-1], l+1))
-		}
+		st.ownD, st.ownH = append(st.ownD, bf.ownD[l]), append(st.ownH, bf.tin[l][2*n(l+1):3*n(l+1)])
 	}
 	return st
 }
