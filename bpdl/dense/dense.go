@@ -417,8 +417,9 @@ func parallelIndexed(n, workers int, f func(p, lo, hi int)) {
 		return
 	}
 	var wg sync.WaitGroup
-	for p := 0; p < parts; p++ {
+	for p := 1; p < parts; p++ {
 		wg.Go(func() { f(p, p*n/parts, (p+1)*n/parts) })
 	}
+	f(0, 0, n/parts) // the caller takes the first range
 	wg.Wait()
 }

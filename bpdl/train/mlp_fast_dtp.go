@@ -3,6 +3,7 @@ package train
 import (
 	"math"
 	"math/bits"
+	"sync"
 
 	"github.com/bpdl/bpdl/bpdl/dense"
 	"github.com/bpdl/bpdl/bpdl/nn"
@@ -339,14 +340,10 @@ func parallelChunks(n, workers int, f func(lo, hi int)) {
 		f(0, n)
 		return
 	}
-	done := make(chan struct{}, parts)
-	for p := 0; p < parts; p++ {
-		go func() {
-			f(p*n/parts, (p+1)*n/parts)
-			done <- struct{}{}
-		}()
+	var wg sync.WaitGroup
+	for p := 1; p < parts; p++ {
+		wg.Go(func() { f(p*n/parts, (p+1)*n/parts) })
 	}
-	for p := 0; p < parts; p++ {
-		<-done
-	}
+	f(0, n/parts) // the caller takes the first range
+	wg.Wait()
 }
