@@ -107,7 +107,7 @@ func TestMatMul(t *testing.T) {
 // (within float32 rounding of the product), for SGD with momentum and for Adam, and that the number of
 // workers changes no bit.
 func TestUpdate(t *testing.T) {
-	for _, opt := range []optim.Optimizer{optim.SGDOptimizer{LR: 0.1, Momentum: 0.9}, optim.DefaultAdam(0.01)} {
+	for _, opt := range []optim.Optimizer{optim.SGD{LR: 0.1, Momentum: 0.9}, optim.DefaultAdam(0.01)} {
 		for _, sz := range sizes {
 			m, n, k := sz.m, sz.n, sz.k
 			t.Run(fmt.Sprintf("%v/%dx%dx%d", opt, m, n, k), func(t *testing.T) {
@@ -163,7 +163,7 @@ func TestUpdate(t *testing.T) {
 					// float32 error e in g moves w by e times that factor, and Adam divides by |g|.
 					for i := range w {
 						tol := 3e-6 * (1 + scale[i]) * 0.3
-						if _, ok := opt.(optim.AdamOptimizer); ok {
+						if _, ok := opt.(optim.Adam); ok {
 							tol = 1e-5 * (1 + scale[i]/math.Max(math.Abs(float64(gw[i])), 1e-3))
 						}
 						if math.Abs(float64(w[i]-wantW[i])) > tol {
@@ -194,7 +194,7 @@ func TestUpdate(t *testing.T) {
 // parameters, optimiser state and the next product, for batches that take every path (rows or panels
 // of the weights; dot products or tiles for the product).
 func TestUpdateLinear(t *testing.T) {
-	opt := optim.SGDOptimizer{LR: 0.1, Momentum: 0.9}
+	opt := optim.SGD{LR: 0.1, Momentum: 0.9}
 	for _, tc := range []struct{ m, mx, n, k int }{
 		{4, 4, 37, 600}, {4, 33, 9, 100}, {128, 128, 13, 1100}, {128, 5, 10, 1030}, {3, 0, 6, 50}, {40, 20, 64, 2000},
 	} {

@@ -78,7 +78,7 @@ func TestRows4EqualsSpan(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	m, n, k := 4, 9, 1000
 	d, h := random(rng, m*n), random(rng, m*k)
-	for _, opt := range []optim.Optimizer{optim.Study(), optim.SGDOptimizer{LR: 0.05}} {
+	for _, opt := range []optim.Optimizer{optim.Study(), optim.SGD{LR: 0.05}} {
 		step := optim.HostStepOf(opt, 1, 0.7)
 		if step.Rows4 == nil {
 			t.Skipf("%v: no Rows4 on this CPU", opt)

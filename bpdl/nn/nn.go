@@ -25,11 +25,6 @@ type Spec struct {
 // StudyHidden are the study's hidden layer widths.
 var StudyHidden = []int{1536, 256}
 
-// PaperHidden is StudyHidden.
-//
-// Deprecated: use StudyHidden (kept until packages snn and reproduce's bench name it).
-var PaperHidden = StudyHidden
-
 // NewSpec returns the spec of a net with the given input size, hidden widths and number of classes.
 func NewSpec(inputs int, hidden []int, classes int) Spec {
 	sizes := append([]int{inputs}, hidden...)

@@ -10,7 +10,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 )
 
-// AdamOptimizer is Adam (Kingma & Ba 2015) as torch.optim.Adam (no weight decay, no AMSGrad), with g the
+// Adam is Adam (Kingma & Ba 2015) as torch.optim.Adam (no weight decay, no AMSGrad), with g the
 // gradient after clipping and t the step count:
 //
 //	t <- t + 1;  m <- b1 m + (1 - b1) g;  s <- b2 s + (1 - b2) g^2
@@ -18,7 +18,7 @@ import (
 //
 // The bias corrections 1 - b^t are computed as -expm1(t log b), which loses no digits in float32 when b is
 // close to 1 (PyTorch computes them in float64 on the host).
-type AdamOptimizer struct {
+type Adam struct {
 	LR           float64
 	Beta1, Beta2 float64 // in [0, 1)
 	Eps          float64 // > 0
@@ -26,12 +26,12 @@ type AdamOptimizer struct {
 }
 
 // String implements Optimizer.
-func (o AdamOptimizer) String() string {
+func (o Adam) String() string {
 	return fmt.Sprintf("Adam(lr=%g, betas=(%g, %g), eps=%g)", o.LR, o.Beta1, o.Beta2, o.Eps) + clipSuffix(o.Clip)
 }
 
 // Validate implements Optimizer.
-func (o AdamOptimizer) Validate() error {
+func (o Adam) Validate() error {
 	if !(o.Beta1 >= 0 && o.Beta1 < 1 && o.Beta2 >= 0 && o.Beta2 < 1) || !(o.Eps > 0) {
 		return fmt.Errorf("optim: Adam betas (%g, %g) must be in [0, 1) and eps %g > 0", o.Beta1, o.Beta2, o.Eps)
 	}
@@ -39,22 +39,22 @@ func (o AdamOptimizer) Validate() error {
 }
 
 // LearningRate implements Optimizer.
-func (o AdamOptimizer) LearningRate() float64 { return o.LR }
+func (o Adam) LearningRate() float64 { return o.LR }
 
 // ClipNorm implements Optimizer.
-func (o AdamOptimizer) ClipNorm() float64 { return o.Clip }
+func (o Adam) ClipNorm() float64 { return o.Clip }
 
 // WithLearningRate implements Optimizer.
-func (o AdamOptimizer) WithLearningRate(lr float64) Optimizer { o.LR = lr; return o }
+func (o Adam) WithLearningRate(lr float64) Optimizer { o.LR = lr; return o }
 
 // WithClipNorm implements Optimizer.
-func (o AdamOptimizer) WithClipNorm(max float64) Optimizer { o.Clip = max; return o }
+func (o Adam) WithClipNorm(max float64) Optimizer { o.Clip = max; return o }
 
 // Slots implements Optimizer: the first and second moments m and s.
-func (AdamOptimizer) Slots() int { return 2 }
+func (Adam) Slots() int { return 2 }
 
 // State implements Optimizer: m and s per parameter, then the step count t, a float32 scalar.
-func (o AdamOptimizer) State(params []shapes.Shape) []*tensors.Tensor {
+func (o Adam) State(params []shapes.Shape) []*tensors.Tensor {
 	var out []*tensors.Tensor
 	for _, s := range params {
 		out = append(out, tensors.FromShape(s), tensors.FromShape(s))
@@ -63,7 +63,7 @@ func (o AdamOptimizer) State(params []shapes.Shape) []*tensors.Tensor {
 }
 
 // Apply implements Optimizer.
-func (o AdamOptimizer) Apply(params, grads, state []*Node) (newParams, newState []*Node) {
+func (o Adam) Apply(params, grads, state []*Node) (newParams, newState []*Node) {
 	n := len(params)
 	newParams = make([]*Node, n)
 	t := AddScalar(state[2*n], 1)
@@ -88,7 +88,7 @@ func biasCorrection(b float64, step int) float32 {
 }
 
 // Span implements Optimizer.
-func (o AdamOptimizer) Span(step int, coef float32) SpanFunc {
+func (o Adam) Span(step int, coef float32) SpanFunc {
 	c := adamCoef{
 		lr: float32(o.LR), b1: float32(o.Beta1), b2: float32(o.Beta2), nb1: float32(1 - o.Beta1), nb2: float32(1 - o.Beta2),
 		eps: float32(o.Eps), coef: coef, bc1: biasCorrection(o.Beta1, step), bc2: biasCorrection(o.Beta2, step),

@@ -12,7 +12,9 @@ import (
 
 // Host is an optimiser together with its state for parameters held in Go slices, which it updates in
 // place: the host form of Step, for engines that compute their gradients on the host (the spiking net's
-// event-driven kernels). A step clips the gradients to the optimiser's ClipNorm by their global norm
+// event-driven kernels of package snn). Its state is the graph form's, slice for tensor, so a checkpoint
+// written by one form resumes in the other (Tensors, SetTensors, or ParamState for callers that keep a
+// parameter in another layout than its tensor's). A step clips the gradients to the optimiser's ClipNorm by their global norm
 // (taken in float64), then applies the optimiser's Span to fixed chunks of every parameter, several
 // chunks at once; every value is computed the same way whatever the number of workers.
 type Host struct {
@@ -90,20 +92,36 @@ func (h *Host) Tensors(params []shapes.Shape) []*tensors.Tensor {
 	for i, s := range h.State {
 		out = append(out, tensors.FromFlatDataAndDimensions(append([]float32(nil), s...), params[i/max(1, h.Opt.Slots())].Dimensions...))
 	}
-	if h.countsSteps() {
-		out = append(out, tensors.FromScalar(float32(h.Steps)))
+	if h.CountsSteps() {
+		out = append(out, h.StepTensor())
 	}
 	return out
 }
 
-// countsSteps reports whether the optimiser's graph state ends with a step count (Adam's t): the one
+// ParamState returns the state slices of parameter i, Opt.Slots() of them (SGD's momentum, Adam's m and
+// s), which Step updates in place.
+func (h *Host) ParamState(i int) [][]float32 { return ParamState(h.Opt, h.State, i) }
+
+// CountsSteps reports whether the optimiser's graph state ends with a step count (Adam's t): the one
 // tensor its State makes for no parameters.
-func (h *Host) countsSteps() bool { return len(h.Opt.State(nil)) == 1 }
+func (h *Host) CountsSteps() bool { return len(h.Opt.State(nil)) == 1 }
+
+// StepTensor returns Steps as the graph form holds the step count: a float32 scalar.
+func (h *Host) StepTensor() *tensors.Tensor { return tensors.FromScalar(float32(h.Steps)) }
+
+// SetStepTensor sets Steps from a step count in the graph form's layout (a float32 scalar).
+func (h *Host) SetStepTensor(t *tensors.Tensor) error {
+	if t.DType() != dtypes.Float32 || t.Size() != 1 {
+		return fmt.Errorf("optim: %s step count is %s, want a float32 scalar", h.Opt, t.Shape())
+	}
+	h.Steps = int(tensors.MustCopyFlatData[float32](t)[0])
+	return nil
+}
 
 // SetTensors loads state laid out as Tensors returns it (for example the graph form's state).
 func (h *Host) SetTensors(ts []*tensors.Tensor) error {
 	extra := 0
-	if h.countsSteps() {
+	if h.CountsSteps() {
 		extra = 1
 	}
 	if len(ts) != len(h.State)+extra {
@@ -116,11 +134,7 @@ func (h *Host) SetTensors(ts []*tensors.Tensor) error {
 		copy(s, tensors.MustCopyFlatData[float32](ts[i]))
 	}
 	if extra == 1 {
-		t := ts[len(ts)-1]
-		if t.DType() != dtypes.Float32 || t.Size() != 1 {
-			return fmt.Errorf("optim: %s step count is %s, want a float32 scalar", h.Opt, t.Shape())
-		}
-		h.Steps = int(tensors.MustCopyFlatData[float32](t)[0])
+		return h.SetStepTensor(ts[len(ts)-1])
 	}
 	return nil
 }
@@ -216,7 +230,7 @@ func momentumSpanGo(p, g, v []float32, lr, mu, coef float32) {
 	}
 }
 
-// adamSpanGo is Adam (see AdamOptimizer) with the step's constants c.
+// adamSpanGo is Adam (see Adam) with the step's constants c.
 func adamSpanGo(c adamCoef, p, g, m, s []float32) {
 	g, m, s = g[:len(p)], m[:len(p)], s[:len(p)]
 	for n := range p {

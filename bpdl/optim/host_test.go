@@ -20,11 +20,11 @@ func TestHostEqualsGraph(t *testing.T) {
 		opt   Optimizer
 		exact bool
 	}{
-		{SGDOptimizer{LR: 0.1}, true},
-		{SGDOptimizer{LR: 0.05, Momentum: 0.9}, true},
-		{AdamOptimizer{LR: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}, true},
+		{SGD{LR: 0.1}, true},
+		{SGD{LR: 0.05, Momentum: 0.9}, true},
+		{Adam{LR: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}, true},
 		{Study(), false},
-		{AdamOptimizer{LR: 0.01, Beta1: 0.8, Beta2: 0.99, Eps: 1e-6, Clip: 3}, false},
+		{Adam{LR: 0.01, Beta1: 0.8, Beta2: 0.99, Eps: 1e-6, Clip: 3}, false},
 	} {
 		t.Run(tc.opt.String(), func(t *testing.T) {
 			const steps = 3
@@ -69,7 +69,7 @@ func TestHostEqualsGraph(t *testing.T) {
 // Tensors saved.
 func TestHostWorkers(t *testing.T) {
 	sizes := []int{3*HostChunk + 5, 100}
-	for _, o := range []Optimizer{Study(), AdamOptimizer{LR: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, Clip: 1}} {
+	for _, o := range []Optimizer{Study(), Adam{LR: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, Clip: 1}} {
 		gs := randomVectors(2, sizes)
 		var results [][][]float32
 		for _, workers := range []int{1, 2, 5} {

@@ -1,26 +1,30 @@
-// Package optim holds the optimisers the study used, with PyTorch's exact semantics: one type per
-// optimiser (SGDOptimizer, with or without momentum, and AdamOptimizer) behind the Optimizer interface,
-// the shape of torch.optim. Clipping of the global gradient norm (torch.nn.utils.clip_grad_norm_, which
-// the study called before every step) is an option of each optimiser, not something its caller does.
+// Package optim holds the optimisers the study used, with PyTorch's exact semantics, in the shape of
+// torch.optim: one type per optimiser, named as torch.optim's classes (SGD, with or without momentum, and
+// Adam), behind the Optimizer interface. Clipping of the global gradient norm
+// (torch.nn.utils.clip_grad_norm_, which the study called before every step) is an option of each
+// optimiser, not something its caller does.
 //
-// Every optimiser works in two places with the same arithmetic:
+// Every optimiser works in two places with the same arithmetic, so that one implementation serves every
+// engine bpdl has (the MLP graphs, the MLP fast path of package train, and both engines of the spiking net
+// of package snn):
 //
 //   - in a GoMLX graph: State makes the optimiser's state tensors and Step (the package function) takes one
 //     step, clipping first. Step accepts dense gradients and the factored gradients of dense layers
 //     (Grad): a layer whose weight gradient is D^T H takes its share of the clipping norm from
 //     [batch, batch] Gram matrices, and the clipping factor scales the small D before D^T H is formed.
-//   - on the host, in place on []float32: Host keeps the state in Go slices and steps whole parameters
-//     (clipping included), in parallel and with results that do not depend on the number of workers;
-//     Optimizer.Span (or HostStepOf, which adds SGD's Rows4Func that forms a batch of four's gradient in
-//     the same pass) gives the update of one contiguous span, for callers that produce gradients a block
-//     at a time (the MLP fast path of package train forms each block of D^T H and updates it while it is
-//     in cache; HostFactoredNorm gives it the clipping norm from Gram matrices). The host update does the
-//     same float32 operations in the same order as the graph (tests check equality), except that the
-//     host takes the clipping norm in float64.
+//   - on the host, in place on []float32: Host keeps the state in Go slices, in the order of the graph
+//     form's, and steps whole parameters (clipping included), in parallel and with results that do not
+//     depend on the number of workers; Optimizer.Span (or HostStepOf, which adds SGD's Rows4Func that
+//     forms a batch of four's gradient in the same pass) gives the update of one contiguous span, for
+//     callers that produce gradients a block at a time (the MLP fast path forms each block of D^T H and
+//     updates it while it is in cache; HostFactoredNorm gives it the clipping norm from Gram matrices).
+//     The host update does the same float32 operations in the same order as the graph (tests check
+//     equality), except that the host takes the clipping norm in float64.
 //
-// A new optimiser is one new type implementing Optimizer (graph Apply, host Span, State, Slots). Config,
-// Kind, Paper and AdamDefaults are the former single-struct API, kept until package snn moves to the
-// types.
+// A new optimiser is one new file, its type implementing Optimizer (graph Apply, host Span, State, Slots),
+// plus one line registering it in a Registry (DefaultRegistry lists bpdl's), which gives it its name in
+// the JSON of training settings (Registry.Marshal and Unmarshal), the form run fingerprints hash and
+// result files hold.
 package optim
 
 import (
@@ -104,9 +108,6 @@ type rows4er interface {
 // HostStepOf returns o's host update for the step-th step (counted from 1) with the clipping factor coef.
 func HostStepOf(o Optimizer, step int, coef float32) HostStep {
 	hs := HostStep{Span: o.Span(step, coef)}
-	if c, ok := o.(Config); ok {
-		o = c.Optimizer()
-	}
 	if r, ok := o.(rows4er); ok && vectorFMA {
 		hs.Rows4 = r.spanRows4(step, coef)
 	}
@@ -267,9 +268,9 @@ func clipSuffix(clip float64) string {
 
 // Study is the study's optimiser for BP, FA and DFA: SGD, lr 1e-3, momentum 0.9, gradients clipped to a
 // global norm of 2.0.
-func Study() SGDOptimizer { return SGDOptimizer{LR: 1e-3, Momentum: 0.9, Clip: 2.0} }
+func Study() SGD { return SGD{LR: 1e-3, Momentum: 0.9, Clip: 2.0} }
 
 // DefaultAdam returns torch.optim.Adam's defaults with the given learning rate.
-func DefaultAdam(lr float64) AdamOptimizer {
-	return AdamOptimizer{LR: lr, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
+func DefaultAdam(lr float64) Adam {
+	return Adam{LR: lr, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
 }

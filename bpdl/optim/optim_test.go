@@ -63,11 +63,11 @@ func TestSGDMomentumAndClipping(t *testing.T) {
 		steps int
 		want  []float64
 	}{
-		{"sgd-plain", SGDOptimizer{LR: 0.1}, 1, []float64{1 - 0.3, 2 - 0.4}},
-		{"momentum-2-steps", SGDOptimizer{LR: 0.1, Momentum: 0.9}, 2, []float64{1 - 0.29*3, 2 - 0.29*4}},
-		{"clip-1-step", SGDOptimizer{LR: 0.1, Momentum: 0.9, Clip: 2}, 1, []float64{1 - 0.1*3*s, 2 - 0.1*4*s}},
-		{"clip-momentum-2-steps", SGDOptimizer{LR: 0.1, Momentum: 0.9, Clip: 2}, 2, []float64{1 - 0.29*3*s, 2 - 0.29*4*s}},
-		{"clip-inactive", SGDOptimizer{LR: 0.1, Clip: 10}, 1, []float64{1 - 0.3, 2 - 0.4}},
+		{"sgd-plain", SGD{LR: 0.1}, 1, []float64{1 - 0.3, 2 - 0.4}},
+		{"momentum-2-steps", SGD{LR: 0.1, Momentum: 0.9}, 2, []float64{1 - 0.29*3, 2 - 0.29*4}},
+		{"clip-1-step", SGD{LR: 0.1, Momentum: 0.9, Clip: 2}, 1, []float64{1 - 0.1*3*s, 2 - 0.1*4*s}},
+		{"clip-momentum-2-steps", SGD{LR: 0.1, Momentum: 0.9, Clip: 2}, 2, []float64{1 - 0.29*3*s, 2 - 0.29*4*s}},
+		{"clip-inactive", SGD{LR: 0.1, Clip: 10}, 1, []float64{1 - 0.3, 2 - 0.4}},
 		// Adam's first step moves every coordinate by lr (m/(1-b1) / sqrt(v/(1-b2)) = sign(g)) up to eps.
 		{"adam-1-step", DefaultAdam(0.01), 1, []float64{1 - 0.01*3/(3+1e-8), 2 - 0.01*4/(4+1e-8)}},
 	} {
@@ -103,41 +103,21 @@ func TestAdamSecondStep(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	for _, o := range []Optimizer{
-		Config{Kind: "rmsprop", LR: 1},
-		SGDOptimizer{LR: 0},
-		SGDOptimizer{LR: math.Inf(1)},
-		SGDOptimizer{LR: 1, Momentum: 1},
-		SGDOptimizer{LR: 1, Momentum: math.NaN()},
-		SGDOptimizer{LR: 1, Clip: -1},
-		AdamOptimizer{LR: 1, Beta1: 0.9, Beta2: 0.999},
-		AdamOptimizer{LR: 1, Beta1: 1, Beta2: 0.999, Eps: 1e-8},
+		SGD{LR: 0},
+		SGD{LR: math.Inf(1)},
+		SGD{LR: 1, Momentum: 1},
+		SGD{LR: 1, Momentum: math.NaN()},
+		SGD{LR: 1, Clip: -1},
+		Adam{LR: 1, Beta1: 0.9, Beta2: 0.999},
+		Adam{LR: 1, Beta1: 1, Beta2: 0.999, Eps: 1e-8},
 	} {
 		if o.Validate() == nil {
 			t.Errorf("Validate(%+v) accepted a bad optimiser", o)
 		}
 	}
-	for _, o := range []Optimizer{Study(), DefaultAdam(1e-3), Paper(), AdamDefaults(1e-3)} {
+	for _, o := range []Optimizer{Study(), DefaultAdam(1e-3)} {
 		if err := o.Validate(); err != nil {
 			t.Errorf("%v invalid: %v", o, err)
-		}
-	}
-}
-
-// TestConfigDelegates checks that the deprecated Config steps exactly as the optimiser it describes.
-func TestConfigDelegates(t *testing.T) {
-	ps, gs := randomVectors(3, []int{50, 7}), randomVectors(4, []int{50, 7})
-	for _, o := range []Optimizer{Study(), DefaultAdam(1e-2), SGDOptimizer{LR: 0.1}} {
-		want, _ := graphSteps(t, o, ps, gs, 3)
-		got, _ := graphSteps(t, ConfigOf(o), ps, gs, 3)
-		for i := range want {
-			for j := range want[i] {
-				if got[i][j] != want[i][j] {
-					t.Fatalf("%v: Config param %d[%d] = %g, want %g", o, i, j, got[i][j], want[i][j])
-				}
-			}
-		}
-		if ConfigOf(o).Optimizer() != o {
-			t.Errorf("ConfigOf(%v).Optimizer() = %v", o, ConfigOf(o).Optimizer())
 		}
 	}
 }
@@ -278,7 +258,7 @@ func TestFactoredStepEqualsDense(t *testing.T) {
 		return tensors.FromFlatDataAndDimensions(data, dims...)
 	}
 	w, b, d, h := mk(out, in), mk(out), mk(batch, out), mk(batch, in)
-	for _, o := range []Optimizer{SGDOptimizer{LR: 0.1, Momentum: 0.9, Clip: 0.5}, AdamOptimizer{LR: 0.01, Beta1: 0.9, Beta2: 0.99, Eps: 1e-8, Clip: 0.5}} {
+	for _, o := range []Optimizer{SGD{LR: 0.1, Momentum: 0.9, Clip: 0.5}, Adam{LR: 0.01, Beta1: 0.9, Beta2: 0.99, Eps: 1e-8, Clip: 0.5}} {
 		state := o.State([]shapes.Shape{w.Shape(), b.Shape()})
 		run := func(factored bool) []float32 {
 			exec, err := NewExec(be, func(x []*Node) []*Node {

@@ -8,24 +8,24 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 )
 
-// SGDOptimizer is stochastic gradient descent with optional momentum, as torch.optim.SGD (dampening 0, no
+// SGD is stochastic gradient descent with optional momentum, as torch.optim.SGD (dampening 0, no
 // Nesterov, no weight decay), with g the gradient after clipping:
 //
 //	v <- mu v + g;  p <- p - lr v        (momentum mu > 0; v starts at 0, so the first step is p - lr g)
 //	p <- p - lr g                        (mu = 0)
-type SGDOptimizer struct {
+type SGD struct {
 	LR       float64
 	Momentum float64 // mu, in [0, 1); 0 is plain SGD
 	Clip     float64 // maximum global L2 norm of the gradients; 0 disables
 }
 
 // String implements Optimizer.
-func (o SGDOptimizer) String() string {
+func (o SGD) String() string {
 	return fmt.Sprintf("SGD(lr=%g, momentum=%g)", o.LR, o.Momentum) + clipSuffix(o.Clip)
 }
 
 // Validate implements Optimizer.
-func (o SGDOptimizer) Validate() error {
+func (o SGD) Validate() error {
 	if !(o.Momentum >= 0 && o.Momentum < 1) {
 		return fmt.Errorf("optim: SGD momentum %g out of [0, 1)", o.Momentum)
 	}
@@ -33,19 +33,19 @@ func (o SGDOptimizer) Validate() error {
 }
 
 // LearningRate implements Optimizer.
-func (o SGDOptimizer) LearningRate() float64 { return o.LR }
+func (o SGD) LearningRate() float64 { return o.LR }
 
 // ClipNorm implements Optimizer.
-func (o SGDOptimizer) ClipNorm() float64 { return o.Clip }
+func (o SGD) ClipNorm() float64 { return o.Clip }
 
 // WithLearningRate implements Optimizer.
-func (o SGDOptimizer) WithLearningRate(lr float64) Optimizer { o.LR = lr; return o }
+func (o SGD) WithLearningRate(lr float64) Optimizer { o.LR = lr; return o }
 
 // WithClipNorm implements Optimizer.
-func (o SGDOptimizer) WithClipNorm(max float64) Optimizer { o.Clip = max; return o }
+func (o SGD) WithClipNorm(max float64) Optimizer { o.Clip = max; return o }
 
 // Slots implements Optimizer: the momentum buffer v, when there is momentum.
-func (o SGDOptimizer) Slots() int {
+func (o SGD) Slots() int {
 	if o.Momentum != 0 {
 		return 1
 	}
@@ -53,7 +53,7 @@ func (o SGDOptimizer) Slots() int {
 }
 
 // State implements Optimizer: one zero momentum buffer per parameter (none for plain SGD).
-func (o SGDOptimizer) State(params []shapes.Shape) []*tensors.Tensor {
+func (o SGD) State(params []shapes.Shape) []*tensors.Tensor {
 	var out []*tensors.Tensor
 	if o.Momentum != 0 {
 		for _, s := range params {
@@ -64,7 +64,7 @@ func (o SGDOptimizer) State(params []shapes.Shape) []*tensors.Tensor {
 }
 
 // Apply implements Optimizer.
-func (o SGDOptimizer) Apply(params, grads, state []*Node) (newParams, newState []*Node) {
+func (o SGD) Apply(params, grads, state []*Node) (newParams, newState []*Node) {
 	newParams = make([]*Node, len(params))
 	for i, p := range params {
 		g := grads[i]
@@ -79,7 +79,7 @@ func (o SGDOptimizer) Apply(params, grads, state []*Node) (newParams, newState [
 }
 
 // Span implements Optimizer. The step count does not matter to SGD.
-func (o SGDOptimizer) Span(_ int, coef float32) SpanFunc {
+func (o SGD) Span(_ int, coef float32) SpanFunc {
 	lr, mu := float32(o.LR), float32(o.Momentum)
 	if o.Momentum == 0 {
 		return func(p, g, _, _ []float32) { sgdSpan(p, g, lr, coef) }
@@ -88,7 +88,7 @@ func (o SGDOptimizer) Span(_ int, coef float32) SpanFunc {
 }
 
 // spanRows4 is Span with the gradient formed in the same pass (see Rows4Func).
-func (o SGDOptimizer) spanRows4(_ int, coef float32) Rows4Func {
+func (o SGD) spanRows4(_ int, coef float32) Rows4Func {
 	lr, mu := float32(o.LR), float32(o.Momentum)
 	if o.Momentum == 0 {
 		return func(p, _, _ []float32, a [4]float32, h0, h1, h2, h3 []float32) {

@@ -213,7 +213,7 @@ func TestDTPFeedbackGradients(t *testing.T) {
 // their reconstruction losses fall.
 func TestDTPReconstructionLossDecreases(t *testing.T) {
 	for _, dtp := range []DTP{NewDTP(), NewDTPTuned()} {
-		if _, ok := dtp.Feedback.(optim.SGDOptimizer); ok {
+		if _, ok := dtp.Feedback.(optim.SGD); ok {
 			dtp.Feedback = dtp.Feedback.WithLearningRate(0.01) // the study's 1e-4 needs an epoch of CIFAR-10; a faster test
 		}
 		spec, params, aux, _, _ := dtpCase(t, dtp, []int{20, 16, 12, 10}, 8, 4)
@@ -286,7 +286,7 @@ func TestDTPInitAndSetup(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantLen := 1 + 2*(spec.Layers()-1)
-		if _, ok := dtp.Feedback.(optim.AdamOptimizer); ok {
+		if _, ok := dtp.Feedback.(optim.Adam); ok {
 			wantLen += 2*2*(spec.Layers()-1) + 1
 		}
 		if len(aux) != wantLen {

@@ -98,7 +98,7 @@ type Settings struct {
 	PretrainEpochs int // epochs that train only the rule's own tensors before training starts (DTP)
 }
 
-// settingsJSON is the JSON form of Settings: the optimiser as optim.MarshalOptimizer encodes it.
+// settingsJSON is the JSON form of Settings: the optimiser as optim.DefaultRegistry's Marshal encodes it.
 type settingsJSON struct {
 	Optimizer      json.RawMessage
 	Batch          int
@@ -106,9 +106,10 @@ type settingsJSON struct {
 	PretrainEpochs int
 }
 
-// MarshalJSON encodes the settings, the optimiser with its kind (optim.MarshalOptimizer).
+// MarshalJSON encodes the settings, the optimiser with its kind as optim.DefaultRegistry names it (run
+// fingerprints hash this form, so an optimiser in a run's settings must be one of bpdl's).
 func (s Settings) MarshalJSON() ([]byte, error) {
-	o, err := optim.MarshalOptimizer(s.Optimizer)
+	o, err := optim.DefaultRegistry().Marshal(s.Optimizer)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +122,7 @@ func (s *Settings) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &j); err != nil {
 		return err
 	}
-	o, err := optim.UnmarshalOptimizer(j.Optimizer)
+	o, err := optim.DefaultRegistry().Unmarshal(j.Optimizer)
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ func ablationVariants() []struct {
 	cfg  Config
 } {
 	adam := func(c Config) Config {
-		c.Optimizer, c.Batch = optim.AdamDefaults(1e-3), 32
+		c.Optimizer, c.Batch = optim.DefaultAdam(1e-3), 32
 		return c
 	}
 	with := func(c Config, f func(*Config)) Config { f(&c); return c }
@@ -47,23 +47,30 @@ func ablationVariants() []struct {
 		{"study", study},
 		{"fmax1000", fast},
 		{"fmax1000-adam", adam(fast)},
-		{"fmax1000-adam-alpha20", adam(with(fast, func(c *Config) { c.Neuron.Alpha = 20 }))},
+		{"fmax1000-adam-alpha20", adam(with(fast, func(c *Config) { c.Neuron = withAlpha(c.Neuron, 20) }))},
 		{"fmax1000-adam-mean", adam(with(fast, func(c *Config) { c.Decode = DecodeMean }))},
-		{"fmax1000-adam-mean-alpha20", adam(with(fast, func(c *Config) { c.Decode, c.Neuron.Alpha = DecodeMean, 20 }))},
+		{"fmax1000-adam-mean-alpha20", adam(with(fast, func(c *Config) { c.Decode, c.Neuron = DecodeMean, withAlpha(c.Neuron, 20) }))},
 		{"tuned", Tuned()},
 		// Tuned, less one change (or with another value).
 		{"tuned-fmax20", tuned(func(c *Config) { c.FMax = 20 })},
 		{"tuned-fmax1000", tuned(func(c *Config) { c.FMax = 1000 })},
-		{"tuned-sgd", tuned(func(c *Config) { c.Optimizer, c.Batch = optim.Paper(), 4 })},
+		{"tuned-sgd", tuned(func(c *Config) { c.Optimizer, c.Batch = optim.Study(), 4 })},
 		{"tuned-max", tuned(func(c *Config) { c.Decode = DecodeMax })},
-		{"tuned-alpha20", tuned(func(c *Config) { c.Neuron.Alpha = 20 })},
-		{"tuned-lr3e-4", tuned(func(c *Config) { c.Optimizer.LR = 3e-4 })},
-		{"tuned-lr3e-3", tuned(func(c *Config) { c.Optimizer.LR = 3e-3 })},
+		{"tuned-alpha20", tuned(func(c *Config) { c.Neuron = withAlpha(c.Neuron, 20) })},
+		{"tuned-lr3e-4", tuned(func(c *Config) { c.Optimizer = c.Optimizer.WithLearningRate(3e-4) })},
+		{"tuned-lr3e-3", tuned(func(c *Config) { c.Optimizer = c.Optimizer.WithLearningRate(3e-3) })},
 		// Learning rates around Adam's 1e-3, and a lower input rate, with the max decoder.
-		{"fmax1000-adam-lr3e-4", with(adam(fast), func(c *Config) { c.Optimizer.LR = 3e-4 })},
-		{"fmax1000-adam-lr3e-3", with(adam(fast), func(c *Config) { c.Optimizer.LR = 3e-3 })},
+		{"fmax1000-adam-lr3e-4", with(adam(fast), func(c *Config) { c.Optimizer = c.Optimizer.WithLearningRate(3e-4) })},
+		{"fmax1000-adam-lr3e-3", with(adam(fast), func(c *Config) { c.Optimizer = c.Optimizer.WithLearningRate(3e-3) })},
 		{"fmax300-adam", adam(with(study, func(c *Config) { c.FMax = 300 }))},
 	}
+}
+
+// withAlpha returns the LIF neuron n with its surrogate's sharpness set to alpha.
+func withAlpha(n Neuron, alpha float64) Neuron {
+	lif := n.(LIF)
+	lif.Alpha = alpha
+	return lif
 }
 
 func TestAblation(t *testing.T) {

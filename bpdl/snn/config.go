@@ -61,17 +61,18 @@ type Config struct {
 	FMax float64
 	// Hidden are the widths of the spiking hidden layers.
 	Hidden []int
-	// Neuron is the hidden layers' neuron.
-	Neuron LIF
-	// Readout is the output layer's leaky integrator.
-	Readout LI
+	// Neuron is the hidden layers' neuron model, Readout the output layer's: the study's are LIF and LI,
+	// the models the event-driven kernels implement; any other model (see Models) runs on the graph
+	// engine.
+	Neuron  Neuron
+	Readout Neuron
 	// Decode turns readout voltages into logits.
 	Decode Decode
 	// InitScale multiplies the initial weights and biases, drawn as torch.nn.Linear's default
 	// (nn.InitPyTorch); 1 keeps them.
 	InitScale float64
-	// Optimizer, Batch and Epochs are the training settings.
-	Optimizer optim.Config
+	// Optimizer, Batch and Epochs are the training settings; the optimiser clips the gradients itself.
+	Optimizer optim.Optimizer
 	Batch     int
 	Epochs    int
 	// Workers is the number of goroutines a step uses; 0 means runtime.GOMAXPROCS(0). Results do not
@@ -81,7 +82,7 @@ type Config struct {
 
 // Study returns the study's spiking net: Poisson input at up to 20 Hz over 100 steps of 1 ms, two LIF
 // layers of 1536 and 256 neurons (StudyLIF), a leaky-integrator readout (StudyLI) decoded by its maximum
-// over time, PyTorch's default initialisation, and the study's SGD (optim.Paper: lr 1e-3, momentum 0.9,
+// over time, PyTorch's default initialisation, and the study's SGD (optim.Study: lr 1e-3, momentum 0.9,
 // clipping at 2.0) with batches of 4 for 25 epochs.
 //
 // With these settings the net is silent: no hidden neuron ever reaches the threshold, the output is the
@@ -91,12 +92,12 @@ func Study() Config {
 		Steps:     100,
 		DT:        1e-3,
 		FMax:      20,
-		Hidden:    append([]int(nil), nn.PaperHidden...),
+		Hidden:    append([]int(nil), nn.StudyHidden...),
 		Neuron:    StudyLIF(),
 		Readout:   StudyLI(),
 		Decode:    DecodeMax,
 		InitScale: 1,
-		Optimizer: optim.Paper(),
+		Optimizer: optim.Study(),
 		Batch:     4,
 		Epochs:    25,
 	}
@@ -121,13 +122,14 @@ func (c Config) Validate() error {
 			return fmt.Errorf("snn: hidden widths %v, want > 0", c.Hidden)
 		}
 	}
-	for _, v := range []float64{c.Neuron.TauSynInv, c.Neuron.TauMemInv, c.Readout.TauSynInv, c.Readout.TauMemInv} {
-		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("snn: inverse time constants must be finite and >= 0 (neuron %+v, readout %+v)", c.Neuron, c.Readout)
-		}
+	if c.Neuron == nil || c.Readout == nil {
+		return fmt.Errorf("snn: no neuron model (hidden %v, readout %v)", c.Neuron, c.Readout)
 	}
-	if c.Neuron.Alpha < 0 || math.IsNaN(c.Neuron.Alpha) {
-		return fmt.Errorf("snn: surrogate alpha %g, want >= 0", c.Neuron.Alpha)
+	if err := c.Neuron.Validate(); err != nil {
+		return fmt.Errorf("snn: hidden layers: %w", err)
+	}
+	if err := c.Readout.Validate(); err != nil {
+		return fmt.Errorf("snn: readout: %w", err)
 	}
 	switch c.Decode {
 	case DecodeMax, DecodeMean:
@@ -143,7 +145,18 @@ func (c Config) Validate() error {
 	if c.Workers < 0 {
 		return fmt.Errorf("snn: %d workers, want >= 0", c.Workers)
 	}
+	if c.Optimizer == nil {
+		return fmt.Errorf("snn: no optimiser")
+	}
 	return c.Optimizer.Validate()
+}
+
+// kernelModels returns cfg's neuron models as the LIF and LI that the event-driven kernels implement,
+// and whether they are those.
+func (c Config) kernelModels() (LIF, LI, bool) {
+	lif, ok := c.Neuron.(LIF)
+	li, ok2 := c.Readout.(LI)
+	return lif, li, ok && ok2
 }
 
 // Tuned returns the study's net with three changes that make it learn; the neuron, the surrogate, the
@@ -163,7 +176,7 @@ func (c Config) Validate() error {
 func Tuned() Config {
 	c := Study()
 	c.FMax = 300
-	c.Optimizer = optim.AdamDefaults(1e-3)
+	c.Optimizer = optim.DefaultAdam(1e-3)
 	c.Batch = 32
 	c.Decode = DecodeMean
 	return c

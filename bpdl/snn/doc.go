@@ -41,6 +41,14 @@
 // Tuned changes the study's settings so that the same architecture learns; see its documentation for the
 // changes and why.
 //
+// # Neuron models
+//
+// Config.Neuron and Config.Readout are Neuron values: a model is a pure step function in graph form,
+// state in, state out. LIF and LI are the study's; a Models registry (DefaultModels) names models ("lif",
+// "li") and gives them a JSON form, so that a program chooses or stores a net's models by name. A new
+// model is one file holding its type plus one Register line; the graph engine runs any model, while the
+// kernels implement LIF and LI only (NewOn with ImplAuto picks the graph engine for other models).
+//
 // # Two engines
 //
 // A Net trains on one of two engines (Impl), which compute the same net from the same input spike trains
@@ -69,7 +77,9 @@
 //   - The spike gradient of a hidden layer, dL/dz(t) = dL/dc_above(t) W_above, is one dense product over
 //     all T*batch rows (the only dense product of the step; AVX-512 or AVX2 with GOEXPERIMENT=simd).
 //   - The recurrences, forward and backward in time, are fused elementwise loops over the LIF state.
-//   - The optimiser runs in place on the host (same semantics as package optim, which the tests check).
+//   - The optimiser is package optim's, stepping in place on the host (optim.Host): the same optimiser
+//     value, with the same float32 arithmetic, that the graph engine applies in its graph and the MLPs
+//     use, so both engines share one implementation of SGD and Adam and one layout of their state.
 //
 // Each layer's units are cut into blocks that free workers take in turn, sharing nothing; the backward
 // product is split by rows as well when workers outnumber blocks. Every value is computed in the same

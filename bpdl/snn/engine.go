@@ -11,6 +11,8 @@ import (
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // GoMLX graph code reads best with the dot import.
 	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/bpdl/bpdl/bpdl/optim"
 )
 
 // Impl names the engine that simulates and trains a Net. Both engines compute the same net from the
@@ -49,7 +51,8 @@ func ParseImpl(s string) (Impl, error) {
 }
 
 // Resolve returns the engine that i means on backend b: ImplAuto becomes ImplKernels on the go backend
-// (or with no backend) and ImplGraph on any other; the others are themselves.
+// (or with no backend) and ImplGraph on any other; the others are themselves. (NewOn also picks the graph
+// engine for ImplAuto when the net's neuron models are not the kernels' LIF and LI.)
 func (i Impl) Resolve(b compute.Backend) Impl {
 	if b == nil {
 		return i.ResolveName(gobackend.BackendName)
@@ -70,8 +73,8 @@ func (i Impl) ResolveName(backend string) Impl {
 }
 
 // graphEngine trains and simulates a net through compiled GoMLX graphs. Its parameters (torch's layout,
-// W0, B0, W1, B1, ...) and optimiser state (optim.Config.State's order) live as backend tensors, updated
-// in place by one graph per training step.
+// W0, B0, W1, B1, ...) and optimiser state (optim.Optimizer.State's order) live as backend tensors,
+// updated in place by one graph per training step.
 type graphEngine struct {
 	backend compute.Backend
 	cfg     Config
@@ -106,7 +109,7 @@ func newGraphEngine(b compute.Backend, cfg Config, sizes []int, w, bias [][]floa
 	e.step, err = NewExec(b, func(in []*Node) []*Node {
 		x, y, params, opt := ConvertDType(in[0], dtypes.Float32), in[1], in[2:2+np], in[2+np:]
 		loss, grads := Gradients(cfg, x, y, params)
-		newParams, newOpt := cfg.Optimizer.Step(params, grads, opt)
+		newParams, newOpt := optim.Step(cfg.Optimizer, params, optim.DenseGrads(grads), opt)
 		return append(append(newParams, newOpt...), loss)
 	})
 	if err != nil {

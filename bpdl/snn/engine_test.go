@@ -64,11 +64,11 @@ func enginePair(t *testing.T, cfg Config, inputs, classes int, seed uint64) (ker
 func engineConfigs() map[string]Config {
 	out := map[string]Config{}
 	for _, d := range []Decode{DecodeMax, DecodeMean} {
-		for _, opt := range []optim.Config{optim.Paper(), optim.AdamDefaults(1e-3)} {
+		for name, opt := range map[string]optim.Optimizer{"sgd": optim.Study(), "adam": optim.DefaultAdam(1e-3)} {
 			cfg := tinyConfig(d, 10)
 			cfg.Steps = 12
 			cfg.Optimizer = opt
-			out[fmt.Sprintf("%s/%s", d, opt.Kind)] = cfg
+			out[fmt.Sprintf("%s/%s", d, name)] = cfg
 		}
 	}
 	return out

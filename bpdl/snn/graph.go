@@ -17,12 +17,16 @@ import (
 // operations, in the same order, as the event-driven kernels; the input products and the sums over time add
 // in another order, so the two engines agree up to float32 rounding.
 
-// Neuron is a neuron model in graph form: the state of a layer of neurons and the step that advances it
-// by one time step. LIF (spiking) and LI (the readout) implement it. A new model is a type with these two
-// methods: RunLayer runs it over time and GoMLX's autodiff takes its backward pass through time, so the
-// graph functions need nothing else from it (Simulate and Gradients take Config's LIF and LI, the models
-// the kernels implement too).
+// Neuron is a neuron model in graph form, as a pure step function in the style of norse's functional
+// API: the state of a layer of neurons and the step that advances it, state in, state out. LIF (spiking)
+// and LI (the readout) implement it, and the event-driven kernels implement those two as well. A new
+// model is one file holding a type with these methods plus one line registering it (Models): RunLayer
+// runs it over time and GoMLX's autodiff takes its backward pass through time (a spiking model supplies
+// its surrogate derivative in GraphStep, as LIF does with SuperSpike), so the graph engine needs nothing
+// else from it.
 type Neuron interface {
+	// Validate checks the model's parameters.
+	Validate() error
 	// Init returns the state before the first step of a layer of units neurons for a batch, each part
 	// [batch, units].
 	Init(g *Graph, batch, units int) []*Node

@@ -9,12 +9,10 @@ func addRows(dst, w []float32, stride, lo int, idx []int32) { addRowsGo(dst, w, 
 func addToRows(w []float32, stride, lo int, idx []int32, src []float32) {
 	addToRowsGo(w, stride, lo, idx, src)
 }
-func sgdMomentum(p, v, g []float32, lr, mu, coef float32) { sgdMomentumGo(p, v, g, lr, mu, coef) }
-func adam(c adamCoef, p, m, v, g []float32)               { adamGo(c, p, m, v, g) }
-func lifForward(c lifCoef, v, i, cur, vd []float32)       { lifForwardGo(c, v, i, cur, vd) }
-func lifBackward(c lifCoef, vd, gz, gv, gi []float32)     { lifBackwardGo(c, vd, gz, gv, gi) }
-func liForward(c liCoef, v, i, cur, out []float32)        { liForwardGo(c, v, i, cur, out) }
-func liBackward(c liCoef, gout, gv, gi []float32)         { liBackwardGo(c, gout, gv, gi) }
+func lifForward(c lifCoef, v, i, cur, vd []float32)   { lifForwardGo(c, v, i, cur, vd) }
+func lifBackward(c lifCoef, vd, gz, gv, gi []float32) { lifBackwardGo(c, vd, gz, gv, gi) }
+func liForward(c liCoef, v, i, cur, out []float32)    { liForwardGo(c, v, i, cur, out) }
+func liBackward(c liCoef, gout, gv, gi []float32)     { liBackwardGo(c, gout, gv, gi) }
 func spikesAbove(dst []int32, vd []float32, vth float32, offset int32) []int32 {
 	return spikesAboveGo(dst, vd, vth, offset)
 }

@@ -126,52 +126,6 @@ func addToRows(w []float32, stride, lo int, idx []int32, src []float32) {
 	}
 }
 
-// sgdMomentum: see sgdMomentumGo; the same operations in the same order.
-func sgdMomentum(p, v, g []float32, lr, mu, coef float32) {
-	if !hasAVX2 {
-		sgdMomentumGo(p, v, g, lr, mu, coef)
-		return
-	}
-	n := len(p)
-	v, g = v[:n], g[:n]
-	vlr, vmu, vcoef := archsimd.BroadcastFloat32x8(lr), archsimd.BroadcastFloat32x8(mu), archsimd.BroadcastFloat32x8(coef)
-	var zero archsimd.Float32x8
-	k := 0
-	for ; k+8 <= n; k += 8 {
-		vv := vmu.Mul(archsimd.LoadFloat32x8Slice(v[k:])).Add(vcoef.Mul(archsimd.LoadFloat32x8Slice(g[k:])))
-		vv.StoreSlice(v[k:])
-		archsimd.LoadFloat32x8Slice(p[k:]).Sub(vlr.Mul(vv)).StoreSlice(p[k:])
-		zero.StoreSlice(g[k:])
-	}
-	sgdMomentumGo(p[k:], v[k:], g[k:], lr, mu, coef)
-}
-
-// adam: see adamGo; the same operations in the same order (the vector square root is correctly
-// rounded, as float32(math.Sqrt(float64(x))) is).
-func adam(c adamCoef, p, m, v, g []float32) {
-	if !hasAVX2 {
-		adamGo(c, p, m, v, g)
-		return
-	}
-	n := len(p)
-	m, v, g = m[:n], v[:n], g[:n]
-	b := archsimd.BroadcastFloat32x8
-	lr, b1, b2, nb1, nb2, eps, coef, bc1, bc2 := b(c.lr), b(c.b1), b(c.b2), b(1-c.b1), b(1-c.b2), b(c.eps), b(c.coef), b(c.bc1), b(c.bc2)
-	var zero archsimd.Float32x8
-	k := 0
-	for ; k+8 <= n; k += 8 {
-		gn := coef.Mul(archsimd.LoadFloat32x8Slice(g[k:]))
-		mm := b1.Mul(archsimd.LoadFloat32x8Slice(m[k:])).Add(nb1.Mul(gn))
-		vv := b2.Mul(archsimd.LoadFloat32x8Slice(v[k:])).Add(nb2.Mul(gn).Mul(gn))
-		mm.StoreSlice(m[k:])
-		vv.StoreSlice(v[k:])
-		step := mm.Div(bc1).Div(vv.Div(bc2).Sqrt().Add(eps))
-		archsimd.LoadFloat32x8Slice(p[k:]).Sub(lr.Mul(step)).StoreSlice(p[k:])
-		zero.StoreSlice(g[k:])
-	}
-	adamGo(c, p[k:], m[k:], v[k:], g[k:])
-}
-
 func lifForward(c lifCoef, v, i, cur, vd []float32) {
 	if !hasAVX2 {
 		lifForwardGo(c, v, i, cur, vd)

@@ -35,7 +35,9 @@ type Net struct {
 	// The kernels' state; unused with the graph engine.
 	w, b   [][]float32 // weights (input-major) and biases per layer
 	gw, gb [][]float32 // their gradients, zero between steps
-	opt    *optimizer
+	// opt is the optimiser with its state, W0, B0, W1, B1, ... in the kernels' layout; it clears the
+	// gradients as it uses them.
+	opt *optim.Host
 
 	// blocks[l] cuts the units of hidden layer l into blocks of blockWidth units (the last may be
 	// shorter): the unit of work of a worker, small enough that its weights stay in cache over a whole
@@ -99,7 +101,8 @@ func New(cfg Config, inputs, classes int, seed uint64) (*Net, error) {
 
 // NewOn builds the net of New on the engine impl means for backend be (Impl.Resolve); the graph engine
 // compiles its graphs for be. The same seed gives the same initial weights and input spike trains on
-// either engine.
+// either engine. The kernels implement the LIF neuron and the LI readout only: a net of other neuron
+// models runs on the graph engine, which ImplAuto then chooses whatever the backend.
 func NewOn(be compute.Backend, impl Impl, cfg Config, inputs, classes int, seed uint64) (*Net, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -107,7 +110,15 @@ func NewOn(be compute.Backend, impl Impl, cfg Config, inputs, classes int, seed 
 	if _, err := ParseImpl(string(impl)); err != nil {
 		return nil, err
 	}
+	auto := impl == ImplAuto || impl == ""
 	impl = impl.Resolve(be)
+	lif, li, kernelModels := cfg.kernelModels()
+	if impl == ImplKernels && !kernelModels {
+		if !auto || be == nil {
+			return nil, fmt.Errorf("snn: the event-driven kernels implement the LIF neuron and the LI readout, not %T and %T: run the net on the graph engine (ImplGraph, with a backend)", cfg.Neuron, cfg.Readout)
+		}
+		impl = ImplGraph
+	}
 	if inputs <= 0 || classes <= 0 {
 		return nil, fmt.Errorf("snn: %d inputs and %d classes, want > 0", inputs, classes)
 	}
@@ -118,8 +129,8 @@ func NewOn(be compute.Backend, impl Impl, cfg Config, inputs, classes int, seed 
 		n.workers = runtime.GOMAXPROCS(0)
 	}
 	n.ws.enc.workers = n.workers
-	n.lif = cfg.Neuron.coef(cfg.DT)
-	n.li = cfg.Readout.coef(cfg.DT)
+	n.lif = lif.coef(cfg.DT)
+	n.li = li.coef(cfg.DT)
 	n.q = float32(cfg.FMax * cfg.DT)
 	p := nn.InitPyTorch(spec, rand.New(rand.NewPCG(seed, 0x62706c64))) // the stream of train.NewMLP
 	var lengths []int                                                  // of every parameter, in the optimiser's order W0, B0, W1, B1, ...
@@ -148,7 +159,8 @@ func NewOn(be compute.Backend, impl Impl, cfg Config, inputs, classes int, seed 
 		n.w, n.b, n.gw, n.gb = nil, nil, nil, nil
 		return n, nil
 	}
-	n.opt = newOptimizer(cfg.Optimizer, lengths)
+	n.opt = optim.NewHost(cfg.Optimizer, lengths)
+	n.opt.ZeroGrads = true
 	hidden := len(cfg.Hidden)
 	n.ws.spk = make([]spikes, hidden)
 	for l, h := range cfg.Hidden {
@@ -217,7 +229,7 @@ func (n *Net) Step(x []float32, y []int32) (float64, error) {
 	for _, p := range n.hostParams() {
 		params, grads = append(params, *p.value), append(grads, p.grad)
 	}
-	n.opt.step(params, grads, n.workers) // and clears the gradients
+	n.opt.Step(params, grads, n.workers) // and clears the gradients
 	return loss, nil
 }
 
@@ -226,8 +238,8 @@ func (n *Net) Step(x []float32, y []int32) (float64, error) {
 type hostParam struct {
 	value   *[]float32
 	grad    []float32
-	opt     *slots
-	out, in int // in is 0 for biases
+	opt     [][]float32 // the optimiser's state of the parameter (optim.Host.ParamState), in the same layout
+	out, in int         // in is 0 for biases
 }
 
 // hostParams returns the kernels' parameters in the optimiser's order, W0, B0, W1, B1, ...
@@ -238,7 +250,7 @@ func (n *Net) hostParams() []hostParam {
 		ps = append(ps, hostParam{value: &n.w[l], grad: n.gw[l], out: out, in: in}, hostParam{value: &n.b[l], grad: n.gb[l], out: out})
 	}
 	for p := range ps {
-		ps[p].opt = &n.opt.slots[p] // the optimiser keeps its buffers in the same order
+		ps[p].opt = n.opt.ParamState(p) // the optimiser keeps its state in the same order
 	}
 	return ps
 }
@@ -793,7 +805,7 @@ func toTorch(t []float32, out, in int) []float32 {
 }
 
 // State returns every tensor that defines the net, for checkpoints: per layer the weights [out, in]
-// and biases [out]; the optimiser's state in optim.Config.State's order and shapes; and the number of
+// and biases [out]; the optimiser's state in optim.Optimizer.State's order and shapes; and the number of
 // batches the training and evaluation spike streams have encoded (int64 [2]). Both engines use this
 // layout.
 func (n *Net) State() ([]*tensors.Tensor, error) {
@@ -811,12 +823,12 @@ func (n *Net) State() ([]*tensors.Tensor, error) {
 		out = append(out, p.tensor(*p.value))
 	}
 	for _, p := range ps {
-		for _, b := range p.opt.buffers() {
-			out = append(out, p.tensor(*b))
+		for _, s := range p.opt {
+			out = append(out, p.tensor(s))
 		}
 	}
-	if n.cfg.Optimizer.Kind == optim.Adam {
-		out = append(out, tensors.FromScalar(n.opt.t))
+	if n.opt.CountsSteps() {
+		out = append(out, n.opt.StepTensor())
 	}
 	return append(out, calls), nil
 }
@@ -850,12 +862,14 @@ func (n *Net) SetState(ts []*tensors.Tensor) error {
 		*p.value = p.fromTensor(next())
 	}
 	for _, p := range ps {
-		for _, b := range p.opt.buffers() {
-			*b = p.fromTensor(next())
+		for _, s := range p.opt {
+			copy(s, p.fromTensor(next()))
 		}
 	}
-	if n.cfg.Optimizer.Kind == optim.Adam {
-		n.opt.t = tensors.MustCopyFlatData[float32](next())[0]
+	if n.opt.CountsSteps() {
+		if err := n.opt.SetStepTensor(next()); err != nil {
+			return fmt.Errorf("snn: %w", err)
+		}
 	}
 	calls := tensors.MustCopyFlatData[int64](next())
 	n.calls = [2]uint64{uint64(calls[0]), uint64(calls[1])}

@@ -1,6 +1,40 @@
 package snn
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
+
+// Validate implements Neuron: the inverse time constants must be finite and >= 0, the potentials
+// finite, and the surrogate's sharpness >= 0.
+func (p LIF) Validate() error {
+	if err := validateDecay("LIF", p.TauSynInv, p.TauMemInv, p.VLeak); err != nil {
+		return err
+	}
+	if !finite(p.VTh) || !finite(p.VReset) {
+		return fmt.Errorf("LIF: threshold %g and reset potential %g must be finite", p.VTh, p.VReset)
+	}
+	if !(p.Alpha >= 0) || math.IsInf(p.Alpha, 0) {
+		return fmt.Errorf("LIF: surrogate alpha %g, want >= 0", p.Alpha)
+	}
+	return nil
+}
+
+// Validate implements Neuron: the inverse time constants must be finite and >= 0, the leak potential
+// finite.
+func (p LI) Validate() error { return validateDecay("LI", p.TauSynInv, p.TauMemInv, p.VLeak) }
+
+func validateDecay(model string, tauSynInv, tauMemInv, vLeak float64) error {
+	if !(tauSynInv >= 0) || !(tauMemInv >= 0) || math.IsInf(tauSynInv, 0) || math.IsInf(tauMemInv, 0) {
+		return fmt.Errorf("%s: inverse time constants %g (synaptic) and %g (membrane) must be finite and >= 0", model, tauSynInv, tauMemInv)
+	}
+	if !finite(vLeak) {
+		return fmt.Errorf("%s: leak potential %g must be finite", model, vLeak)
+	}
+	return nil
+}
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
 // lifCoef are a LIF layer's constants in float32, the precision of the simulation: am = DT*TauMemInv and
 // as = DT*TauSynInv are the fractions of the way the membrane and the synaptic current decay in a step.

@@ -70,8 +70,8 @@ func replayRaster(t *testing.T, n *Net, r *Raster) int {
 	t.Helper()
 	cfg := n.Config()
 	state := mustState(t, n)
-	am, as := cfg.DT*cfg.Neuron.TauMemInv, cfg.DT*cfg.Neuron.TauSynInv
-	nu := cfg.Neuron
+	nu := cfg.Neuron.(LIF)
+	am, as := cfg.DT*nu.TauMemInv, cfg.DT*nu.TauSynInv
 	in := r.Spikes[0]
 	judged := 0
 	for l := 1; l < len(r.Spikes); l++ {

@@ -36,7 +36,7 @@ func denseLoss(cfg Config, spikesIn, labels *Node, params []*Node) (loss, logits
 	dims := spikesIn.Shape().Dimensions
 	steps, batch := dims[0], dims[1]
 	layers := len(params) / 2
-	lif, li := cfg.Neuron.coef(cfg.DT), cfg.Readout.coef(cfg.DT)
+	lif, li := cfg.Neuron.(LIF).coef(cfg.DT), cfg.Readout.(LI).coef(cfg.DT)
 	type state struct{ v, i *Node }
 	st := make([]state, layers)
 	for l := range st {
@@ -108,8 +108,9 @@ func tinyConfig(decode Decode, alpha float64) Config {
 	cfg.Hidden = []int{16, 8}
 	cfg.FMax = 600
 	cfg.InitScale = 4
-	cfg.Neuron.VTh = 0.1
-	cfg.Neuron.Alpha = alpha
+	lif := StudyLIF()
+	lif.VTh, lif.Alpha = 0.1, alpha
+	cfg.Neuron = lif
 	cfg.Decode = decode
 	cfg.Workers = 2
 	return cfg

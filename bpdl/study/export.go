@@ -12,6 +12,7 @@ import (
 	"github.com/bpdl/bpdl/bpdl/nn"
 	"github.com/bpdl/bpdl/bpdl/npy"
 	"github.com/bpdl/bpdl/bpdl/rules"
+	"github.com/bpdl/bpdl/bpdl/snn"
 	"github.com/bpdl/bpdl/bpdl/train"
 )
 
@@ -177,11 +178,19 @@ func (s *Study) exportModel(r Run, accuracy float64) (ExportedModel, *nn.Params,
 		}
 		params = l.Params()
 	case *train.SNN:
-		m.Activation, m.Output = "lif", "li"
 		c := l.Net().Config()
+		lif, isLIF := c.Neuron.(snn.LIF)
+		li, isLI := c.Readout.(snn.LI)
+		if !isLIF || !isLI {
+			return ExportedModel{}, nil, fmt.Errorf("learner %s: model.json describes LIF hidden layers and an LI readout, not %T and %T", r.Rule, c.Neuron, c.Readout)
+		}
+		// The models' names in snn's registry: "lif" and "li".
+		models := snn.DefaultModels()
+		m.Activation, _ = models.Name(lif)
+		m.Output, _ = models.Name(li)
 		m.Spiking = &SpikingModel{Steps: c.Steps, DT: c.DT, InputRate: c.FMax, Decode: string(c.Decode),
-			Neuron:  SpikingLIF{TauSynInv: c.Neuron.TauSynInv, TauMemInv: c.Neuron.TauMemInv, VLeak: c.Neuron.VLeak, VTh: c.Neuron.VTh, VReset: c.Neuron.VReset, Alpha: c.Neuron.Alpha},
-			Readout: SpikingLI{TauSynInv: c.Readout.TauSynInv, TauMemInv: c.Readout.TauMemInv, VLeak: c.Readout.VLeak}}
+			Neuron:  SpikingLIF{TauSynInv: lif.TauSynInv, TauMemInv: lif.TauMemInv, VLeak: lif.VLeak, VTh: lif.VTh, VReset: lif.VReset, Alpha: lif.Alpha},
+			Readout: SpikingLI{TauSynInv: li.TauSynInv, TauMemInv: li.TauMemInv, VLeak: li.VLeak}}
 		// snn.Net.State starts with each layer's weights [out, in] and biases [out], as nn.Params.Tensors.
 		state, err := l.Net().State()
 		if err != nil {

@@ -7,7 +7,6 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/bpdl/bpdl/bpdl/diag"
-	"github.com/bpdl/bpdl/bpdl/optim"
 	"github.com/bpdl/bpdl/bpdl/snn"
 )
 
@@ -36,7 +35,7 @@ func NewSNN(name string, cfg snn.Config, b compute.Backend, opts Options) (*SNN,
 	if err := s.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	cfg.Optimizer, cfg.Batch, cfg.Epochs = optim.ConfigOf(s.Optimizer), s.Batch, s.Epochs
+	cfg.Optimizer, cfg.Batch, cfg.Epochs = s.Optimizer, s.Batch, s.Epochs
 	cfg.Hidden = append([]int(nil), sizes[1:len(sizes)-1]...)
 	net, err := snn.NewOn(b, opts.SNNImpl, cfg, sizes[0], sizes[len(sizes)-1], opts.Seed)
 	if err != nil {
