@@ -8,18 +8,19 @@
 // other backend, and train's tests check that both give the same weights. What the kernels change is
 // where the big products run and how often each weight is read:
 //
-//   - Linear computes X W^T + b. For batches of at least 16 rows it uses register tiles of four weight
-//     rows by 32 batch rows (AVX-512), on X transposed and padded to 32 columns; each output is one
-//     chain of fused multiply-adds over the inputs in increasing order. Smaller batches are bound by
-//     reading W, and take dot products over 16-wide lanes, reduced at the end.
+//   - Linear computes X W^T + b. For batches of at least 16 rows it uses register tiles of eight weight
+//     rows by 32 batch rows (AVX-512, in assembly), on X transposed and padded to 32 columns; each output
+//     is one chain of fused multiply-adds over the inputs in increasing order. Smaller batches are bound
+//     by reading W, and take dot products over 16-wide lanes, reduced at the end.
 //   - Update forms the gradient D^T H of a few weight rows at a time in a small buffer that stays in
 //     cache, and hands each row to the optimiser's host update (optim.Optimizer.Span), so that the weights
-//     and optimiser state are read and written once per step and the gradient never reaches memory.
+//     and optimiser state are read and written once per step and the gradient never reaches memory. While
+//     the tiles form a block, the CPU is asked to fetch the weights and state the update reads next.
 //
 // Work is split over weight rows; every value is computed the same way whatever the number of workers, so
-// results do not depend on it. The vector kernels need GOEXPERIMENT=simd on amd64 and a CPU with AVX-512
-// (Accelerated reports it); elsewhere portable Go loops compute the same products (rounded differently:
-// no fused multiply-adds), slowly.
+// results do not depend on it. The vector kernels (Go's simd package, and the register tiles in
+// assembly) need GOEXPERIMENT=simd on amd64 and a CPU with AVX-512 (Accelerated reports it); elsewhere
+// portable Go loops compute the same products (rounded differently: no fused multiply-adds), slowly.
 package dense
 
 import (
@@ -78,10 +79,26 @@ func (ws *Workspace) Gram(out, x []float32, m, k, workers int) {
 	ws.gram(out, x, m, k, max(1, workers))
 }
 
+// MatMul sets out = a b: out[r, i] = sum_q a[r, q] b[q, i] for a [m, k], b [k, n] and out [m, n]
+// (row-major), each output a chain of fused multiply-adds over q in increasing order where the vector
+// kernels run. It is the product of a layer's deltas with a matrix stored [out, in] (the weights, or a
+// feedback matrix), which sends the deltas back to the layer's inputs. It uses up to workers goroutines.
+func (ws *Workspace) MatMul(out, a, b []float32, m, n, k, workers int) {
+	check("MatMul", out, m*n, a, m*k, b, k*n)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		clear(out[:m*n])
+		return
+	}
+	matMul(out, a, b, m, n, k, max(1, workers))
+}
+
 // Update takes one optimiser step on a dense layer's weight w [n, k] and bias b [n] (either may have a
 // nil P to leave it out), whose gradients are d^T h ([n, k]) and the batch sum of d ([n]), for d [m, n]
 // and h [m, k]. step is the optimiser's update for this step (optim.HostStepOf), with the gradient
-// already scaled (clipped) through d. The gradient of a block of four weight rows is formed in a buffer
+// already scaled (clipped) through d. The gradient of a block of eight weight rows is formed in a buffer
 // that stays in cache and handed to step.Span row by row; for a batch of four, step.Rows4 (when there is
 // one) forms each row's gradient in the same pass as the update. Either way the gradient entry (o, i) is
 // the chain of fused multiply-adds over the batch, in order, of d[r, o] h[r, i].
@@ -114,14 +131,18 @@ func (ws *Workspace) update(w, b Param, d, h []float32, m, n, k int, step optim.
 	}
 	if b.P != nil {
 		checkParam("bias", b, n)
+		// The batch sum of d, each column summed in row order; columns split between workers.
 		g := grow(&ws.gb, n)
-		clear(g)
-		for r := 0; r < m; r++ {
-			row := d[r*n : (r+1)*n]
-			for o := range g {
-				g[o] += row[o]
+		parallel((n+63)/64, workers, func(lo, hi int) {
+			o0, o1 := 64*lo, min(64*hi, n)
+			gs := g[o0:o1]
+			clear(gs)
+			for r := 0; r < m; r++ {
+				for o, v := range d[r*n+o0 : r*n+o1] {
+					gs[o] += v
+				}
 			}
-		}
+		})
 		span(b.P[:n], g, sub(b.S0, 0, n), sub(b.S1, 0, n))
 	}
 	if w.P == nil || n == 0 || k == 0 {
@@ -129,37 +150,45 @@ func (ws *Workspace) update(w, b Param, d, h []float32, m, n, k int, step optim.
 	}
 	// d transposed, [n, m]: each weight row's coefficients in a row.
 	dt := grow(&ws.dt, n*m)
-	for r := 0; r < m; r++ {
-		for o := 0; o < n; o++ {
-			dt[o*m+r] = d[r*n+o]
-		}
-	}
+	parallel((n+63)/64, workers, func(lo, hi int) {
+		o0, o1 := 64*lo, min(64*hi, n)
+		transpose(dt[o0*m:], m, d[o0:], n, m, o1-o0, nil)
+	})
 	var fwd forward
 	if nx != nil {
 		if nx.m == 0 {
 			nx = nil
-		} else if fwd = ws.newForward(nx.out, nx.x, w.P, b.P, nx.m, n, k); fwd == nil {
+		} else if fwd = ws.newForward(nx.out, nx.x, w.P, b.P, nx.m, n, k, workers); fwd == nil {
 			// No fused product on this machine: the product after the update.
 			defer ws.linear(nx.out, nx.x, w.P, b.P, nx.m, n, k, workers)
 			nx = nil
 		}
 	}
-	blocks := (n + 3) / 4
+	blocks := (n + blockRows - 1) / blockRows
 	workers = max(1, min(workers, blocks))
 	for len(ws.g) < workers {
-		ws.g = append(ws.g, make([]float32, 4*updateChunk))
+		ws.g = append(ws.g, make([]float32, blockRows*updateChunk))
 	}
-	hp := ws.packInputs(h, m, k)
+	hp := ws.packInputs(h, m, k, workers)
 	rows4 := step.Rows4
 	if m != 4 {
 		rows4 = nil
 	}
 	update := func(g []float32, blk, i0 int) {
-		o0 := 4 * blk
-		rows := min(4, n-o0)
+		o0 := blockRows * blk
+		rows := min(blockRows, n-o0)
 		cols := min(updateChunk, k-i0)
 		if hp != nil {
-			gradBlockPacked(g, updateChunk, dt[o0*m:], m, rows, hp, i0, cols)
+			// 32 columns at a time, each after asking for the same columns of the weights and state
+			// that span reads next.
+			for c := 0; c < cols; c += 32 {
+				nc := min(32, cols-c)
+				off := o0*k + i0 + c
+				prefetchRows(w.P, off, k, rows, nc)
+				prefetchRows(w.S0, off, k, rows, nc)
+				prefetchRows(w.S1, off, k, rows, nc)
+				gradBlockPacked(g[c:], updateChunk, dt[o0*m:], m, rows, hp, i0+c, nc)
+			}
 		} else {
 			gradBlock(g, updateChunk, dt[o0*m:], m, rows, h, k, i0, cols)
 		}
@@ -174,7 +203,7 @@ func (ws *Workspace) update(w, b Param, d, h []float32, m, n, k int, step optim.
 			// h fits in cache: the weights row after row, each block into the next product when done.
 			for blk := lo; blk < hi; blk++ {
 				if rows4 != nil {
-					for o := 4 * blk; o < min(4*blk+4, n); o++ {
+					for o := blockRows * blk; o < min(blockRows*(blk+1), n); o++ {
 						a := [4]float32{dt[4*o], dt[4*o+1], dt[4*o+2], dt[4*o+3]}
 						rows4(w.P[o*k:(o+1)*k], sub(w.S0, o*k, k), sub(w.S1, o*k, k), a, h[:k], h[k:2*k], h[2*k:3*k], h[3*k:4*k])
 					}
@@ -184,7 +213,7 @@ func (ws *Workspace) update(w, b Param, d, h []float32, m, n, k int, step optim.
 					}
 				}
 				if nx != nil {
-					fwd.rows(4*blk, min(4*blk+4, n), 0, k)
+					fwd.rows(blockRows*blk, min(blockRows*(blk+1), n), 0, k)
 				}
 			}
 			return
@@ -196,12 +225,12 @@ func (ws *Workspace) update(w, b Param, d, h []float32, m, n, k int, step optim.
 			for blk := lo; blk < hi; blk++ {
 				update(g, blk, i0)
 				if panels {
-					fwd.rows(4*blk, min(4*blk+4, n), i0, min(i0+updateChunk, k))
+					fwd.rows(blockRows*blk, min(blockRows*(blk+1), n), i0, min(i0+updateChunk, k))
 				}
 			}
 		}
 		if nx != nil && !panels {
-			fwd.rows(4*lo, min(4*hi, n), 0, k)
+			fwd.rows(blockRows*lo, min(blockRows*hi, n), 0, k)
 		}
 	})
 	if nx != nil {
@@ -220,12 +249,17 @@ type forward interface {
 	finish()
 }
 
+// blockRows is the number of weight rows the kernels take at a time, the rows of the largest register
+// tile: Linear splits the weight rows between workers in such blocks, Update forms their gradient
+// together.
+const blockRows = 8
+
 // updateRowMajor is the size of h (values) up to which Update goes through the weights row after row;
 // above it, h is taken a panel of columns at a time.
 const updateRowMajor = 1 << 16
 
-// updateChunk is the number of columns of the gradient block Update forms at a time: four rows of it
-// (8 KiB) stay in the L1 cache while the optimiser updates them.
+// updateChunk is the number of columns of the gradient block Update forms at a time: a block of rows of
+// it (16 KiB) stays in the L1 cache while the optimiser updates them.
 const updateChunk = 512
 
 // gradBlockGo sets g[r*ldg + c] = sum_q a[r*m + q] h[q*k + i0 + c] for r < rows, c < cols: rows of a
@@ -242,6 +276,61 @@ func gradBlockGo(g []float32, ldg int, a []float32, m, rows int, h []float32, k,
 			}
 		}
 	}
+}
+
+// ReLU sets dst[i] = max(src[i], 0) for i < len(dst), with Go's max (as GoMLX's go backend computes
+// MaxScalar): NaN stays NaN, -0 becomes 0.
+func ReLU(dst, src []float32) {
+	src = src[:len(dst)]
+	done := reluVec(dst, src)
+	for i := done; i < len(dst); i++ {
+		dst[i] = max(src[i], 0)
+	}
+}
+
+// ReLUMask sets dst[i] = s[i] * ReLU'(a[i]) for i < len(dst), ReLU'(a) = 1 where a > 0, else 0: the
+// product the graph takes (nn.ReluDerivative), so s times 0 keeps s's sign and NaN stays NaN.
+func ReLUMask(dst, s, a []float32) {
+	s, a = s[:len(dst)], a[:len(dst)]
+	done := reluMaskVec(dst, s, a)
+	for i := done; i < len(dst); i++ {
+		m := float32(0)
+		if a[i] > 0 {
+			m = 1
+		}
+		dst[i] = s[i] * m
+	}
+}
+
+// StepMask sets dst[i] = s[i] * H(a[i]) for i < len(dst), H(a) = 1 where a >= 0, else 0: the product
+// by the derivative of a ReLU with the convention f'(0) = 1 (DTP's Jacobian, rules.DTP), taken as the
+// graph takes it.
+func StepMask(dst, s, a []float32) {
+	s, a = s[:len(dst)], a[:len(dst)]
+	done := stepMaskVec(dst, s, a)
+	for i := done; i < len(dst); i++ {
+		m := float32(0)
+		if a[i] >= 0 {
+			m = 1
+		}
+		dst[i] = m * s[i]
+	}
+}
+
+// matMulGo is MatMul in portable Go: each output a sum over q in increasing order.
+func matMulGo(out, a, b []float32, m, n, k, workers int) {
+	parallel(m, workers, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			o := out[r*n : (r+1)*n]
+			clear(o)
+			for q, s := range a[r*k : (r+1)*k] {
+				br := b[q*n : (q+1)*n]
+				for i, v := range br {
+					o[i] += s * v
+				}
+			}
+		}
+	})
 }
 
 // linearGo is Linear in portable Go: each output a sum over q in increasing order, then the bias.
@@ -262,6 +351,37 @@ func linearGo(out, x, w, b []float32, m, n, k, workers int) {
 			}
 		}
 	})
+}
+
+// transpose sets dst[c*ldd + r] = src[r*lds + c] (+ add[r] when add is not nil) for r < rows, c < cols,
+// in blocks of 16 x 16: with the vector kernels one block at a time in registers (transpose16), else
+// element by element within the block, so that the rows of both that a block touches stay in the L1
+// cache (element by element over whole rows, a column of dst is rows cache lines apart, and large
+// operands evict each line before the next column reuses it).
+func transpose(dst []float32, ldd int, src []float32, lds, rows, cols int, add []float32) {
+	const bs = 16
+	for r0 := 0; r0 < rows; r0 += bs {
+		r1 := min(r0+bs, rows)
+		for c0 := 0; c0 < cols; c0 += bs {
+			c1 := min(c0+bs, cols)
+			if r1-r0 == bs && c1-c0 == bs && transpose16(dst[c0*ldd+r0:], ldd, src[r0*lds+c0:], lds, sub(add, r0, bs)) {
+				continue
+			}
+			for r := r0; r < r1; r++ {
+				row := src[r*lds+c0 : r*lds+c1]
+				if add != nil {
+					a := add[r]
+					for i, v := range row {
+						dst[(c0+i)*ldd+r] = v + a
+					}
+				} else {
+					for i, v := range row {
+						dst[(c0+i)*ldd+r] = v
+					}
+				}
+			}
+		}
+	}
 }
 
 // sub returns s[off:off+n], or nil for a nil s.
@@ -297,8 +417,9 @@ func parallelIndexed(n, workers int, f func(p, lo, hi int)) {
 		return
 	}
 	var wg sync.WaitGroup
-	for p := 0; p < parts; p++ {
+	for p := 1; p < parts; p++ {
 		wg.Go(func() { f(p, p*n/parts, (p+1)*n/parts) })
 	}
+	f(0, 0, n/parts) // the caller takes the first range
 	wg.Wait()
 }

@@ -63,6 +63,46 @@ func TestLinear(t *testing.T) {
 	}
 }
 
+// TestMatMul compares MatMul with a float64 product, and checks that the number of workers changes no
+// bit.
+func TestMatMul(t *testing.T) {
+	for _, sz := range sizes {
+		m, n, k := sz.m, sz.n, sz.k
+		t.Run(fmt.Sprintf("%dx%dx%d", m, n, k), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(m), uint64(n)))
+			a, b := random(rng, m*k), random(rng, k*n)
+			var ws Workspace
+			var ref []float32
+			for _, workers := range []int{1, 2, 3} {
+				out := random(rng, m*n)
+				ws.MatMul(out, a, b, m, n, k, workers)
+				if ref == nil {
+					ref = out
+					for r := 0; r < m; r++ {
+						for i := 0; i < n; i++ {
+							var want, scale float64
+							for q := 0; q < k; q++ {
+								p := float64(a[r*k+q]) * float64(b[q*n+i])
+								want += p
+								scale += math.Abs(p)
+							}
+							if got := float64(out[r*n+i]); math.Abs(got-want) > 1e-6*scale+1e-30 {
+								t.Fatalf("out[%d, %d] = %g, want %g", r, i, got, want)
+							}
+						}
+					}
+					continue
+				}
+				for i := range out {
+					if math.Float32bits(out[i]) != math.Float32bits(ref[i]) {
+						t.Fatalf("workers=%d changes out[%d]: %g vs %g", workers, i, out[i], ref[i])
+					}
+				}
+			}
+		})
+	}
+}
+
 // TestUpdate checks that Update takes the optimiser step that optim.Host takes on the formed gradient
 // (within float32 rounding of the product), for SGD with momentum and for Adam, and that the number of
 // workers changes no bit.
@@ -232,6 +272,75 @@ func TestGram(t *testing.T) {
 			for i := range want {
 				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 					t.Fatalf("m=%d workers=%d: value %d = %g, Linear %g", m, workers, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestReLU checks ReLU, ReLUMask and StepMask against Go's max and the product by the derivative, bit for bit,
+// signed zeros, infinities and NaN included, over lengths that leave a partial vector.
+func TestReLU(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 10))
+	special := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e-40, -1e-40}
+	for _, n := range []int{0, 5, 16, 37} {
+		src, s := random(rng, n), random(rng, n)
+		for i := range src {
+			if i%3 == 0 {
+				src[i] = special[(i/3)%len(special)]
+				s[(i+1)%n] = special[(i/3+2)%len(special)]
+			}
+		}
+		got, mask, step := make([]float32, n), make([]float32, n), make([]float32, n)
+		ReLU(got, src)
+		ReLUMask(mask, s, src)
+		StepMask(step, s, src)
+		for i := range src {
+			want := max(src[i], 0)
+			d, h := float32(0), float32(0)
+			if src[i] > 0 {
+				d = 1
+			}
+			if src[i] >= 0 {
+				h = 1
+			}
+			wantMask, wantStep := s[i]*d, h*s[i]
+			if math.Float32bits(got[i]) != math.Float32bits(want) || math.Float32bits(mask[i]) != math.Float32bits(wantMask) ||
+				math.Float32bits(step[i]) != math.Float32bits(wantStep) {
+				t.Fatalf("n=%d, value %d (%g, %g): ReLU %g, want %g; ReLUMask %g, want %g; StepMask %g, want %g",
+					n, i, src[i], s[i], got[i], want, mask[i], wantMask, step[i], wantStep)
+			}
+		}
+	}
+}
+
+// TestTranspose checks transpose, with and without the added vector, against the definition, for
+// shapes with whole 16 x 16 blocks (the vector kernel's) and partial ones, with strides wider than the
+// rows.
+func TestTranspose(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 11))
+	for _, sz := range []struct{ rows, cols int }{{16, 16}, {32, 48}, {17, 33}, {5, 70}, {128, 40}} {
+		for _, withAdd := range []bool{false, true} {
+			lds, ldd := sz.cols+3, sz.rows+5
+			src, dst := random(rng, sz.rows*lds), random(rng, sz.cols*ldd)
+			var add []float32
+			if withAdd {
+				add = random(rng, sz.rows)
+			}
+			want := append([]float32{}, dst...)
+			for r := 0; r < sz.rows; r++ {
+				for c := 0; c < sz.cols; c++ {
+					v := src[r*lds+c]
+					if add != nil {
+						v += add[r]
+					}
+					want[c*ldd+r] = v
+				}
+			}
+			transpose(dst, ldd, src, lds, sz.rows, sz.cols, add)
+			for i := range want {
+				if math.Float32bits(dst[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%dx%d, add %v: value %d = %g, want %g", sz.rows, sz.cols, withAdd, i, dst[i], want[i])
 				}
 			}
 		}

@@ -16,10 +16,10 @@ func gradBlock(g []float32, ldg int, a []float32, m, rows int, h []float32, k, i
 }
 
 // newForward returns nil: without the vector kernels UpdateLinear runs Linear after the update.
-func (ws *Workspace) newForward(out, x, w, b []float32, m, n, k int) forward { return nil }
+func (ws *Workspace) newForward(out, x, w, b []float32, m, n, k, workers int) forward { return nil }
 
 // packInputs returns nil: the portable gradBlock reads h as it is.
-func (ws *Workspace) packInputs(h []float32, m, k int) []float32 { return nil }
+func (ws *Workspace) packInputs(h []float32, m, k, workers int) []float32 { return nil }
 
 func gradBlockPacked(g []float32, ldg int, a []float32, m, rows int, hp []float32, i0, cols int) {
 	panic("dense: no packed inputs without the vector kernels")
@@ -28,3 +28,16 @@ func gradBlockPacked(g []float32, ldg int, a []float32, m, rows int, hp []float3
 func (ws *Workspace) gram(out, x []float32, m, k, workers int) {
 	linearGo(out, x, x, nil, m, m, k, workers)
 }
+
+// prefetchRows does nothing without the assembly kernels.
+func prefetchRows(s []float32, off, stride, rows, n int) {}
+
+func matMul(out, a, b []float32, m, n, k, workers int) { matMulGo(out, a, b, m, n, k, workers) }
+
+// reluVec, reluMaskVec and stepMaskVec leave every value to the portable loops.
+func reluVec(dst, src []float32) int      { return 0 }
+func reluMaskVec(dst, s, a []float32) int { return 0 }
+func stepMaskVec(dst, s, a []float32) int { return 0 }
+
+// transpose16 leaves the block to transpose's portable loop.
+func transpose16(dst []float32, ldd int, src []float32, lds int, add []float32) bool { return false }

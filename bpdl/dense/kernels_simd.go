@@ -7,9 +7,9 @@ import (
 	"unsafe"
 )
 
-// The vector kernels, 16-wide AVX-512. Go's register allocator keeps about fifteen vectors in registers,
-// so the product tiles hold eight accumulators: four rows by 32 columns, one broadcast of a by two loads
-// of b per step, the fastest of the shapes tried (docs/speed.md lists them with their measurements).
+// The vector kernels, 16-wide AVX-512: Go's simd package, and the products' register tiles in assembly
+// (tiles_amd64.s, see tile): eight or four rows by 32 columns, one broadcast of a by two loads of b per
+// step (docs/speed.md lists the shapes tried with their measurements).
 
 var hasAVX512 = archsimd.X86.AVX512() && archsimd.X86.FMA()
 
@@ -35,11 +35,11 @@ func (ws *Workspace) linear(out, x, w, b []float32, m, n, k, workers int) {
 }
 
 // linearTiled computes out^T [n, mp] = w [n, k] x^T [k, mp], x transposed and padded with zeros to mp, a
-// multiple of 32 columns, with tiles of four weight rows by 32 batch rows; every output is one chain of
+// multiple of 32 columns, with tiles of eight weight rows by 32 batch rows; every output is one chain of
 // fused multiply-adds over q in increasing order.
 func (ws *Workspace) linearTiled(out, x, w, b []float32, m, n, k, workers int) {
-	f := ws.newTiled(out, x, w, b, m, n, k)
-	parallel((n+3)/4, workers, func(lo, hi int) { f.rows(4*lo, min(4*hi, n), 0, k) })
+	f := ws.newTiled(out, x, w, b, m, n, k, workers)
+	parallel((n+blockRows-1)/blockRows, workers, func(lo, hi int) { f.rows(blockRows*lo, min(blockRows*hi, n), 0, k) })
 	f.finish()
 }
 
@@ -48,78 +48,72 @@ func (ws *Workspace) linearTiled(out, x, w, b []float32, m, n, k, workers int) {
 type tiled struct {
 	out, w, b, xt, outT []float32
 	m, mp, n, k         int
+	workers             int
 	upper               bool // only the tiles on and above the diagonal (Gram)
 }
 
-func (ws *Workspace) newTiled(out, x, w, b []float32, m, n, k int) *tiled {
+// newTiled prepares the tiled product, transposing x with up to workers goroutines.
+func (ws *Workspace) newTiled(out, x, w, b []float32, m, n, k, workers int) *tiled {
 	mp := (m + 31) &^ 31
 	// x transposed in tiles of 32 batch rows: tile j holds, for every input q, the 32 values
 	// x[32j .. 32j+31, q] in a row (zeros past m), so that a product tile reads it sequentially.
 	xt := grow(&ws.xt, k*mp)
-	for j := 0; j < mp/32; j++ {
-		tile := xt[j*k*32 : (j+1)*k*32]
-		for c := 0; c < 32; c++ {
-			r := 32*j + c
-			if r >= m {
-				for q := 0; q < k; q++ {
-					tile[q*32+c] = 0
-				}
-				continue
-			}
-			xr := x[r*k : (r+1)*k]
-			for q, v := range xr {
-				tile[q*32+c] = v
+	parallel((k+255)/256, workers, func(lo, hi int) {
+		q0, q1 := 256*lo, min(256*hi, k)
+		for j := 0; j < mp/32; j++ {
+			tile := xt[j*k*32 : (j+1)*k*32]
+			rows := min(32, m-32*j)
+			transpose(tile[q0*32:], 32, x[32*j*k+q0:], k, rows, q1-q0, nil)
+			for q := q0; rows < 32 && q < q1; q++ {
+				clear(tile[q*32+rows : q*32+32])
 			}
 		}
-	}
-	return &tiled{out: out, w: w, b: b, xt: xt, outT: grow(&ws.outT, n*mp), m: m, mp: mp, n: n, k: k}
+	})
+	return &tiled{out: out, w: w, b: b, xt: xt, outT: grow(&ws.outT, n*mp), m: m, mp: mp, n: n, k: k, workers: workers}
 }
 
 func (f *tiled) panels() bool { return true }
 
 // rows runs the tiles of weight rows [o0, o1) over inputs [q0, q1), a panel of linearPanel inputs at a
-// time so that the panel of xt stays in the L2 cache.
+// time so that the panel of xt stays in the L2 cache: blocks of eight rows, then four, then one.
 func (f *tiled) rows(o0, o1, q0, q1 int) {
 	w, xt, outT, k, mp := f.w, f.xt, f.outT, f.k, f.mp
 	for p0 := q0; p0 < q1; p0 += linearPanel {
 		nq := min(linearPanel, q1-p0)
-		o := o0
-		for ; o+4 <= o1; o += 4 {
-			a0, a1, a2, a3 := w[o*k+p0:][:nq], w[(o+1)*k+p0:][:nq], w[(o+2)*k+p0:][:nq], w[(o+3)*k+p0:][:nq]
+		for o := o0; o < o1; {
+			rows := 1
+			switch {
+			case o+8 <= o1:
+				rows = 8
+			case o+4 <= o1:
+				rows = 4
+			}
 			j0 := 0
 			if f.upper {
 				j0 = o &^ 31
 			}
 			for j := j0; j < mp; j += 32 {
-				tile4x32(outT[o*mp+j:], mp, a0, a1, a2, a3, xt[(j*k+p0*32):], 32, p0 == 0)
+				if rows == 1 {
+					tile1(outT[o*mp+j:], w[o*k+p0:][:nq], xt[(j*k+p0*32):], 32, 32, p0 == 0)
+				} else {
+					tile(rows, outT[o*mp+j:], mp, w[o*k+p0:], k, xt[(j*k+p0*32):], 32, nq, p0 == 0)
+				}
 			}
-		}
-		for ; o < o1; o++ {
-			j0 := 0
-			if f.upper {
-				j0 = o &^ 31
-			}
-			for j := j0; j < mp; j += 32 {
-				tile1(outT[o*mp+j:], w[o*k+p0:][:nq], xt[(j*k+p0*32):], 32, 32, p0 == 0)
-			}
+			o += rows
 		}
 	}
 }
 
 // finish writes out[r, o] = outT[o, r] + b[o].
 func (f *tiled) finish() {
-	for o := 0; o < f.n; o++ {
-		row := f.outT[o*f.mp : o*f.mp+f.m]
+	parallel((f.n+15)/16, f.workers, func(lo, hi int) {
+		o0, o1 := 16*lo, min(16*hi, f.n)
+		var b []float32
 		if f.b != nil {
-			for r, v := range row {
-				f.out[r*f.n+o] = v + f.b[o]
-			}
-		} else {
-			for r, v := range row {
-				f.out[r*f.n+o] = v
-			}
+			b = f.b[o0:o1]
 		}
-	}
+		transpose(f.out[o0:], f.n, f.outT[o0*f.mp:], f.mp, o1-o0, f.m, b)
+	})
 }
 
 func (ws *Workspace) gram(out, x []float32, m, k, workers int) {
@@ -127,13 +121,13 @@ func (ws *Workspace) gram(out, x []float32, m, k, workers int) {
 		ws.linear(out, x, x, nil, m, m, k, workers)
 		return
 	}
-	f := ws.newTiled(out, x, x, nil, m, m, k)
+	f := ws.newTiled(out, x, x, nil, m, m, k, workers)
 	f.upper = true
 	// Blocks dealt round-robin: the lower rows have fewer tiles.
-	blocks := (m + 3) / 4
+	blocks := (m + blockRows - 1) / blockRows
 	parallelIndexed(workers, workers, func(p, _, _ int) {
 		for blk := p; blk < blocks; blk += workers {
-			f.rows(4*blk, min(4*blk+4, m), 0, k)
+			f.rows(blockRows*blk, min(blockRows*(blk+1), m), 0, k)
 		}
 	})
 	for o := 0; o < m; o++ {
@@ -149,21 +143,49 @@ func (ws *Workspace) gram(out, x []float32, m, k, workers int) {
 
 // newForward returns the product UpdateLinear computes rows at a time: the tiles from tiledRows batch
 // rows, else dot products (whose rows take the whole input at once).
-func (ws *Workspace) newForward(out, x, w, b []float32, m, n, k int) forward {
+func (ws *Workspace) newForward(out, x, w, b []float32, m, n, k, workers int) forward {
 	switch {
 	case !hasAVX512:
 		return nil
 	case m >= tiledRows:
-		return ws.newTiled(out, x, w, b, m, n, k)
+		return ws.newTiled(out, x, w, b, m, n, k, workers)
 	}
 	return ws.newDot(out, x, w, b, m, n, k)
+}
+
+// matMul is MatMul with the register tiles: blocks of eight rows of a (split between workers) by 32
+// columns of b, read in place (row stride n); the last columns one row at a time with partial loads.
+func matMul(out, a, b []float32, m, n, k, workers int) {
+	if !hasAVX512 {
+		matMulGo(out, a, b, m, n, k, workers)
+		return
+	}
+	full := n &^ 31
+	parallel((m+blockRows-1)/blockRows, workers, func(lo, hi int) {
+		for r := blockRows * lo; r < min(blockRows*hi, m); {
+			rows := tileRowsFor(min(blockRows*hi, m) - r)
+			for j := 0; j < full; j += 32 {
+				if rows == 1 {
+					tile1(out[r*n+j:], a[r*k:(r+1)*k], b[j:], n, 32, true)
+				} else {
+					tile(rows, out[r*n+j:], n, a[r*k:], k, b[j:], n, k, true)
+				}
+			}
+			if full < n {
+				for i := r; i < r+rows; i++ {
+					tile1(out[i*n+full:], a[i*k:(i+1)*k], b[full:], n, n-full, true)
+				}
+			}
+			r += rows
+		}
+	})
 }
 
 // linearDot computes each output as a dot product over 16-wide lanes, two weight rows by four batch rows
 // at a time, the lanes added at the end in a fixed order: for small batches, whose cost is reading w.
 func (ws *Workspace) linearDot(out, x, w, b []float32, m, n, k, workers int) {
 	f := ws.newDot(out, x, w, b, m, n, k)
-	parallel((n+3)/4, workers, func(lo, hi int) { f.rows(4*lo, min(4*hi, n), 0, k) })
+	parallel((n+blockRows-1)/blockRows, workers, func(lo, hi int) { f.rows(blockRows*lo, min(blockRows*hi, n), 0, k) })
 }
 
 // dots is the dot-product form of the product: x padded with zero rows to a multiple of four (xp).
@@ -263,9 +285,9 @@ func hsum(v archsimd.Float32x16) float32 {
 	return (t[0] + t[2]) + (t[1] + t[3])
 }
 
-// gradBlock: see gradBlockGo. Four rows by 32 columns at a time, then one row at a time; the last
-// columns with partial loads. Every value is a chain of fused multiply-adds over q in increasing order,
-// wherever it falls in the blocking.
+// gradBlock: see gradBlockGo. Tiles of eight, four and one rows by 32 columns; the last columns with
+// partial loads. Every value is a chain of fused multiply-adds over q in increasing order, wherever it
+// falls in the blocking.
 func gradBlock(g []float32, ldg int, a []float32, m, rows int, h []float32, k, i0, cols int) {
 	if !hasAVX512 {
 		gradBlockGo(g, ldg, a, m, rows, h, k, i0, cols)
@@ -278,17 +300,16 @@ func gradBlock(g []float32, ldg int, a []float32, m, rows int, h []float32, k, i
 		return
 	}
 	full := cols &^ 31
-	if rows == 4 {
-		a0, a1, a2, a3 := a[:m], a[m:2*m], a[2*m:3*m], a[3*m:4*m]
+	for r := 0; r < rows; {
+		n := tileRowsFor(rows - r)
 		for c := 0; c < full; c += 32 {
-			tile4x32(g[c:], ldg, a0, a1, a2, a3, h[i0+c:], k, true)
-		}
-	} else {
-		for r := 0; r < rows; r++ {
-			for c := 0; c < full; c += 32 {
+			if n == 1 {
 				tile1(g[r*ldg+c:], a[r*m:(r+1)*m], h[i0+c:], k, 32, true)
+			} else {
+				tile(n, g[r*ldg+c:], ldg, a[r*m:], m, h[i0+c:], k, m, true)
 			}
 		}
+		r += n
 	}
 	if full < cols {
 		for r := 0; r < rows; r++ {
@@ -297,17 +318,34 @@ func gradBlock(g []float32, ldg int, a []float32, m, rows int, h []float32, k, i
 	}
 }
 
+// tileRowsFor returns the rows of the largest tile (8, 4 or 1) that fits in rows.
+func tileRowsFor(rows int) int {
+	switch {
+	case rows >= 8:
+		return 8
+	case rows >= 4:
+		return 4
+	}
+	return 1
+}
+
 // packInputs returns h [m, k] packed for gradBlockPacked, or nil where gradBlock reads h as it is (no
 // AVX-512, or a batch of four, whose rows grad4 reads directly). The packed layout is h's columns in
 // tiles of 32, each tile's m rows of 32 values in a row (the last tile padded with zeros): the tiles
 // read it sequentially instead of one row of h every 4k bytes, which is faster (docs/speed.md).
-func (ws *Workspace) packInputs(h []float32, m, k int) []float32 {
+func (ws *Workspace) packInputs(h []float32, m, k, workers int) []float32 {
 	if !hasAVX512 || m == 4 {
 		return nil
 	}
 	tiles := (k + 31) / 32
 	hp := grow(&ws.hp, tiles*m*32)
-	for t := 0; t < tiles; t++ {
+	parallel(tiles, workers, func(lo, hi int) { packTiles(hp, h, m, k, lo, hi) })
+	return hp
+}
+
+// packTiles packs tiles [t0, t1) of h for packInputs.
+func packTiles(hp, h []float32, m, k, t0, t1 int) {
+	for t := t0; t < t1; t++ {
 		c0, w := 32*t, min(32, k-32*t)
 		for q := 0; q < m; q++ {
 			dst := hp[(t*m+q)*32 : (t*m+q)*32+32]
@@ -315,7 +353,6 @@ func (ws *Workspace) packInputs(h []float32, m, k int) []float32 {
 			clear(dst[w:])
 		}
 	}
-	return hp
 }
 
 // gradBlockPacked is gradBlock on inputs packed by packInputs (i0 a multiple of 32, and g with room for
@@ -323,12 +360,14 @@ func (ws *Workspace) packInputs(h []float32, m, k int) []float32 {
 func gradBlockPacked(g []float32, ldg int, a []float32, m, rows int, hp []float32, i0, cols int) {
 	for c := 0; c < cols; c += 32 {
 		b := hp[((i0+c)/32)*m*32:]
-		if rows == 4 {
-			tile4x32(g[c:], ldg, a[:m], a[m:2*m], a[2*m:3*m], a[3*m:4*m], b, 32, true)
-			continue
-		}
-		for r := 0; r < rows; r++ {
-			tile1(g[r*ldg+c:], a[r*m:(r+1)*m], b, 32, 32, true)
+		for r := 0; r < rows; {
+			n := tileRowsFor(rows - r)
+			if n == 1 {
+				tile1(g[r*ldg+c:], a[r*m:(r+1)*m], b, 32, 32, true)
+			} else {
+				tile(n, g[r*ldg+c:], ldg, a[r*m:], m, b, 32, m, true)
+			}
+			r += n
 		}
 	}
 }
@@ -360,48 +399,43 @@ func grad4(g []float32, a []float32, h []float32, k, i0 int) {
 	}
 }
 
-// tile4x32 accumulates into dst[r*ldd : r*ldd+32], r < 4, the products sum_q a_r[q] b[q*ldb : q*ldb+32]
-// over q < len(a0) (starting from zero when init is set, else from dst).
+// tile accumulates into dst[r*ldd : r*ldd+32], r < rows (8 or 4), the products
+// sum_q a[r*lda + q] b[q*ldb : q*ldb+32] over q < n, starting from zero when init is set, else from dst:
+// one register tile of the assembly kernels (tiles_amd64.s), after checking once that every value it
+// reads or writes is in its slice.
 //
-// The loop walks a and b with unsafe pointers, after checking the last element it reads of each: Go's
-// bounds checks and slice arithmetic in the loop cost about a quarter of its speed (docs/speed.md).
-func tile4x32(dst []float32, ldd int, a0, a1, a2, a3 []float32, b []float32, ldb int, init bool) {
-	n := len(a0)
-	d := func(i int) *[16]float32 { return (*[16]float32)(dst[(i/2)*ldd+16*(i%2):]) }
-	var c0, c1, c2, c3, c4, c5, c6, c7 archsimd.Float32x16
-	if !init {
-		c0, c1, c2, c3 = archsimd.LoadFloat32x16(d(0)), archsimd.LoadFloat32x16(d(1)), archsimd.LoadFloat32x16(d(2)), archsimd.LoadFloat32x16(d(3))
-		c4, c5, c6, c7 = archsimd.LoadFloat32x16(d(4)), archsimd.LoadFloat32x16(d(5)), archsimd.LoadFloat32x16(d(6)), archsimd.LoadFloat32x16(d(7))
-	}
+// The tiles are hand-written in assembly because Go's code generation caps them: its register allocator
+// keeps about fifteen vectors in registers, so a tile held at most eight accumulators (four rows), and
+// MulAdd writing its receiver made the loop move accumulators between registers; the Go tile ran at
+// ~75% of the core's fused multiply-add peak, the assembly ones at ~95% (docs/speed.md). Every output is
+// the same chain of fused multiply-adds over q in increasing order as in the Go tile, so the bits are the
+// same (TestTileAsmEqualsGo).
+func tile(rows int, dst []float32, ldd int, a []float32, lda int, b []float32, ldb int, n int, init bool) {
+	_ = dst[(rows-1)*ldd+31]
 	if n > 0 {
-		_, _, _, _ = a1[n-1], a2[n-1], a3[n-1], b[(n-1)*ldb+31]
-		p0, p1, p2, p3 := unsafe.Pointer(&a0[0]), unsafe.Pointer(&a1[0]), unsafe.Pointer(&a2[0]), unsafe.Pointer(&a3[0])
-		pb, sb := unsafe.Pointer(&b[0]), uintptr(ldb)*4
-		for q := uintptr(0); q < uintptr(n)*4; q += 4 {
-			v := archsimd.LoadFloat32x16((*[16]float32)(pb))
-			u := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(pb, 64)))
-			s := archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Add(p0, q)))
-			c0, c1 = s.MulAdd(v, c0), s.MulAdd(u, c1)
-			s = archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Add(p1, q)))
-			c2, c3 = s.MulAdd(v, c2), s.MulAdd(u, c3)
-			s = archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Add(p2, q)))
-			c4, c5 = s.MulAdd(v, c4), s.MulAdd(u, c5)
-			s = archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Add(p3, q)))
-			c6, c7 = s.MulAdd(v, c6), s.MulAdd(u, c7)
-			pb = unsafe.Add(pb, sb)
-		}
+		_, _ = a[(rows-1)*lda+n-1], b[(n-1)*ldb+31]
 	}
-	c0.Store(d(0))
-	c1.Store(d(1))
-	c2.Store(d(2))
-	c3.Store(d(3))
-	c4.Store(d(4))
-	c5.Store(d(5))
-	c6.Store(d(6))
-	c7.Store(d(7))
+	pa, pb := &dst[0], &dst[0] // not read when n == 0
+	if n > 0 {
+		pa, pb = &a[0], &b[0]
+	}
+	switch rows {
+	case 8:
+		tile8x32asm(&dst[0], ldd, pa, lda, pb, ldb, n, init)
+	case 4:
+		tile4x32asm(&dst[0], ldd, pa, lda, pb, ldb, n, init)
+	default:
+		panic("dense: tile of other than 8 or 4 rows")
+	}
 }
 
-// tile1 is tile4x32 for one row and the first w <= 32 columns.
+//go:noescape
+func tile8x32asm(dst *float32, ldd int, a *float32, lda int, b *float32, ldb int, n int, init bool)
+
+//go:noescape
+func tile4x32asm(dst *float32, ldd int, a *float32, lda int, b *float32, ldb int, n int, init bool)
+
+// tile1 is tile for one row and the first w <= 32 columns.
 func tile1(dst []float32, a0 []float32, b []float32, ldb, w int, init bool) {
 	w0, w1 := min(w, 16), max(0, w-16)
 	var c0, c1 archsimd.Float32x16
@@ -424,3 +458,85 @@ func tile1(dst []float32, a0 []float32, b []float32, ldb, w int, init bool) {
 		c1.StoreSlicePart(dst[16 : 16+w1])
 	}
 }
+
+// prefetchRows asks the CPU to bring s[off + r*stride : off + r*stride + n], r < rows, into its caches
+// (nothing for a nil s), without waiting for it: Update calls it for the weights and optimiser state that
+// the optimiser step will read once the gradient block is formed, so that the memory reads overlap the
+// product's arithmetic instead of stalling the step (docs/speed.md).
+func prefetchRows(s []float32, off, stride, rows, n int) {
+	if s == nil || rows <= 0 || n <= 0 {
+		return
+	}
+	_ = s[off+(rows-1)*stride+n-1]
+	prefetchRowsAsm(&s[off], 4*stride, rows, 4*n)
+}
+
+//go:noescape
+func prefetchRowsAsm(p *float32, stride int, rows int, bytes int)
+
+// reluVec is ReLU on the first multiple of 16 values; it returns how many it did. Where x <= 0 (-0
+// included, NaN not) the result is 0, else x: Go's max(x, 0).
+func reluVec(dst, src []float32) int {
+	n := len(dst) &^ 15
+	if !hasAVX512 || n == 0 {
+		return 0
+	}
+	pd, ps := unsafe.Pointer(&dst[0]), unsafe.Pointer(&src[0])
+	var zero archsimd.Float32x16
+	for o := uintptr(0); o < uintptr(n)*4; o += 64 {
+		x := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(ps, o)))
+		zero.Merge(x, x.LessEqual(zero)).Store((*[16]float32)(unsafe.Add(pd, o)))
+	}
+	return n
+}
+
+// reluMaskVec is ReLUMask on the first multiple of 16 values; it returns how many it did.
+func reluMaskVec(dst, s, a []float32) int {
+	n := len(dst) &^ 15
+	if !hasAVX512 || n == 0 {
+		return 0
+	}
+	pd, ps, pa := unsafe.Pointer(&dst[0]), unsafe.Pointer(&s[0]), unsafe.Pointer(&a[0])
+	var zero archsimd.Float32x16
+	one := archsimd.BroadcastFloat32x16(1)
+	for o := uintptr(0); o < uintptr(n)*4; o += 64 {
+		m := one.Masked(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(pa, o))).Greater(zero))
+		archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(ps, o))).Mul(m).Store((*[16]float32)(unsafe.Add(pd, o)))
+	}
+	return n
+}
+
+// stepMaskVec is StepMask on the first multiple of 16 values; it returns how many it did.
+func stepMaskVec(dst, s, a []float32) int {
+	n := len(dst) &^ 15
+	if !hasAVX512 || n == 0 {
+		return 0
+	}
+	pd, ps, pa := unsafe.Pointer(&dst[0]), unsafe.Pointer(&s[0]), unsafe.Pointer(&a[0])
+	var zero archsimd.Float32x16
+	one := archsimd.BroadcastFloat32x16(1)
+	for o := uintptr(0); o < uintptr(n)*4; o += 64 {
+		m := one.Masked(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(pa, o))).GreaterEqual(zero))
+		m.Mul(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(ps, o)))).Store((*[16]float32)(unsafe.Add(pd, o)))
+	}
+	return n
+}
+
+// transpose16 transposes one 16 x 16 block for transpose (dst[c*ldd + r] = src[r*lds + c] + add[r]) in
+// registers (tiles_amd64.s), after checking the slices once; false without AVX-512.
+func transpose16(dst []float32, ldd int, src []float32, lds int, add []float32) bool {
+	if !hasAVX512 {
+		return false
+	}
+	_, _ = dst[15*ldd+15], src[15*lds+15]
+	var pa *float32
+	if add != nil {
+		_ = add[15]
+		pa = &add[0]
+	}
+	transpose16asm(&dst[0], ldd, &src[0], lds, pa)
+	return true
+}
+
+//go:noescape
+func transpose16asm(dst *float32, ldd int, src *float32, lds int, add *float32)

@@ -198,10 +198,14 @@ func (m *MLP) out(t *tensors.Tensor) *tensors.Tensor {
 	if m.fast == nil || !t.IsShared() {
 		return t
 	}
+	// Bytes, for any dtype: DTP's random-number state (uint64) may be shared too.
 	c := tensors.FromShape(t.Shape())
-	t.MustConstFlatData(func(src any) {
-		c.MustMutableFlatData(func(dst any) { copy(dst.([]float32), src.([]float32)) })
-	})
+	var cerr error
+	if err := t.ConstBytes(func(src []byte) {
+		cerr = c.MutableBytes(func(dst []byte) { copy(dst, src) })
+	}); err != nil || cerr != nil {
+		panic(fmt.Sprintf("train: copy a %s tensor: %v %v", t.Shape(), err, cerr))
+	}
 	return c
 }
 

@@ -21,9 +21,10 @@ import (
 // the first layer's 18.9 MB of weights (CIFAR-10) about ten times; here:
 //
 //  1. dense.Linear computes the first layer's pre-activation x W_0^T + b_0;
-//  2. a GoMLX graph, the tail, computes everything else of the rule's math exactly as the step graph
-//     does: the rest of the forward pass, the loss, the rule's updates in factored form
-//     (rules.Update.Deltas and Inputs) and its own tensors;
+//  2. the tail computes everything else of the rule's math: the rest of the forward pass, the loss, the
+//     rule's updates in factored form (rules.Update.Deltas and Inputs) and its own tensors. For BP, FA
+//     and DFA it runs on the host with dense's kernels (hostTail); for other rules it is a GoMLX graph
+//     built from the rule's Updates, exactly as the step graph does;
 //  3. when the optimiser clips, dense.Gram forms the factors' Gram matrices D D^T and H H^T ([batch,
 //     batch]) and optim.HostFactoredNorm the global norm, from which optim.HostClipCoefficient gives the
 //     clipping factor (the step graph computes the same in float32, in the graph);
@@ -60,11 +61,15 @@ type cpuStep struct {
 	// rules without one.
 	own *ownStep
 
+	// host is the rule's tail on the host (hostTail), or nil where the tail graph runs.
+	host *hostTail
+
 	// The first layer's update of the previous step, until the next step or flush applies it: the
-	// factors (the tail graph's output holding the scaled deltas, and a copy of the inputs), the batch
-	// size and the optimiser's update of that step.
+	// factors (the deltas, in the host tail's buffer or in pendT, the tail graph's output holding them;
+	// and a copy of the inputs), the batch size and the optimiser's update of that step.
 	pending  bool
-	pendD    *tensors.Tensor
+	pendD    []float32
+	pendT    *tensors.Tensor
 	pendX    []float32
 	pendM    int
 	pendSpan optim.HostStep
@@ -110,9 +115,15 @@ func newCPUStep(m *MLP, force bool) (*cpuStep, error) {
 			return nil, nil
 		}
 	}
-	c := &cpuStep{m: m, clip: m.settings.Optimizer.ClipNorm() > 0, buffers: map[int]*cpuBuffers{}}
+	c := &cpuStep{m: m, clip: m.settings.Optimizer.ClipNorm() > 0, buffers: map[int]*cpuBuffers{},
+		host: newHostTail(m.rule, m.spec)}
 	if err := c.adopt(m.state); err != nil {
 		return nil, err
+	}
+	if c.host != nil && c.host.dtp != nil {
+		if err := c.ownLayout(); err != nil {
+			return nil, err
+		}
 	}
 	var err error
 	c.tail, err = NewExec(m.backend, c.tailGraph)
@@ -358,23 +369,56 @@ func (c *cpuStep) run(x, y *tensors.Tensor) (loss float64, ok bool, err error) {
 	}
 	xv := view(x)
 	if c.pending {
-		c.ws.UpdateLinear(c.w[0], c.b[0], view(c.pendD), c.pendX, c.pendM, sizes[1], sizes[0], c.pendSpan,
+		c.ws.UpdateLinear(c.w[0], c.b[0], c.pendD, c.pendX, c.pendM, sizes[1], sizes[0], c.pendSpan,
 			buf.pre0View, xv, batch, workers)
 		c.release()
 	} else {
 		c.ws.Linear(buf.pre0View, xv, c.w[0].P, c.b[0].P, batch, sizes[1], sizes[0], workers)
 	}
-	a := tailArgs[*tensors.Tensor]{Pre0: buf.pre0, Y: y, X: x, Layers: m.state.Layers[1:], Aux: m.state.Aux}
-	outs, err := c.tail.Exec(argsOf(a)...)
-	if err != nil {
-		return 0, false, err
+	// The tail: on the host when the rule has a host tail, else the tail graph.
+	var deltas, inputs [][]float32
+	var res tailOut[*tensors.Tensor]
+	var ownD, ownH [][]float32
+	if c.host != nil {
+		var yv []int32
+		tensors.MustConstFlatData(y, func(flat []int32) { yv = flat })
+		w, b := make([][]float32, layers), make([][]float32, layers)
+		for l := range w {
+			w[l], b[l] = c.w[l].P, c.b[l].P
+		}
+		if c.host.dtp != nil {
+			st, err := c.runDTP(batch, xv, buf.pre0View, yv, w, b, workers)
+			if err != nil {
+				return 0, false, err
+			}
+			deltas, inputs, loss, ownD, ownH = st.deltas, st.inputs, st.loss, st.ownD, st.ownH
+		} else {
+			aux := make([][]float32, len(m.state.Aux))
+			for i, t := range m.state.Aux {
+				aux[i] = view(t)
+			}
+			deltas, inputs, loss = c.host.run(m.spec, batch, xv, buf.pre0View, yv, w, b, aux, workers)
+		}
+	} else {
+		a := tailArgs[*tensors.Tensor]{Pre0: buf.pre0, Y: y, X: x, Layers: m.state.Layers[1:], Aux: m.state.Aux}
+		outs, err := c.tail.Exec(argsOf(a)...)
+		if err != nil {
+			return 0, false, err
+		}
+		if c.unusable {
+			finalize(outs)
+			return 0, false, nil
+		}
+		res = c.tailShape()
+		pack.MustUnflatten(&res, outs)
+		inputs = append(inputs, xv)
+		for l := 0; l < layers; l++ {
+			deltas = append(deltas, view(res.Deltas[l]))
+			if l > 0 {
+				inputs = append(inputs, view(res.Inputs[l-1]))
+			}
+		}
 	}
-	if c.unusable {
-		finalize(outs)
-		return 0, false, nil
-	}
-	res := c.tailShape()
-	pack.MustUnflatten(&res, outs)
 	step := 1
 	if c.steps != nil {
 		c.steps[0]++
@@ -383,24 +427,26 @@ func (c *cpuStep) run(x, y *tensors.Tensor) (loss float64, ok bool, err error) {
 	coef := float32(1)
 	if c.clip {
 		for l := 0; l < layers; l++ {
-			h := xv
-			if l > 0 {
-				h = view(res.Inputs[l-1])
-			}
-			d := view(res.Deltas[l])
-			c.ws.Gram(buf.dd[l], d, batch, sizes[l+1], workers)
-			c.ws.Gram(buf.hh[l], h, batch, sizes[l], workers)
+			c.ws.Gram(buf.dd[l], deltas[l], batch, sizes[l+1], workers)
+			c.ws.Gram(buf.hh[l], inputs[l], batch, sizes[l], workers)
 		}
 		coef = optim.HostClipCoefficient(optim.HostFactoredNorm(buf.dd, buf.hh), m.settings.Optimizer.ClipNorm())
 	}
 	span := optim.HostStepOf(m.settings.Optimizer, step, coef)
 	for l := 1; l < layers; l++ {
-		c.ws.Update(c.w[l], c.b[l], view(res.Deltas[l]), view(res.Inputs[l-1]), batch, sizes[l+1], sizes[l], span, workers)
+		c.ws.Update(c.w[l], c.b[l], deltas[l], inputs[l], batch, sizes[l+1], sizes[l], span, workers)
 	}
 	// The first layer's update waits for the next step.
-	c.pending, c.pendD, c.pendM, c.pendSpan = true, res.Deltas[0], batch, span
+	c.pending, c.pendD, c.pendM, c.pendSpan = true, deltas[0], batch, span
 	c.pendX = append(c.pendX[:0], xv[:batch*sizes[0]]...)
-	if err := c.ownUpdate(res, batch, workers); err != nil {
+	if c.host != nil {
+		return loss, true, c.ownUpdate(ownD, ownH, batch, workers)
+	}
+	c.pendT = res.Deltas[0]
+	for k := range res.OwnD {
+		ownD, ownH = append(ownD, view(res.OwnD[k])), append(ownH, view(res.OwnH[k]))
+	}
+	if err := c.ownUpdate(ownD, ownH, batch, workers); err != nil {
 		return 0, false, err
 	}
 	loss = scalar(res.Loss)
@@ -417,8 +463,9 @@ func (c *cpuStep) run(x, y *tensors.Tensor) (loss float64, ok bool, err error) {
 	return loss, true, nil
 }
 
-// ownUpdate takes the rule's own training step, if it has one, from the tail graph's factors.
-func (c *cpuStep) ownUpdate(res tailOut[*tensors.Tensor], batch, workers int) error {
+// ownUpdate takes the rule's own training step, if it has one, from the factors of its gradients (per
+// trained layer, d [batch, out] and h [batch, in]).
+func (c *cpuStep) ownUpdate(ownD, ownH [][]float32, batch, workers int) error {
 	o := c.own
 	if o == nil {
 		return nil
@@ -432,11 +479,10 @@ func (c *cpuStep) ownUpdate(res tailOut[*tensors.Tensor], batch, workers int) er
 	if max := o.opt.ClipNorm(); max > 0 {
 		var dd, hh [][]float32
 		for k := range o.layers {
-			d, h := view(res.OwnD[k]), view(res.OwnH[k])
-			out, in := res.OwnD[k].Shape().Dimensions[1], res.OwnH[k].Shape().Dimensions[1]
+			d, h := ownD[k], ownH[k]
 			g1, g2 := make([]float32, batch*batch), make([]float32, batch*batch)
-			c.ws.Gram(g1, d, batch, out, workers)
-			c.ws.Gram(g2, h, batch, in, workers)
+			c.ws.Gram(g1, d, batch, len(d)/batch, workers)
+			c.ws.Gram(g2, h, batch, len(h)/batch, workers)
 			dd, hh = append(dd, g1), append(hh, g2)
 		}
 		coef = optim.HostClipCoefficient(optim.HostFactoredNorm(dd, hh), max)
@@ -448,8 +494,56 @@ func (c *cpuStep) ownUpdate(res tailOut[*tensors.Tensor], batch, workers int) er
 	}
 	hs := optim.HostStepOf(o.opt, step, coef)
 	for k := range o.layers {
-		out, in := res.OwnD[k].Shape().Dimensions[1], res.OwnH[k].Shape().Dimensions[1]
-		c.ws.Update(o.w[k], o.b[k], view(res.OwnD[k]), view(res.OwnH[k]), batch, out, in, hs, workers)
+		out, in := len(ownD[k])/batch, len(ownH[k])/batch
+		c.ws.Update(o.w[k], o.b[k], ownD[k], ownH[k], batch, out, in, hs, workers)
+	}
+	return nil
+}
+
+// runDTP runs DTP's host tail (dtpTail) on the feedback mappings (the rule's own trained tensors) and the
+// random-number state among the rule's tensors, which it replaces by the state after the noise.
+func (c *cpuStep) runDTP(batch int, x, pre0 []float32, y []int32, w, b [][]float32, workers int) (dtpStep, error) {
+	m, o := c.m, c.own
+	if o.w == nil {
+		if err := c.shareOwn(); err != nil {
+			return dtpStep{}, err
+		}
+	}
+	var q, qb [][]float32
+	for k := range o.layers {
+		q, qb = append(q, o.w[k].P), append(qb, o.b[k].P)
+	}
+	ri := o.graphAux[0] // DTP's only tensor besides the trained ones: the random-number state
+	state := tensors.MustCopyFlatData[uint64](m.state.Aux[ri])
+	st := c.host.dtp.run(m.spec, batch, x, pre0, y, w, b, q, qb, [2]uint64{state[0], state[1]}, workers)
+	state[0], state[1] = st.rng[0], st.rng[1]
+	_ = m.state.Aux[ri].FinalizeAll()
+	m.state.Aux[ri] = tensors.FromFlatDataAndDimensions(state, len(state))
+	return st, nil
+}
+
+// ownLayout records where the rule's own trained tensors are among its tensors (c.own), which the tail
+// graph learns when it is built: a host tail that never runs the graph builds it once, without running it.
+func (c *cpuStep) ownLayout() error {
+	m := c.m
+	g := NewGraph(m.backend, m.rule.Name()+"-layout")
+	defer g.Finalize()
+	batch := 1
+	a := tailArgs[shapes.Shape]{Pre0: shapesOf(batch, m.spec.Sizes[1]), Y: shapes.Make(dtypes.Int32, batch),
+		X: shapesOf(batch, m.spec.Sizes[0])}
+	for _, ly := range m.state.Layers[1:] {
+		a.Layers = append(a.Layers, layer[shapes.Shape]{W: ly.W.Shape(), B: ly.B.Shape()})
+	}
+	for _, t := range m.state.Aux {
+		a.Aux = append(a.Aux, t.Shape())
+	}
+	var in []*Node
+	for i, s := range pack.Flatten[shapes.Shape](a) {
+		in = append(in, Parameter(g, fmt.Sprintf("p%d", i), s))
+	}
+	c.tailGraph(in)
+	if c.own == nil || len(c.own.graphAux) != 1 || m.state.Aux[c.own.graphAux[0]].DType() != dtypes.Uint64 {
+		return fmt.Errorf("%s: the host tail expects the rule's own step and one random-number state", m.rule.Name())
 	}
 	return nil
 }
@@ -460,16 +554,16 @@ func (c *cpuStep) flush() {
 		return
 	}
 	sizes := c.m.spec.Sizes
-	c.ws.Update(c.w[0], c.b[0], view(c.pendD), c.pendX, c.pendM, sizes[1], sizes[0], c.pendSpan, dense.Workers())
+	c.ws.Update(c.w[0], c.b[0], c.pendD, c.pendX, c.pendM, sizes[1], sizes[0], c.pendSpan, dense.Workers())
 	c.release()
 }
 
 // release forgets the pending update (applied, or replaced by SetState).
 func (c *cpuStep) release() {
-	if c.pendD != nil {
-		_ = c.pendD.FinalizeAll()
+	if c.pendT != nil {
+		_ = c.pendT.FinalizeAll()
 	}
-	c.pending, c.pendD, c.pendSpan = false, nil, optim.HostStep{}
+	c.pending, c.pendD, c.pendT, c.pendSpan = false, nil, nil, optim.HostStep{}
 }
 
 // buffersFor returns the shared tensors for a batch size, made on first use.

@@ -3,9 +3,15 @@ package train
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // GoMLX graph code reads best with the dot import.
+	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/bpdl/bpdl/bpdl/nn"
 	"github.com/bpdl/bpdl/bpdl/rules"
@@ -26,6 +32,9 @@ func trainSteps(t *testing.T, rule string, spec nn.Spec, batch, steps int, graph
 	}
 	if m := l; (m.fast != nil) == graph {
 		t.Fatalf("%s: fast path %v with GraphStep %v", rule, m.fast != nil, graph)
+	}
+	if hostTailRules[rule] && !graph && l.fast.host == nil {
+		t.Fatalf("%s: the fast path does not take the rule's math on the host", rule)
 	}
 	set := toySet(4, batch*steps, spec.Sizes[0], spec.Sizes[len(spec.Sizes)-1])
 	var losses []float64
@@ -58,13 +67,17 @@ func trainSteps(t *testing.T, rule string, spec nn.Spec, batch, steps int, graph
 func TestCPUStepEqualsGraph(t *testing.T) {
 	spec := nn.NewSpec(40, []int{24, 16}, 5)
 	const steps = 6
-	for _, rule := range []string{"bp", "bp+clip", "fa", "dfa", "dtp", "dtp-tuned", "dtp-tuned+clip"} {
+	for _, rule := range []string{"bp", "bp+clip", "fa", "fa-clamp", "dfa", "dfa-raw", "dtp", "dtp-tuned", "dtp-tuned+clip"} {
 		for _, batch := range []int{4, 5, 20} {
 			t.Run(fmt.Sprintf("%s/batch=%d", rule, batch), func(t *testing.T) {
 				lossF, fast := trainSteps(t, rule, spec, batch, steps, false)
 				lossG, graph := trainSteps(t, rule, spec, batch, steps, true)
-				if r, ok := strings.CutSuffix(rule, "+clip"); ok {
-					// The clipping must bite, or this case would test nothing more.
+				if r, ok := strings.CutSuffix(rule, "+clip"); ok || testRules[rule] != nil {
+					// The clipping (the clamp, the normalisation) must bite, or this case would
+					// test nothing more.
+					if !ok {
+						r, _, _ = strings.Cut(rule, "-")
+					}
 					_, unclipped := trainSteps(t, r, spec, batch, steps, true)
 					var change float64
 					for i := range graph {
@@ -73,7 +86,7 @@ func TestCPUStepEqualsGraph(t *testing.T) {
 						}
 					}
 					if change == 0 {
-						t.Fatalf("clipping at 1e-3 changed nothing")
+						t.Fatalf("%s changes nothing against %s", rule, r)
 					}
 				}
 				for s := range lossF {
@@ -109,9 +122,22 @@ func TestCPUStepEqualsGraph(t *testing.T) {
 	}
 }
 
-// mustRule returns the named rule.
+// hostTailRules are the rules (by their names in the tests) whose math the fast path takes on the host.
+var hostTailRules = map[string]bool{"bp": true, "fa": true, "dfa": true, "fa-clamp": true, "dfa-raw": true, "dtp": true, "dtp-tuned": true}
+
+// testRules are rule variants the fast path's tests use besides the registry's: FA with a clamp that
+// binds, DFA without its normalisation.
+var testRules = map[string]rules.Rule{
+	"fa-clamp": rules.FA{Clamp: 2e-3},
+	"dfa-raw":  rules.DFA{FeedbackBound: 1},
+}
+
+// mustRule returns the named rule (the registry's, or one of testRules).
 func mustRule(t *testing.T, name string) rules.Rule {
 	t.Helper()
+	if r, ok := testRules[name]; ok {
+		return r
+	}
 	r, err := rules.New(name)
 	if err != nil {
 		t.Fatal(err)
@@ -120,15 +146,24 @@ func mustRule(t *testing.T, name string) rules.Rule {
 }
 
 // TestCPUStepWorkers checks that the fast path's results do not depend on the number of threads: the same
-// bits with GOMAXPROCS 1 and 3.
+// bits with GOMAXPROCS 1, 2 and 3, for BP (batches of 4 and 33) and DTP (the host tail splits its
+// element-wise passes and the noise's draws between workers from 4096 values).
 func TestCPUStepWorkers(t *testing.T) {
-	spec := nn.NewSpec(70, []int{40, 9}, 4)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	for _, batch := range []int{4, 33} {
+	for _, tc := range []struct {
+		rule  string
+		spec  nn.Spec
+		batch int
+	}{
+		{"bp", nn.NewSpec(70, []int{40, 9}, 4), 4},
+		{"bp", nn.NewSpec(70, []int{40, 9}, 4), 33},
+		{"dtp", nn.NewSpec(50, []int{200, 9}, 4), 64},
+		{"dtp-tuned", nn.NewSpec(50, []int{200, 9}, 4), 64},
+	} {
 		var ref [][]float32
-		for _, procs := range []int{1, 3} {
+		for _, procs := range []int{1, 2, 3} {
 			runtime.GOMAXPROCS(procs)
-			_, st := trainSteps(t, "bp", spec, batch, 3, false)
+			_, st := trainSteps(t, tc.rule, tc.spec, tc.batch, 3, false)
 			if ref == nil {
 				ref = st
 				continue
@@ -136,7 +171,7 @@ func TestCPUStepWorkers(t *testing.T) {
 			for i := range ref {
 				for j := range ref[i] {
 					if math.Float32bits(st[i][j]) != math.Float32bits(ref[i][j]) {
-						t.Fatalf("batch %d: GOMAXPROCS %d changes state tensor %d[%d]: %g vs %g", batch, procs, i, j, st[i][j], ref[i][j])
+						t.Fatalf("%s, batch %d: GOMAXPROCS %d changes state tensor %d[%d]: %g vs %g", tc.rule, tc.batch, procs, i, j, st[i][j], ref[i][j])
 					}
 				}
 			}
@@ -232,6 +267,93 @@ func TestCPUStepAfterPretraining(t *testing.T) {
 			if d := math.Abs(float64(fast[i][j] - graph[i][j])); !(d <= 1e-3*scale) {
 				t.Fatalf("state tensor %d[%d] = %g on the fast path, %g in the graph", i, j, fast[i][j], graph[i][j])
 			}
+		}
+	}
+}
+
+// TestHostNormal checks that hostNormal draws GoMLX's RandomNormal on the go backend bit for bit (DTP's
+// reconstruction noise on the host must be the graph's), and leaves the random-number state where the
+// graph leaves it: draws in turn, of even and odd numbers of values, from a seeded state, the last split
+// between three workers.
+func TestHostNormal(t *testing.T) {
+	be := testBackend(t)
+	sizes := []int{4 * 1536, 3 * 85, 40001}
+	exec, err := NewExec(be, func(in []*Node) []*Node {
+		rng := in[0]
+		var out []*Node
+		for _, n := range sizes {
+			var v *Node
+			rng, v = RandomNormal(rng, shapes.Make(dtypes.Float32, n))
+			out = append(out, v)
+		}
+		return append(out, rng)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := []uint64{0x9e3779b97f4a7c15, 0x243f6a8885a308d3, 7}
+	outs, err := exec.Exec(tensors.FromFlatDataAndDimensions(append([]uint64{}, seed...), 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := [2]uint64{seed[0], seed[1]}
+	for i, n := range sizes {
+		got, u := make([]float32, n), make([]float32, n)
+		hostNormal(got, u, &rng, 1+i%3) // workers split the draws: the values must not change
+		want := tensors.MustCopyFlatData[float32](outs[i])
+		for j := range want {
+			if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+				t.Fatalf("draw %d, value %d: %g on the host, %g in the graph", i, j, got[j], want[j])
+			}
+		}
+	}
+	state := tensors.MustCopyFlatData[uint64](outs[len(sizes)])
+	if state[0] != rng[0] || state[1] != rng[1] {
+		t.Fatalf("state after the draws: %x on the host, %x in the graph", rng, state[:2])
+	}
+}
+
+// TestBoxMuller checks boxMuller's vector loop (boxMullerVec) against the portable one, bit for bit, on a
+// million draws of the uniforms hostUniform gives and on edge values: zero, the smallest float32, values
+// next to sqrt(2)/2 and 1 (log's reduction), and the octant boundaries of cos(2π u2).
+func TestBoxMuller(t *testing.T) {
+	n := 1 << 20
+	u1, u2 := make([]float32, n), make([]float32, n)
+	rng := hostUniform(u1, [2]uint64{3, 4}, 2)
+	hostUniform(u2, rng, 2)
+	edges := []float32{0, math.SmallestNonzeroFloat32, 1.0 / (1 << 32), 0.5, math.Nextafter32(1, 0), 0.25, 0.125, 0.375, 0.625, 0.875, 0.75}
+	for _, v := range []float32{float32(math.Sqrt2 / 2), 0.5, 1} {
+		edges = append(edges, math.Nextafter32(v, 0), v, math.Nextafter32(v, 2))
+	}
+	for i, e := range edges {
+		for j := range edges {
+			u1[16*i+j], u2[16*j+i] = min(e, math.Nextafter32(1, 0)), min(edges[j], math.Nextafter32(1, 0))
+		}
+	}
+	got := make([]float32, n)
+	if done := boxMullerVec(got, u1, u2); done == 0 {
+		t.Skip("no vector loop on this machine or build")
+	}
+	const twoPi = float32(2 * math.Pi)
+	for i := range got {
+		a := max(u1[i], math.SmallestNonzeroFloat32)
+		want := float32(math.Sqrt(float64(float32(math.Log(float64(a)))*-2))) * float32(math.Cos(float64(u2[i]*twoPi)))
+		if math.Float32bits(got[i]) != math.Float32bits(want) {
+			t.Fatalf("u1 %g, u2 %g: %g from the vector loop, %g from math.Log and math.Cos", u1[i], u2[i], got[i], want)
+		}
+	}
+}
+
+// TestPCGJump checks pcg and pcgJump against math/rand/v2's PCG stepped draw by draw.
+func TestPCGJump(t *testing.T) {
+	s := [2]uint64{0x0123456789abcdef, 0xfedcba9876543210}
+	p, own := rand.NewPCG(s[0], s[1]), pcg(s)
+	for n := uint64(0); n <= 300; n++ {
+		j := pcgJump(s, n)
+		q := rand.NewPCG(j[0], j[1])
+		a, b, c := p.Uint64(), q.Uint64(), own.uint64()
+		if a != b || a != c {
+			t.Fatalf("draw %d: rand.PCG %x, jumped there %x, pcg %x", n, a, b, c)
 		}
 	}
 }
