@@ -203,6 +203,20 @@ func (n *Net) checkBatch(x []float32, batch int) error {
 	return nil
 }
 
+// startTraining checks a training batch and numbers its call: the Poisson streams of a training batch
+// are keyed by the call's number, so that both engines draw the same spikes for the same step.
+func (n *Net) startTraining(x []float32, y []int32) (call uint64, err error) {
+	if err := n.checkBatch(x, len(y)); err != nil {
+		return 0, err
+	}
+	if err := n.checkLabels(y); err != nil {
+		return 0, err
+	}
+	call = n.calls[0]
+	n.calls[0]++
+	return call, nil
+}
+
 func (n *Net) checkLabels(y []int32) error {
 	classes := int32(n.sizes[len(n.sizes)-1])
 	for _, c := range y {
@@ -276,14 +290,10 @@ func (p hostParam) fromTensor(t *tensors.Tensor) []float32 {
 // stream, so the spikes are those the kernels draw micro-batch by micro-batch) and trained by one graph.
 func (n *Net) graphStep(x []float32, y []int32) (float64, error) {
 	batch := len(y)
-	if err := n.checkBatch(x, batch); err != nil {
+	call, err := n.startTraining(x, y)
+	if err != nil {
 		return 0, err
 	}
-	if err := n.checkLabels(y); err != nil {
-		return 0, err
-	}
-	call := n.calls[0]
-	n.calls[0]++
 	n.encode(x, batch, streamTrain, call, 0)
 	return n.graph.train(&n.ws.in, y)
 }
@@ -294,14 +304,10 @@ func (n *Net) graphStep(x []float32, y []int32) (float64, error) {
 // the order of the float32 sums) with a working set that stays in cache.
 func (n *Net) gradients(x []float32, y []int32) (float64, error) {
 	batch := len(y)
-	if err := n.checkBatch(x, batch); err != nil {
+	call, err := n.startTraining(x, y)
+	if err != nil {
 		return 0, err
 	}
-	if err := n.checkLabels(y); err != nil {
-		return 0, err
-	}
-	call := n.calls[0]
-	n.calls[0]++
 	ws := &n.ws
 	c, dim := n.classes(), n.sizes[0]
 	ws.logits = resize(ws.logits, batch*c)

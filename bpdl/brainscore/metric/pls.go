@@ -600,14 +600,10 @@ func centre(a []float64, n, c int) []float64 {
 // the others.
 func pseudoInverse(a *mat.Dense) (*mat.Dense, error) {
 	r, c := a.Dims()
-	var svd mat.SVD
-	if !svd.Factorize(a, mat.SVDThin) {
-		return nil, errors.New("SVD of PᵀW did not converge")
+	s, u, v, err := thinSVD(a, "PᵀW")
+	if err != nil {
+		return nil, err
 	}
-	s := svd.Values(nil)
-	var u, v mat.Dense
-	svd.UTo(&u)
-	svd.VTo(&v)
 	maxS := 0.0
 	for _, x := range s {
 		maxS = math.Max(maxS, x)
@@ -629,6 +625,19 @@ func pseudoInverse(a *mat.Dense) (*mat.Dense, error) {
 		}
 	}
 	return out, nil
+}
+
+// thinSVD factorises a = U diag(s) Vᵀ (gonum's thin SVD, as NumPy's and SciPy's full_matrices=False);
+// what names a in the error when the factorisation does not converge.
+func thinSVD(a mat.Matrix, what string) (s []float64, u, v *mat.Dense, err error) {
+	var svd mat.SVD
+	if !svd.Factorize(a, mat.SVDThin) {
+		return nil, nil, nil, fmt.Errorf("SVD of %s did not converge", what)
+	}
+	u, v = new(mat.Dense), new(mat.Dense)
+	svd.UTo(u)
+	svd.VTo(v)
+	return svd.Values(nil), u, v, nil
 }
 
 // Predict returns (X − XMean) Coef + YMean for the rows of x (computed in the units the data were

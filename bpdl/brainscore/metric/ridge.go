@@ -103,14 +103,10 @@ func (r Ridge) solve(xc, yc *mat.Dense) (*mat.Dense, error) {
 		return coef, nil
 	}
 	// Singular: scikit-learn's _solve_svd.
-	var svd mat.SVD
-	if !svd.Factorize(xc, mat.SVDThin) {
-		return nil, errors.New("SVD of the centred features did not converge")
+	s, u, v, err := thinSVD(xc, "the centred features")
+	if err != nil {
+		return nil, err
 	}
-	s := svd.Values(nil)
-	var u, v mat.Dense
-	svd.UTo(&u)
-	svd.VTo(&v)
 	var uty mat.Dense
 	uty.Mul(u.T(), yc) // k×q
 	for k, sk := range s {
@@ -124,7 +120,7 @@ func (r Ridge) solve(xc, yc *mat.Dense) (*mat.Dense, error) {
 		}
 	}
 	coef := mat.NewDense(p, q, nil)
-	coef.Mul(&v, &uty)
+	coef.Mul(v, &uty)
 	return coef, nil
 }
 
