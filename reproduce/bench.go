@@ -10,6 +10,7 @@ import (
 
 	"github.com/bpdl/bpdl/bpdl/backend"
 	"github.com/bpdl/bpdl/bpdl/perf"
+	"github.com/bpdl/bpdl/bpdl/snn"
 	"github.com/bpdl/bpdl/bpdl/study"
 )
 
@@ -32,11 +33,15 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	e2e := fs.Bool("e2e", false, "also time `reproduce -dataset mnist -rules bp -epochs 1` end to end against the study's protocol in PyTorch (minutes)")
 	fs.BoolVar(&cfg.Scoring, "scoring", true, "also time the brain-scoring pipeline on synthetic data")
 	rules := fs.String("rules", "", "comma-separated learners (default: all)")
+	engines := fs.String("snn-engines", "kernels,graph", "comma-separated engines the spiking nets are measured on, each in its own rows (kernels, graph, auto)")
 	be := fs.String("backend", "", "GoMLX backend (default $GOMLX_BACKEND or go)")
 	if err := parseSub(fs, args); err != nil {
 		return err
 	}
 	cfg.Rules, cfg.Reference = split(*rules), &ref
+	for _, e := range split(*engines) {
+		cfg.SNNEngines = append(cfg.SNNEngines, snn.Impl(e))
+	}
 	if err := cfg.Validate(); err != nil {
 		return usageError("%v", err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bpdl/bpdl/bpdl/brainscore/benchmark"
 	"github.com/bpdl/bpdl/bpdl/nn"
+	"github.com/bpdl/bpdl/bpdl/snn"
 	"github.com/bpdl/bpdl/bpdl/train"
 )
 
@@ -33,6 +34,9 @@ type Config struct {
 	// Reproduce is the path of the reproduce command; when set, Run also times the MNIST study end to
 	// end (EndToEnd; minutes).
 	Reproduce string
+	// SNNEngines are the spiking nets' engines to measure, each in its own rows; nil means
+	// DefaultSNNEngines (reproduce bench's -snn-engines).
+	SNNEngines []snn.Impl
 	// Scoring also times the brain-scoring pipeline (Scoring at benchmark.PublicSizes, the study's
 	// hidden widths).
 	Scoring bool
@@ -54,6 +58,11 @@ func (cfg Config) Validate() error {
 		return fmt.Errorf("-rounds %d: want >= 1", cfg.Rounds)
 	case cfg.Reference != nil && cfg.Reference.Configs != "auto" && !configsPattern.MatchString(cfg.Reference.Configs):
 		return fmt.Errorf(`-configs %q: want "auto" or TORCH:BLAS thread counts, e.g. 1:1,2:1`, cfg.Reference.Configs)
+	}
+	for _, impl := range cfg.SNNEngines {
+		if _, err := snn.ParseImpl(string(impl)); err != nil || impl == "" {
+			return fmt.Errorf("-snn-engines: unknown engine %q (want kernels, graph or auto)", impl)
+		}
 	}
 	for _, n := range cfg.Rules {
 		if _, ok := reg[n]; !ok {
@@ -95,7 +104,7 @@ func Run(ctx context.Context, b compute.Backend, cfg Config) (*Report, error) {
 	for round := 1; round <= rep.Rounds; round++ {
 		for _, name := range names {
 			datasets, batches := Plan(name)
-			for _, eng := range Engines(name) {
+			for _, eng := range Engines(name, cfg.SNNEngines) {
 				for _, ds := range datasets {
 					for _, batch := range batches {
 						if err := ctx.Err(); err != nil {

@@ -2,6 +2,7 @@ package perf
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/bpdl/bpdl/bpdl/snn"
 	"github.com/bpdl/bpdl/bpdl/train"
 )
 
@@ -89,5 +91,69 @@ func TestRun(t *testing.T) {
 	}
 	if _, err := Run(context.Background(), nil, Config{Registry: reg, Rules: []string{"fa"}, Seconds: 1}); err == nil || !strings.Contains(err.Error(), `unknown rule "fa"`) {
 		t.Errorf("unknown rule: %v", err)
+	}
+}
+
+// TestEngines: the spiking nets are measured on each engine asked for (both by default), each row named
+// by its engine and compared with the one reference of its rule; the MLP rules have one, unlabelled row.
+func TestEngines(t *testing.T) {
+	for _, tc := range []struct {
+		rule  string
+		impls []snn.Impl
+		want  []string
+	}{
+		{"bp", nil, []string{""}},
+		{"dtp-tuned", []snn.Impl{snn.ImplGraph}, []string{""}},
+		{"snn", nil, []string{"kernels", "graph"}},
+		{"snn-tuned", []snn.Impl{snn.ImplGraph}, []string{"graph"}},
+	} {
+		engines := Engines(tc.rule, tc.impls)
+		var labels []string
+		for _, e := range engines {
+			labels = append(labels, e.Label)
+			var o train.Options
+			if e.Apply != nil {
+				e.Apply(&o)
+			}
+			if string(o.SNNImpl) != e.Label {
+				t.Errorf("%s: engine %q sets SNNImpl %q", tc.rule, e.Label, o.SNNImpl)
+			}
+		}
+		if strings.Join(labels, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("Engines(%s, %v) = %q, want %q", tc.rule, tc.impls, labels, tc.want)
+		}
+	}
+
+	var impls []snn.Impl
+	reg := train.Registry{"snn": func(_ compute.Backend, o train.Options) (train.Learner, error) {
+		impls = append(impls, o.SNNImpl)
+		return &fakeLearner{batch: o.Override.Batch}, nil
+	}}
+	line := func(shape string, batch int) string {
+		return fmt.Sprintf(`{"rule": "snn", "shape": %q, "batch": %d, "examples_per_s": 10, "torch_threads": 1, "blas_threads": 1, "blas": "openblas", "formulation": "f", "configs": {"1:1": 10}}`+"\n", shape, batch)
+	}
+	ref := fakeReference(t, line("mnist", 4)+line("mnist", 32)+line("cifar10", 4)+line("cifar10", 32))
+	rep, err := Run(context.Background(), nil, Config{Registry: reg, Seconds: 0.01, Rounds: 1, Reference: ref})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Rows) != 8 {
+		t.Fatalf("%d rows, want 2 engines x 2 shapes x 2 batches", len(rep.Rows))
+	}
+	for i, r := range rep.Rows {
+		want := "snn step (kernels)"
+		if i >= 4 {
+			want = "snn step (graph)"
+		}
+		if r.Name != want || r.Reference != 10 {
+			t.Errorf("row %d: %s against %g, want %s against 10", i, r.Name, r.Reference, want)
+		}
+		if impls[i] != snn.Impl(r.Step.Engine) {
+			t.Errorf("row %d (%s) was measured on %q", i, r.Name, impls[i])
+		}
+	}
+	bad := Config{Seconds: 1, Rounds: 1, SNNEngines: []snn.Impl{"gpu"}}
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), `-snn-engines: unknown engine "gpu"`) {
+		t.Errorf("Validate with engine gpu: %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bpdl/bpdl/bpdl/data"
 	"github.com/bpdl/bpdl/bpdl/nn"
+	"github.com/bpdl/bpdl/bpdl/snn"
 	"github.com/bpdl/bpdl/bpdl/train"
 )
 
@@ -56,15 +57,28 @@ type Engine struct {
 	Apply func(*train.Options)
 }
 
-// Engines lists the engines a learner is measured on; today every learner has one, its default.
-//
-// This is the hook for the spiking net's engines (issue 14): once train.Options has SNNImpl
-// (snn.ImplKernels, snn.ImplGraph), snn and snn-tuned return one engine per implementation here,
-// {Label: "kernels", Apply: func(o *train.Options) { o.SNNImpl = snn.ImplKernels }} and the same for
-// "graph"; their rows, names and the comparison with the one PyTorch reference follow.
-func Engines(rule string) []Engine {
-	return []Engine{{}}
+// Engines lists the engines a learner is measured on, each reported as its own row and compared with the
+// one PyTorch reference of the learner: for the spiking nets (names starting "snn", as in Plan) one per
+// engine of impls (nil: the event-driven kernels and the GoMLX graphs, in that order), labelled by the
+// engine's name; every other learner has one, its default (the zero Engine, no label).
+func Engines(rule string, impls []snn.Impl) []Engine {
+	if !strings.HasPrefix(rule, "snn") {
+		return []Engine{{}}
+	}
+	if len(impls) == 0 {
+		impls = DefaultSNNEngines()
+	}
+	engines := make([]Engine, 0, len(impls))
+	for _, impl := range impls {
+		engines = append(engines, Engine{Label: string(impl), Apply: func(o *train.Options) { o.SNNImpl = impl }})
+	}
+	return engines
 }
+
+// DefaultSNNEngines are the spiking nets' engines Run measures when Config.SNNEngines is nil: both, so
+// that a report shows what each costs on the backend at hand (on the go backend the graph engine is the
+// slow, readable definition; on XLA it is the one that runs on the device).
+func DefaultSNNEngines() []snn.Impl { return []snn.Impl{snn.ImplKernels, snn.ImplGraph} }
 
 // StepRate builds the named learner from reg for a net of the given layer sizes at the given batch
 // size (seed 1, eng applied to its options) and returns its training speed in examples per second:
