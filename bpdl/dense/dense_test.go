@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 
 	"github.com/bpdl/bpdl/bpdl/optim"
@@ -341,6 +342,34 @@ func TestTranspose(t *testing.T) {
 			for i := range want {
 				if math.Float32bits(dst[i]) != math.Float32bits(want[i]) {
 					t.Fatalf("%dx%d, add %v: value %d = %g, want %g", sz.rows, sz.cols, withAdd, i, dst[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestParallelIndexed checks that the ranges parallelIndexed hands out cover [0, n) exactly once, with
+// worker numbers below workers, whatever the goroutines' timing.
+func TestParallelIndexed(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 3, 7, 64, 192, 1000} {
+		for _, workers := range []int{1, 2, 3, 8} {
+			seen := make([]int32, n)
+			var bad atomic.Bool
+			parallelIndexed(n, workers, func(p, lo, hi int) {
+				if p < 0 || p >= workers || lo < 0 || hi > n || (lo >= hi && n > 0) {
+					bad.Store(true)
+					return
+				}
+				for i := lo; i < hi; i++ {
+					atomic.AddInt32(&seen[i], 1)
+				}
+			})
+			if bad.Load() {
+				t.Fatalf("n=%d, workers=%d: a range or worker number out of bounds", n, workers)
+			}
+			for i, c := range seen {
+				if c != 1 {
+					t.Fatalf("n=%d, workers=%d: index %d covered %d times", n, workers, i, c)
 				}
 			}
 		}

@@ -123,13 +123,8 @@ func (ws *Workspace) gram(out, x []float32, m, k, workers int) {
 	}
 	f := ws.newTiled(out, x, x, nil, m, m, k, workers)
 	f.upper = true
-	// Blocks dealt round-robin: the lower rows have fewer tiles.
-	blocks := (m + blockRows - 1) / blockRows
-	parallelIndexed(workers, workers, func(p, _, _ int) {
-		for blk := p; blk < blocks; blk += workers {
-			f.rows(blockRows*blk, min(blockRows*(blk+1), m), 0, k)
-		}
-	})
+	// The lower rows have fewer tiles; the workers take blocks as they become free (parallel).
+	parallel((m+blockRows-1)/blockRows, workers, func(lo, hi int) { f.rows(blockRows*lo, min(blockRows*hi, m), 0, k) })
 	for o := 0; o < m; o++ {
 		for r := 0; r < m; r++ {
 			if r < o&^31 {
