@@ -303,6 +303,15 @@ func ReLUMask(dst, s, a []float32) {
 	}
 }
 
+// Clamp sets s[i] = min(max(s[i], -c), c) for every i, with Go's min and max (as GoMLX's go backend
+// computes ClipScalar): NaN stays NaN, -0 stays -0. c must be >= 0.
+func Clamp(s []float32, c float32) {
+	done := clampVec(s, c)
+	for i := done; i < len(s); i++ {
+		s[i] = min(max(s[i], -c), c)
+	}
+}
+
 // StepMask sets dst[i] = s[i] * H(a[i]) for i < len(dst), H(a) = 1 where a >= 0, else 0: the product
 // by the derivative of a ReLU with the convention f'(0) = 1 (DTP's Jacobian, rules.DTP), taken as the
 // graph takes it.

@@ -315,6 +315,30 @@ func TestReLU(t *testing.T) {
 	}
 }
 
+// TestClamp checks Clamp against Go's min and max, bit for bit (any NaN for a NaN), signed zeros,
+// infinities and values beyond the bound included, over lengths that leave a partial vector.
+func TestClamp(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 12))
+	special := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 0.5, -0.5, 1e-40}
+	for _, n := range []int{0, 5, 16, 37, 100} {
+		s := random(rng, n)
+		for i := range s {
+			s[i] *= 2
+			if i%3 == 0 {
+				s[i] = special[(i/3)%len(special)]
+			}
+		}
+		got := append([]float32{}, s...)
+		Clamp(got, 0.5)
+		for i, v := range s {
+			want := min(max(v, -0.5), 0.5)
+			if math.Float32bits(got[i]) != math.Float32bits(want) && !(want != want && got[i] != got[i]) {
+				t.Fatalf("n=%d, value %d (%g): Clamp %g, want %g", n, i, v, got[i], want)
+			}
+		}
+	}
+}
+
 // TestTranspose checks transpose, with and without the added vector, against the definition, for
 // shapes with whole 16 x 16 blocks (the vector kernel's) and partial ones, with strides wider than the
 // rows.

@@ -501,6 +501,23 @@ func reluMaskVec(dst, s, a []float32) int {
 	return n
 }
 
+// clampVec is Clamp on the first multiple of 16 values; it returns how many it did. A value above c
+// becomes c, one below -c becomes -c, any other (NaN, -0 included) stays: min(max(x, -c), c) for c >= 0.
+func clampVec(s []float32, c float32) int {
+	n := len(s) &^ 15
+	if !hasAVX512 || n == 0 {
+		return 0
+	}
+	p := unsafe.Pointer(&s[0])
+	hi, lo := archsimd.BroadcastFloat32x16(c), archsimd.BroadcastFloat32x16(-c)
+	for o := uintptr(0); o < uintptr(n)*4; o += 64 {
+		x := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(p, o)))
+		y := hi.Merge(x, x.Greater(hi))
+		lo.Merge(y, x.Less(lo)).Store((*[16]float32)(unsafe.Add(p, o)))
+	}
+	return n
+}
+
 // stepMaskVec is StepMask on the first multiple of 16 values; it returns how many it did.
 func stepMaskVec(dst, s, a []float32) int {
 	n := len(dst) &^ 15
