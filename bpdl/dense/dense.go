@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/bpdl/bpdl/bpdl/optim"
 )
@@ -302,6 +303,15 @@ func ReLUMask(dst, s, a []float32) {
 	}
 }
 
+// Clamp sets s[i] = min(max(s[i], -c), c) for every i, with Go's min and max (as GoMLX's go backend
+// computes ClipScalar): NaN stays NaN, -0 stays -0. c must be >= 0.
+func Clamp(s []float32, c float32) {
+	done := clampVec(s, c)
+	for i := done; i < len(s); i++ {
+		s[i] = min(max(s[i], -c), c)
+	}
+}
+
 // StepMask sets dst[i] = s[i] * H(a[i]) for i < len(dst), H(a) = 1 where a >= 0, else 0: the product
 // by the derivative of a ReLU with the convention f'(0) = 1 (DTP's Jacobian, rules.DTP), taken as the
 // graph takes it.
@@ -404,22 +414,42 @@ func checkParam(what string, p Param, n int) {
 	}
 }
 
-// parallel splits [0, n) into at most workers contiguous ranges and runs f on each concurrently.
+// parallel runs f on ranges that together cover [0, n) exactly once, on up to workers goroutines
+// (parallelIndexed).
 func parallel(n, workers int, f func(lo, hi int)) {
 	parallelIndexed(n, workers, func(_, lo, hi int) { f(lo, hi) })
 }
 
-// parallelIndexed is parallel with the ranges numbered from 0 (p < workers), for per-worker buffers.
+// parallelIndexed runs f on ranges that together cover [0, n) exactly once, on up to workers goroutines
+// numbered p < workers (for per-worker buffers). The goroutines take the ranges as they become free, in
+// increasing order, large ones first and smaller ones towards the end (guided scheduling: each takes
+// 1/(2 workers) of what is left): a goroutine that the operating system runs less often (other jobs on
+// the machine) takes fewer of them, where a split into equal parts fixed in advance would keep the others
+// waiting for it at the end. f may thus be called several times with the same p, each call with another
+// range; which goroutine runs which range must not change the results.
 func parallelIndexed(n, workers int, f func(p, lo, hi int)) {
 	parts := max(1, min(workers, n))
 	if parts == 1 {
 		f(0, 0, n)
 		return
 	}
+	var next atomic.Int64
+	take := func(p int) {
+		for {
+			lo := int(next.Load())
+			if lo >= n {
+				return
+			}
+			hi := lo + max(1, (n-lo)/(2*parts))
+			if next.CompareAndSwap(int64(lo), int64(hi)) {
+				f(p, lo, hi)
+			}
+		}
+	}
 	var wg sync.WaitGroup
 	for p := 1; p < parts; p++ {
-		wg.Go(func() { f(p, p*n/parts, (p+1)*n/parts) })
+		wg.Go(func() { take(p) })
 	}
-	f(0, 0, n/parts) // the caller takes the first range
+	take(0) // the caller takes ranges too
 	wg.Wait()
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 
 	"github.com/bpdl/bpdl/bpdl/optim"
@@ -314,6 +315,30 @@ func TestReLU(t *testing.T) {
 	}
 }
 
+// TestClamp checks Clamp against Go's min and max, bit for bit (any NaN for a NaN), signed zeros,
+// infinities and values beyond the bound included, over lengths that leave a partial vector.
+func TestClamp(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 12))
+	special := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 0.5, -0.5, 1e-40}
+	for _, n := range []int{0, 5, 16, 37, 100} {
+		s := random(rng, n)
+		for i := range s {
+			s[i] *= 2
+			if i%3 == 0 {
+				s[i] = special[(i/3)%len(special)]
+			}
+		}
+		got := append([]float32{}, s...)
+		Clamp(got, 0.5)
+		for i, v := range s {
+			want := min(max(v, -0.5), 0.5)
+			if math.Float32bits(got[i]) != math.Float32bits(want) && !(want != want && got[i] != got[i]) {
+				t.Fatalf("n=%d, value %d (%g): Clamp %g, want %g", n, i, v, got[i], want)
+			}
+		}
+	}
+}
+
 // TestTranspose checks transpose, with and without the added vector, against the definition, for
 // shapes with whole 16 x 16 blocks (the vector kernel's) and partial ones, with strides wider than the
 // rows.
@@ -341,6 +366,34 @@ func TestTranspose(t *testing.T) {
 			for i := range want {
 				if math.Float32bits(dst[i]) != math.Float32bits(want[i]) {
 					t.Fatalf("%dx%d, add %v: value %d = %g, want %g", sz.rows, sz.cols, withAdd, i, dst[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestParallelIndexed checks that the ranges parallelIndexed hands out cover [0, n) exactly once, with
+// worker numbers below workers, whatever the goroutines' timing.
+func TestParallelIndexed(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 3, 7, 64, 192, 1000} {
+		for _, workers := range []int{1, 2, 3, 8} {
+			seen := make([]int32, n)
+			var bad atomic.Bool
+			parallelIndexed(n, workers, func(p, lo, hi int) {
+				if p < 0 || p >= workers || lo < 0 || hi > n || (lo >= hi && n > 0) {
+					bad.Store(true)
+					return
+				}
+				for i := lo; i < hi; i++ {
+					atomic.AddInt32(&seen[i], 1)
+				}
+			})
+			if bad.Load() {
+				t.Fatalf("n=%d, workers=%d: a range or worker number out of bounds", n, workers)
+			}
+			for i, c := range seen {
+				if c != 1 {
+					t.Fatalf("n=%d, workers=%d: index %d covered %d times", n, workers, i, c)
 				}
 			}
 		}

@@ -34,8 +34,9 @@ func prefetchRows(s []float32, off, stride, rows, n int) {}
 
 func matMul(out, a, b []float32, m, n, k, workers int) { matMulGo(out, a, b, m, n, k, workers) }
 
-// reluVec, reluMaskVec and stepMaskVec leave every value to the portable loops.
+// reluVec, reluMaskVec, stepMaskVec and clampVec leave every value to the portable loops.
 func reluVec(dst, src []float32) int      { return 0 }
+func clampVec(s []float32, c float32) int { return 0 }
 func reluMaskVec(dst, s, a []float32) int { return 0 }
 func stepMaskVec(dst, s, a []float32) int { return 0 }
 

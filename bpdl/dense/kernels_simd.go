@@ -123,13 +123,8 @@ func (ws *Workspace) gram(out, x []float32, m, k, workers int) {
 	}
 	f := ws.newTiled(out, x, x, nil, m, m, k, workers)
 	f.upper = true
-	// Blocks dealt round-robin: the lower rows have fewer tiles.
-	blocks := (m + blockRows - 1) / blockRows
-	parallelIndexed(workers, workers, func(p, _, _ int) {
-		for blk := p; blk < blocks; blk += workers {
-			f.rows(blockRows*blk, min(blockRows*(blk+1), m), 0, k)
-		}
-	})
+	// The lower rows have fewer tiles; the workers take blocks as they become free (parallel).
+	parallel((m+blockRows-1)/blockRows, workers, func(lo, hi int) { f.rows(blockRows*lo, min(blockRows*hi, m), 0, k) })
 	for o := 0; o < m; o++ {
 		for r := 0; r < m; r++ {
 			if r < o&^31 {
@@ -502,6 +497,23 @@ func reluMaskVec(dst, s, a []float32) int {
 	for o := uintptr(0); o < uintptr(n)*4; o += 64 {
 		m := one.Masked(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(pa, o))).Greater(zero))
 		archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(ps, o))).Mul(m).Store((*[16]float32)(unsafe.Add(pd, o)))
+	}
+	return n
+}
+
+// clampVec is Clamp on the first multiple of 16 values; it returns how many it did. A value above c
+// becomes c, one below -c becomes -c, any other (NaN, -0 included) stays: min(max(x, -c), c) for c >= 0.
+func clampVec(s []float32, c float32) int {
+	n := len(s) &^ 15
+	if !hasAVX512 || n == 0 {
+		return 0
+	}
+	p := unsafe.Pointer(&s[0])
+	hi, lo := archsimd.BroadcastFloat32x16(c), archsimd.BroadcastFloat32x16(-c)
+	for o := uintptr(0); o < uintptr(n)*4; o += 64 {
+		x := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(p, o)))
+		y := hi.Merge(x, x.Greater(hi))
+		lo.Merge(y, x.Less(lo)).Store((*[16]float32)(unsafe.Add(p, o)))
 	}
 	return n
 }

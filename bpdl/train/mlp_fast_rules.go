@@ -147,9 +147,7 @@ func (h *hostTail) run(spec nn.Spec, batch int, x, pre0 []float32, y []int32, w,
 			sig := bf.sig[:batch*in]
 			h.ws.MatMul(sig, bf.deltas[l], m, batch, in, sizes[l+1], workers)
 			if h.clamp > 0 {
-				for i, v := range sig {
-					sig[i] = min(max(v, -h.clamp), h.clamp)
-				}
+				dense.Clamp(sig, h.clamp)
 			}
 			dense.ReLUMask(bf.deltas[l-1], sig, pre(l-1))
 		}
