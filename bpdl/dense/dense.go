@@ -15,7 +15,9 @@
 //   - Update forms the gradient D^T H of a few weight rows at a time in a small buffer that stays in
 //     cache, and hands each row to the optimiser's host update (optim.Optimizer.Span), so that the weights
 //     and optimiser state are read and written once per step and the gradient never reaches memory. While
-//     the tiles form a block, the CPU is asked to fetch the weights and state the update reads next.
+//     the tiles form a block, the CPU is asked to fetch the weights and state the update reads next. For
+//     SGD with momentum (optim.HostStep.Momentum) the tiles apply the update themselves to the gradient
+//     in their registers, with Span's roundings.
 //
 // Work is split over weight rows; every value is computed the same way whatever the number of workers, so
 // results do not depend on it. The vector kernels (Go's simd package, and the register tiles in
@@ -101,8 +103,10 @@ func (ws *Workspace) MatMul(out, a, b []float32, m, n, k, workers int) {
 // and h [m, k]. step is the optimiser's update for this step (optim.HostStepOf), with the gradient
 // already scaled (clipped) through d. The gradient of a block of eight weight rows is formed in a buffer
 // that stays in cache and handed to step.Span row by row; for a batch of four, step.Rows4 (when there is
-// one) forms each row's gradient in the same pass as the update. Either way the gradient entry (o, i) is
-// the chain of fused multiply-adds over the batch, in order, of d[r, o] h[r, i].
+// one) forms each row's gradient in the same pass as the update; for SGD with momentum (step.Momentum),
+// blocks of eight rows by 32 columns are updated from the registers that hold their gradient. Either way
+// the gradient entry (o, i) is the chain of fused multiply-adds over the batch, in order, of d[r, o] h[r, i],
+// and the update gives Span's bits.
 func (ws *Workspace) Update(w, b Param, d, h []float32, m, n, k int, step optim.HostStep, workers int) {
 	ws.update(w, b, d, h, m, n, k, step, nil, max(1, workers))
 }
@@ -171,14 +175,41 @@ func (ws *Workspace) update(w, b Param, d, h []float32, m, n, k int, step optim.
 		ws.g = append(ws.g, make([]float32, blockRows*updateChunk))
 	}
 	hp := ws.packInputs(h, m, k, workers)
+	mom := step.Momentum
+	if w.S0 == nil || w.S1 != nil || m == 0 || !hasTileMomentum {
+		mom = nil
+	}
 	rows4 := step.Rows4
 	if m != 4 {
 		rows4 = nil
 	}
-	update := func(g []float32, blk, i0 int) {
+	// update updates the weight rows of block blk in columns [i0, i0+updateChunk). The momentum tiles ask
+	// for their first columns when first is set (else the block before asked for them), and for the next
+	// block's first columns at the end when next is set.
+	update := func(g []float32, blk, i0 int, first, next bool) {
 		o0 := blockRows * blk
 		rows := min(blockRows, n-o0)
 		cols := min(updateChunk, k-i0)
+		if mom != nil && hp != nil && rows == blockRows && cols%32 == 0 {
+			// The update applied by the tiles to the gradient in their registers. Each tile first asks
+			// for the weights and state momPrefetch columns on, or once past the chunk, for those of
+			// the next block of rows.
+			if first {
+				prefetchRows(w.P, o0*k+i0, k, rows, min(momPrefetch, cols))
+				prefetchRows(w.S0, o0*k+i0, k, rows, min(momPrefetch, cols))
+			}
+			for c := 0; c < cols; c += 32 {
+				off := o0*k + i0 + c
+				pf := 0
+				if ahead := c + momPrefetch; ahead < cols {
+					pf = momPrefetch
+				} else if next && o0+2*blockRows <= n && ahead-cols < momPrefetch && ahead-cols+32 <= cols {
+					pf = blockRows*k + ahead - cols - c
+				}
+				tileMomentum(w.P[off:], w.S0[off:], k, dt[o0*m:], m, hp[((i0+c)/32)*m*32:], m, *mom, pf)
+			}
+			return
+		}
 		if hp != nil {
 			// 32 columns at a time, each after asking for the same columns of the weights and state
 			// that span reads next.
@@ -210,7 +241,7 @@ func (ws *Workspace) update(w, b Param, d, h []float32, m, n, k int, step optim.
 					}
 				} else {
 					for i0 := 0; i0 < k; i0 += updateChunk {
-						update(g, blk, i0)
+						update(g, blk, i0, true, false)
 					}
 				}
 				if nx != nil {
@@ -224,7 +255,7 @@ func (ws *Workspace) update(w, b Param, d, h []float32, m, n, k int, step optim.
 		panels := nx != nil && fwd.panels()
 		for i0 := 0; i0 < k; i0 += updateChunk {
 			for blk := lo; blk < hi; blk++ {
-				update(g, blk, i0)
+				update(g, blk, i0, blk == lo, blk+1 < hi)
 				if panels {
 					fwd.rows(blockRows*blk, min(blockRows*(blk+1), n), i0, min(i0+updateChunk, k))
 				}
@@ -258,6 +289,10 @@ const blockRows = 8
 // updateRowMajor is the size of h (values) up to which Update goes through the weights row after row;
 // above it, h is taken a panel of columns at a time.
 const updateRowMajor = 1 << 16
+
+// momPrefetch is how many columns ahead of the tiles Update asks for the weights and momentum that the
+// tiles update themselves (tileMomentum).
+const momPrefetch = 128
 
 // updateChunk is the number of columns of the gradient block Update forms at a time: a block of rows of
 // it (16 KiB) stays in the L1 cache while the optimiser updates them.

@@ -231,6 +231,44 @@ func TestUpdateLinear(t *testing.T) {
 	}
 }
 
+// TestUpdateMomentumTiles checks that Update gives the same bits, parameters and state, whether the tiles
+// apply SGD with momentum themselves (optim.HostStep.Momentum) or hand the gradient to Span, for shapes
+// that take the fused tiles and those that fall back (rows or columns short of a tile).
+func TestUpdateMomentumTiles(t *testing.T) {
+	opt := optim.SGD{LR: 0.1, Momentum: 0.9}
+	for _, tc := range []struct{ m, n, k int }{{128, 21, 1100}, {40, 16, 1024}, {20, 13, 96}, {128, 8, 3072}} {
+		t.Run(fmt.Sprintf("%dx%dx%d", tc.m, tc.n, tc.k), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(tc.n), uint64(tc.k)))
+			d, h := random(rng, tc.m*tc.n), random(rng, tc.m*tc.k)
+			w0, b0 := random(rng, tc.n*tc.k), random(rng, tc.n)
+			run := func(tiles bool, workers int) []float32 {
+				w, b := append([]float32{}, w0...), append([]float32{}, b0...)
+				vw, vb := make([]float32, len(w)), make([]float32, len(b))
+				var ws Workspace
+				for step := 1; step <= 3; step++ {
+					hs := optim.HostStepOf(opt, step, 0.7)
+					if !tiles {
+						hs.Momentum = nil
+					} else if hs.Momentum == nil && hasTileMomentum {
+						t.Fatal("HostStepOf gave SGD with momentum no Momentum")
+					}
+					ws.Update(Param{P: w, S0: vw}, Param{P: b, S0: vb}, d, h, tc.m, tc.n, tc.k, hs, workers)
+				}
+				return append(append(append(w, b...), vw...), vb...)
+			}
+			want := run(false, 1)
+			for _, workers := range []int{1, 2} {
+				got := run(true, workers)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("workers=%d: value %d = %g with the momentum tiles, %g without", workers, i, got[i], want[i])
+					}
+				}
+			}
+		})
+	}
+}
+
 // TestGradBlockPaths checks that the kernels' ways of forming a gradient block (tiles of four rows, one
 // row, the batch-of-four rows) give the same bits as a tile does.
 func TestGradBlockPaths(t *testing.T) {

@@ -2,6 +2,8 @@
 
 package dense
 
+import "github.com/bpdl/bpdl/bpdl/optim"
+
 // Without GOEXPERIMENT=simd on amd64 the portable kernels run.
 
 // Accelerated reports whether the vector kernels run (GOEXPERIMENT=simd on amd64, a CPU with AVX-512).
@@ -42,3 +44,10 @@ func stepMaskVec(dst, s, a []float32) int { return 0 }
 
 // transpose16 leaves the block to transpose's portable loop.
 func transpose16(dst []float32, ldd int, src []float32, lds int, add []float32) bool { return false }
+
+// hasTileMomentum is false: Update forms the gradient and hands it to the optimiser's Span.
+const hasTileMomentum = false
+
+func tileMomentum(w, v []float32, ldw int, a []float32, lda int, b []float32, n int, c optim.MomentumCoef, pf int) {
+	panic("dense: no momentum tiles without the vector kernels")
+}

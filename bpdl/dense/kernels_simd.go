@@ -5,6 +5,8 @@ package dense
 import (
 	"simd/archsimd"
 	"unsafe"
+
+	"github.com/bpdl/bpdl/bpdl/optim"
 )
 
 // The vector kernels, 16-wide AVX-512: Go's simd package, and the products' register tiles in assembly
@@ -426,6 +428,26 @@ func tile(rows int, dst []float32, ldd int, a []float32, lda int, b []float32, l
 
 //go:noescape
 func tile8x32asm(dst *float32, ldd int, a *float32, lda int, b *float32, ldb int, n int, init bool)
+
+// hasTileMomentum reports whether tileMomentum runs (it needs the assembly tiles).
+var hasTileMomentum = hasAVX512
+
+// tileMomentum forms the gradient of eight weight rows by 32 columns, sum_q a[r*lda + q] b[q*32 : q*32+32]
+// over q < n (n >= 1), as tile does from zero, and applies SGD with momentum to the weights w[r*ldw :
+// r*ldw+32] and velocities v (same layout) with it, as optim's momentumSpan does: the same bits as tile
+// then momentumSpan, without storing the gradient. Unless pf is 0, it first asks the CPU for the same
+// rows and columns of w and v pf values further on (w[pf:], v[pf:]), which the next tiles update.
+func tileMomentum(w, v []float32, ldw int, a []float32, lda int, b []float32, n int, c optim.MomentumCoef, pf int) {
+	_, _ = w[7*ldw+31], v[7*ldw+31]
+	_, _ = a[7*lda+n-1], b[(n-1)*32+31]
+	if pf != 0 {
+		_, _ = w[pf+7*ldw+31], v[pf+7*ldw+31]
+	}
+	tile8x32momAsm(&w[0], &v[0], ldw, &a[0], lda, &b[0], 32, n, c.LR, c.Mu, c.Coef, 4*pf)
+}
+
+//go:noescape
+func tile8x32momAsm(w *float32, v *float32, ldw int, a *float32, lda int, b *float32, ldb int, n int, lr, mu, coef float32, pf int)
 
 //go:noescape
 func tile4x32asm(dst *float32, ldd int, a *float32, lda int, b *float32, ldb int, n int, init bool)

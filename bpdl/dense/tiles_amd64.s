@@ -342,3 +342,128 @@ store16:
 	VMOVUPS Z15, (DI)
 	VZEROUPPER
 	RET
+
+// MOM applies SGD with momentum to a row of 32 weights at waddr and their velocities at vaddr, the
+// row's gradient in the accumulators lo and hi: v <- v*mu + g*coef, then w <- w - v*lr, each product
+// and sum rounded on its own (no fused multiply-add), as optim's momentumSpan computes it. Z16, Z17,
+// Z18 hold lr, mu and coef broadcast; Z20..Z23 are scratch.
+#define MOM(waddr, vaddr, lo, hi) \
+	VMOVUPS vaddr, Z20; \
+	VMOVUPS 64 vaddr, Z21; \
+	VMULPS  Z17, Z20, Z20; \
+	VMULPS  Z17, Z21, Z21; \
+	VMULPS  Z18, lo, lo; \
+	VMULPS  Z18, hi, hi; \
+	VADDPS  lo, Z20, Z20; \
+	VADDPS  hi, Z21, Z21; \
+	VMOVUPS Z20, vaddr; \
+	VMOVUPS Z21, 64 vaddr; \
+	VMULPS  Z16, Z20, Z20; \
+	VMULPS  Z16, Z21, Z21; \
+	VMOVUPS waddr, Z22; \
+	VMOVUPS 64 waddr, Z23; \
+	VSUBPS  Z20, Z22, Z22; \
+	VSUBPS  Z21, Z23, Z23; \
+	VMOVUPS Z22, waddr; \
+	VMOVUPS Z23, 64 waddr
+
+// PF asks for the two cache lines at addr into the L2 cache.
+#define PF(addr) \
+	PREFETCHT1 addr; \
+	PREFETCHT1 64 addr
+
+// func tile8x32momAsm(w *float32, v *float32, ldw int, a *float32, lda int, b *float32, ldb int, n int, lr, mu, coef float32, pf int)
+//
+// tile8x32momAsm forms the gradient of eight rows by 32 columns of weights as tile8x32asm does from zero
+// (n >= 1), then applies MOM to the weights w and velocities v (row stride ldw, in elements) instead of
+// storing it. Before the loop, unless pf is 0, it asks for the 32 columns of the eight rows of w and v
+// that start pf bytes after w and v. Registers as in SETUP, with DI, R15 the rows 0 and 4 of w and DX,
+// R12 those of v.
+TEXT ·tile8x32momAsm(SB), NOSPLIT, $0-88
+	MOVQ         w+0(FP), DI
+	MOVQ         v+8(FP), DX
+	MOVQ         ldw+16(FP), R8
+	SHLQ         $2, R8
+	LEAQ         (R8)(R8*2), R14
+	LEAQ         (DI)(R8*4), R15
+	LEAQ         (DX)(R8*4), R12
+	MOVQ         a+24(FP), SI
+	MOVQ         lda+32(FP), R9
+	SHLQ         $2, R9
+	LEAQ         (R9)(R9*2), R10
+	LEAQ         (SI)(R9*4), R11
+	MOVQ         b+40(FP), BX
+	MOVQ         ldb+48(FP), R13
+	SHLQ         $2, R13
+	MOVQ         n+56(FP), CX
+	VBROADCASTSS lr+64(FP), Z16
+	VBROADCASTSS mu+68(FP), Z17
+	VBROADCASTSS coef+72(FP), Z18
+	VPXORD       Z0, Z0, Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
+	VPXORD       Z9, Z9, Z9
+	VPXORD       Z10, Z10, Z10
+	VPXORD       Z11, Z11, Z11
+	VPXORD       Z12, Z12, Z12
+	VPXORD       Z13, Z13, Z13
+	VPXORD       Z14, Z14, Z14
+	VPXORD       Z15, Z15, Z15
+	MOVQ         pf+80(FP), AX
+	TESTQ        AX, AX
+	JZ           loopm
+	LEAQ         (DI)(AX*1), R10
+	PF((R10))
+	PF((R10)(R8*1))
+	PF((R10)(R8*2))
+	PF((R10)(R14*1))
+	LEAQ         (R15)(AX*1), R10
+	PF((R10))
+	PF((R10)(R8*1))
+	PF((R10)(R8*2))
+	PF((R10)(R14*1))
+	LEAQ         (DX)(AX*1), R10
+	PF((R10))
+	PF((R10)(R8*1))
+	PF((R10)(R8*2))
+	PF((R10)(R14*1))
+	LEAQ         (R12)(AX*1), R10
+	PF((R10))
+	PF((R10)(R8*1))
+	PF((R10)(R8*2))
+	PF((R10)(R14*1))
+	LEAQ         (R9)(R9*2), R10
+
+loopm:
+	VMOVUPS (BX), Z24
+	VMOVUPS 64(BX), Z25
+	ROW((SI), Z26, Z0, Z1)
+	ROW((SI)(R9*1), Z27, Z2, Z3)
+	ROW((SI)(R9*2), Z28, Z4, Z5)
+	ROW((SI)(R10*1), Z29, Z6, Z7)
+	ROW((R11), Z26, Z8, Z9)
+	ROW((R11)(R9*1), Z27, Z10, Z11)
+	ROW((R11)(R9*2), Z28, Z12, Z13)
+	ROW((R11)(R10*1), Z29, Z14, Z15)
+	ADDQ    $4, SI
+	ADDQ    $4, R11
+	ADDQ    R13, BX
+	DECQ    CX
+	JNZ     loopm
+
+	MOM((DI), (DX), Z0, Z1)
+	MOM((DI)(R8*1), (DX)(R8*1), Z2, Z3)
+	MOM((DI)(R8*2), (DX)(R8*2), Z4, Z5)
+	MOM((DI)(R14*1), (DX)(R14*1), Z6, Z7)
+	MOM((R15), (R12), Z8, Z9)
+	MOM((R15)(R8*1), (R12)(R8*1), Z10, Z11)
+	MOM((R15)(R8*2), (R12)(R8*2), Z12, Z13)
+	MOM((R15)(R14*1), (R12)(R14*1), Z14, Z15)
+	VZEROUPPER
+	RET

@@ -98,6 +98,16 @@ type Rows4Func func(p, s0, s1 []float32, a [4]float32, h0, h1, h2, h3 []float32)
 type HostStep struct {
 	Span  SpanFunc
 	Rows4 Rows4Func
+	// Momentum is SGD with momentum's constants where Span is its update and the vector kernels run
+	// (nil otherwise), for kernels that apply the update themselves to a gradient they hold in registers
+	// (package dense); they must give Span's bits.
+	Momentum *MomentumCoef
+}
+
+// MomentumCoef is the update of SGD with momentum as its host Span takes it, elementwise and without
+// fused multiply-adds: v <- v*Mu + g*Coef, then p <- p - v*LR.
+type MomentumCoef struct {
+	LR, Mu, Coef float32
 }
 
 // rows4er is implemented by the optimisers that have a Rows4Func.
@@ -110,6 +120,9 @@ func HostStepOf(o Optimizer, step int, coef float32) HostStep {
 	hs := HostStep{Span: o.Span(step, coef)}
 	if r, ok := o.(rows4er); ok && vectorFMA {
 		hs.Rows4 = r.spanRows4(step, coef)
+	}
+	if s, ok := o.(SGD); ok && s.Momentum != 0 && vectorFMA {
+		hs.Momentum = &MomentumCoef{LR: float32(s.LR), Mu: float32(s.Momentum), Coef: coef}
 	}
 	return hs
 }
