@@ -326,17 +326,7 @@ func ReLU(dst, src []float32) {
 
 // ReLUMask sets dst[i] = s[i] * ReLU'(a[i]) for i < len(dst), ReLU'(a) = 1 where a > 0, else 0: the
 // product the graph takes (nn.ReluDerivative), so s times 0 keeps s's sign and NaN stays NaN.
-func ReLUMask(dst, s, a []float32) {
-	s, a = s[:len(dst)], a[:len(dst)]
-	done := reluMaskVec(dst, s, a)
-	for i := done; i < len(dst); i++ {
-		m := float32(0)
-		if a[i] > 0 {
-			m = 1
-		}
-		dst[i] = s[i] * m
-	}
-}
+func ReLUMask(dst, s, a []float32) { stepProduct(dst, s, a, 0) }
 
 // Clamp sets s[i] = min(max(s[i], -c), c) for every i, with Go's min and max (as GoMLX's go backend
 // computes ClipScalar): NaN stays NaN, -0 stays -0. c must be >= 0.
@@ -350,15 +340,20 @@ func Clamp(s []float32, c float32) {
 // StepMask sets dst[i] = s[i] * H(a[i]) for i < len(dst), H(a) = 1 where a >= 0, else 0: the product
 // by the derivative of a ReLU with the convention f'(0) = 1 (DTP's Jacobian, rules.DTP), taken as the
 // graph takes it.
-func StepMask(dst, s, a []float32) {
+func StepMask(dst, s, a []float32) { stepProduct(dst, s, a, 1) }
+
+// stepProduct sets dst[i] = s[i] * H(a[i]) for i < len(dst), with H(a) = 1 where a > 0, 0 where a < 0 or
+// a is NaN, and atZero (0 or 1) at a = 0: ReLUMask's and StepMask's one loop. s times 0 keeps s's sign
+// and a NaN in s stays NaN, as in the graph's product by the derivative.
+func stepProduct(dst, s, a []float32, atZero float32) {
 	s, a = s[:len(dst)], a[:len(dst)]
-	done := stepMaskVec(dst, s, a)
+	done := maskVec(dst, s, a, atZero)
 	for i := done; i < len(dst); i++ {
 		m := float32(0)
-		if a[i] >= 0 {
+		if a[i] > 0 || (a[i] == 0 && atZero == 1) {
 			m = 1
 		}
-		dst[i] = m * s[i]
+		dst[i] = s[i] * m
 	}
 }
 

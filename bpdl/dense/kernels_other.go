@@ -36,11 +36,10 @@ func prefetchRows(s []float32, off, stride, rows, n int) {}
 
 func matMul(out, a, b []float32, m, n, k, workers int) { matMulGo(out, a, b, m, n, k, workers) }
 
-// reluVec, reluMaskVec, stepMaskVec and clampVec leave every value to the portable loops.
-func reluVec(dst, src []float32) int      { return 0 }
-func clampVec(s []float32, c float32) int { return 0 }
-func reluMaskVec(dst, s, a []float32) int { return 0 }
-func stepMaskVec(dst, s, a []float32) int { return 0 }
+// reluVec, maskVec and clampVec leave every value to the portable loops.
+func reluVec(dst, src []float32) int                  { return 0 }
+func clampVec(s []float32, c float32) int             { return 0 }
+func maskVec(dst, s, a []float32, atZero float32) int { return 0 }
 
 // transpose16 leaves the block to transpose's portable loop.
 func transpose16(dst []float32, ldd int, src []float32, lds int, add []float32) bool { return false }

@@ -507,8 +507,8 @@ func reluVec(dst, src []float32) int {
 	return n
 }
 
-// reluMaskVec is ReLUMask on the first multiple of 16 values; it returns how many it did.
-func reluMaskVec(dst, s, a []float32) int {
+// maskVec is stepProduct on the first multiple of 16 values; it returns how many it did.
+func maskVec(dst, s, a []float32, atZero float32) int {
 	n := len(dst) &^ 15
 	if !hasAVX512 || n == 0 {
 		return 0
@@ -516,9 +516,14 @@ func reluMaskVec(dst, s, a []float32) int {
 	pd, ps, pa := unsafe.Pointer(&dst[0]), unsafe.Pointer(&s[0]), unsafe.Pointer(&a[0])
 	var zero archsimd.Float32x16
 	one := archsimd.BroadcastFloat32x16(1)
+	inclusive := atZero == 1
 	for o := uintptr(0); o < uintptr(n)*4; o += 64 {
-		m := one.Masked(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(pa, o))).Greater(zero))
-		archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(ps, o))).Mul(m).Store((*[16]float32)(unsafe.Add(pd, o)))
+		x := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(pa, o)))
+		keep := x.Greater(zero)
+		if inclusive {
+			keep = x.GreaterEqual(zero)
+		}
+		archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(ps, o))).Mul(one.Masked(keep)).Store((*[16]float32)(unsafe.Add(pd, o)))
 	}
 	return n
 }
@@ -536,22 +541,6 @@ func clampVec(s []float32, c float32) int {
 		x := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(p, o)))
 		y := hi.Merge(x, x.Greater(hi))
 		lo.Merge(y, x.Less(lo)).Store((*[16]float32)(unsafe.Add(p, o)))
-	}
-	return n
-}
-
-// stepMaskVec is StepMask on the first multiple of 16 values; it returns how many it did.
-func stepMaskVec(dst, s, a []float32) int {
-	n := len(dst) &^ 15
-	if !hasAVX512 || n == 0 {
-		return 0
-	}
-	pd, ps, pa := unsafe.Pointer(&dst[0]), unsafe.Pointer(&s[0]), unsafe.Pointer(&a[0])
-	var zero archsimd.Float32x16
-	one := archsimd.BroadcastFloat32x16(1)
-	for o := uintptr(0); o < uintptr(n)*4; o += 64 {
-		m := one.Masked(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(pa, o))).GreaterEqual(zero))
-		m.Mul(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(ps, o)))).Store((*[16]float32)(unsafe.Add(pd, o)))
 	}
 	return n
 }
