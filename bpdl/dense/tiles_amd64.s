@@ -17,6 +17,43 @@
 	VFMADD231PS  Z24, tmp, lo; \
 	VFMADD231PS  Z25, tmp, hi
 
+// ZERO4 clears the accumulators of four rows, Z0..Z7; ZERO8 those of eight, Z0..Z15.
+#define ZERO4 \
+	VPXORD Z0, Z0, Z0; \
+	VPXORD Z1, Z1, Z1; \
+	VPXORD Z2, Z2, Z2; \
+	VPXORD Z3, Z3, Z3; \
+	VPXORD Z4, Z4, Z4; \
+	VPXORD Z5, Z5, Z5; \
+	VPXORD Z6, Z6, Z6; \
+	VPXORD Z7, Z7, Z7
+#define ZERO8 \
+	ZERO4; \
+	VPXORD Z8, Z8, Z8; \
+	VPXORD Z9, Z9, Z9; \
+	VPXORD Z10, Z10, Z10; \
+	VPXORD Z11, Z11, Z11; \
+	VPXORD Z12, Z12, Z12; \
+	VPXORD Z13, Z13, Z13; \
+	VPXORD Z14, Z14, Z14; \
+	VPXORD Z15, Z15, Z15
+
+// FMA4 is one step q of the loop over the shared dimension for rows 0..3 of a (from SI): the row q of b
+// into Z24, Z25, times each row's a value into its accumulators. FMA8 adds rows 4..7 (from R11).
+#define FMA4 \
+	VMOVUPS (BX), Z24; \
+	VMOVUPS 64(BX), Z25; \
+	ROW((SI), Z26, Z0, Z1); \
+	ROW((SI)(R9*1), Z27, Z2, Z3); \
+	ROW((SI)(R9*2), Z28, Z4, Z5); \
+	ROW((SI)(R10*1), Z29, Z6, Z7)
+#define FMA8 \
+	FMA4; \
+	ROW((R11), Z26, Z8, Z9); \
+	ROW((R11)(R9*1), Z27, Z10, Z11); \
+	ROW((R11)(R9*2), Z28, Z12, Z13); \
+	ROW((R11)(R10*1), Z29, Z14, Z15)
+
 // LOADC and STOREC move a row of the tile between dst and its accumulators.
 #define LOADC(addr, off, lo, hi) \
 	VMOVUPS addr, lo; \
@@ -59,38 +96,14 @@ TEXT ·tile8x32asm(SB), NOSPLIT, $0-57
 	JMP   start8
 
 zero8:
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
+	ZERO8
 
 start8:
 	TESTQ CX, CX
 	JZ    store8
 
 loop8:
-	VMOVUPS (BX), Z24
-	VMOVUPS 64(BX), Z25
-	ROW((SI), Z26, Z0, Z1)
-	ROW((SI)(R9*1), Z27, Z2, Z3)
-	ROW((SI)(R9*2), Z28, Z4, Z5)
-	ROW((SI)(R10*1), Z29, Z6, Z7)
-	ROW((R11), Z26, Z8, Z9)
-	ROW((R11)(R9*1), Z27, Z10, Z11)
-	ROW((R11)(R9*2), Z28, Z12, Z13)
-	ROW((R11)(R10*1), Z29, Z14, Z15)
+	FMA8
 	ADDQ    $4, SI
 	ADDQ    $4, R11
 	ADDQ    R13, BX
@@ -121,26 +134,14 @@ TEXT ·tile4x32asm(SB), NOSPLIT, $0-57
 	JMP   start4
 
 zero4:
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
+	ZERO4
 
 start4:
 	TESTQ CX, CX
 	JZ    store4
 
 loop4:
-	VMOVUPS (BX), Z24
-	VMOVUPS 64(BX), Z25
-	ROW((SI), Z26, Z0, Z1)
-	ROW((SI)(R9*1), Z27, Z2, Z3)
-	ROW((SI)(R9*2), Z28, Z4, Z5)
-	ROW((SI)(R10*1), Z29, Z6, Z7)
+	FMA4
 	ADDQ    $4, SI
 	ADDQ    R13, BX
 	DECQ    CX
@@ -372,6 +373,13 @@ store16:
 	PREFETCHT1 addr; \
 	PREFETCHT1 64 addr
 
+// PF4 asks for the 32 columns at base of four rows R8 bytes apart.
+#define PF4(base) \
+	PF((base)); \
+	PF((base)(R8*1)); \
+	PF((base)(R8*2)); \
+	PF((base)(R14*1))
+
 // func tile8x32momAsm(w *float32, v *float32, ldw int, a *float32, lda int, b *float32, ldb int, n int, lr, mu, coef float32, pf int)
 //
 // tile8x32momAsm forms the gradient of eight rows by 32 columns of weights as tile8x32asm does from zero
@@ -399,58 +407,22 @@ TEXT ·tile8x32momAsm(SB), NOSPLIT, $0-88
 	VBROADCASTSS lr+64(FP), Z16
 	VBROADCASTSS mu+68(FP), Z17
 	VBROADCASTSS coef+72(FP), Z18
-	VPXORD       Z0, Z0, Z0
-	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
-	VPXORD       Z3, Z3, Z3
-	VPXORD       Z4, Z4, Z4
-	VPXORD       Z5, Z5, Z5
-	VPXORD       Z6, Z6, Z6
-	VPXORD       Z7, Z7, Z7
-	VPXORD       Z8, Z8, Z8
-	VPXORD       Z9, Z9, Z9
-	VPXORD       Z10, Z10, Z10
-	VPXORD       Z11, Z11, Z11
-	VPXORD       Z12, Z12, Z12
-	VPXORD       Z13, Z13, Z13
-	VPXORD       Z14, Z14, Z14
-	VPXORD       Z15, Z15, Z15
+	ZERO8
 	MOVQ         pf+80(FP), AX
 	TESTQ        AX, AX
 	JZ           loopm
 	LEAQ         (DI)(AX*1), R10
-	PF((R10))
-	PF((R10)(R8*1))
-	PF((R10)(R8*2))
-	PF((R10)(R14*1))
+	PF4(R10)
 	LEAQ         (R15)(AX*1), R10
-	PF((R10))
-	PF((R10)(R8*1))
-	PF((R10)(R8*2))
-	PF((R10)(R14*1))
+	PF4(R10)
 	LEAQ         (DX)(AX*1), R10
-	PF((R10))
-	PF((R10)(R8*1))
-	PF((R10)(R8*2))
-	PF((R10)(R14*1))
+	PF4(R10)
 	LEAQ         (R12)(AX*1), R10
-	PF((R10))
-	PF((R10)(R8*1))
-	PF((R10)(R8*2))
-	PF((R10)(R14*1))
+	PF4(R10)
 	LEAQ         (R9)(R9*2), R10
 
 loopm:
-	VMOVUPS (BX), Z24
-	VMOVUPS 64(BX), Z25
-	ROW((SI), Z26, Z0, Z1)
-	ROW((SI)(R9*1), Z27, Z2, Z3)
-	ROW((SI)(R9*2), Z28, Z4, Z5)
-	ROW((SI)(R10*1), Z29, Z6, Z7)
-	ROW((R11), Z26, Z8, Z9)
-	ROW((R11)(R9*1), Z27, Z10, Z11)
-	ROW((R11)(R9*2), Z28, Z12, Z13)
-	ROW((R11)(R10*1), Z29, Z14, Z15)
+	FMA8
 	ADDQ    $4, SI
 	ADDQ    $4, R11
 	ADDQ    R13, BX
