@@ -88,11 +88,12 @@ SNN_RULES = ["snn", "snn-tuned"]
 
 
 class BPNet(nn.Module):
-    """The study's simpleModel (baseline_fc.py) for any layer sizes: Linear layers, ReLU between them."""
+    """The study's simpleModel (baseline_fc.py) for any layer sizes: Linear layers, ReLU between them.
+    layer builds each one (FANet passes FALinear)."""
 
-    def __init__(self, sizes):
+    def __init__(self, sizes, layer=nn.Linear):
         super().__init__()
-        self.fc = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.fc = nn.ModuleList(layer(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
 
     def forward(self, x):
         x = x.view(x.size(0), -1)
@@ -133,18 +134,11 @@ class FALinear(nn.Module):
         return torch.clamp(self.output_grad.mm(self.feedback), -self.clamp, self.clamp)
 
 
-class FANet(nn.Module):
-    """The study's feedbackAlignmentModel for any layer sizes."""
+class FANet(BPNet):
+    """The study's feedbackAlignmentModel for any layer sizes: BPNet's net of FALinear layers."""
 
     def __init__(self, sizes):
-        super().__init__()
-        self.fc = nn.ModuleList(FALinear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
-
-    def forward(self, x):
-        x = x.view(x.size(0), -1)
-        for f in self.fc[:-1]:
-            x = F.relu(f(x))
-        return self.fc[-1](x)
+        super().__init__(sizes, FALinear)
 
     def linears(self):
         return [f.fc for f in self.fc]
