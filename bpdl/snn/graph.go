@@ -44,9 +44,7 @@ func constant(g *Graph, v float32) *Node { return Scalar(g, dtypes.Float32, floa
 
 // Init implements Neuron: v = VLeak, i = 0.
 func (p LIF) Init(g *Graph, batch, units int) []*Node {
-	c := p.coef(1)
-	zeros := Zeros(g, shapeOf(batch, units))
-	return []*Node{Add(zeros, constant(g, c.vleak)), zeros}
+	return restState(g, batch, units, p.coef(1).vleak)
 }
 
 // GraphStep implements Neuron: norse 0.0.6's lif_feed_forward_step on a layer, state [v, i], as
@@ -70,9 +68,13 @@ func (p LIF) GraphStep(dt float64, state []*Node, input *Node) (z *Node, next []
 
 // Init implements Neuron: v = VLeak, i = 0.
 func (p LI) Init(g *Graph, batch, units int) []*Node {
-	c := p.coef(1)
+	return restState(g, batch, units, p.coef(1).vleak)
+}
+
+// restState is a layer's state [v, i] at rest, the initial state of both neuron models: v = vleak, i = 0.
+func restState(g *Graph, batch, units int, vleak float32) []*Node {
 	zeros := Zeros(g, shapeOf(batch, units))
-	return []*Node{Add(zeros, constant(g, c.vleak)), zeros}
+	return []*Node{Add(zeros, constant(g, vleak)), zeros}
 }
 
 // GraphStep implements Neuron: norse 0.0.6's li_feed_forward_step on a layer, state [v, i], as
